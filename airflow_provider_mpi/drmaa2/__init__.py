@@ -1,0 +1,1 @@
+"""Backend-neutral DRMAA2 model: templates, job info, states, the tracker protocol, errors."""

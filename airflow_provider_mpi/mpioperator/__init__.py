@@ -1,0 +1,1 @@
+"""The DRMAA2 job tracker over Kubeflow MPIJobs (imports kubernetes, never airflow)."""

@@ -1,0 +1,1 @@
+"""An emulated Kubernetes cluster with a simulated Kubeflow MPI operator, for tests and demos."""
