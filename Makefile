@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck layers unit bench clean
+.PHONY: test demo lint typecheck layers bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_mpi tests example_dags bench
-	$(BIN)/ruff format --check airflow_provider_mpi tests example_dags bench
+	$(BIN)/ruff check airflow_provider_mpi tests example_dags bench tools
+	$(BIN)/ruff format --check airflow_provider_mpi tests example_dags bench tools
 
 typecheck: $(STAMP)
 	$(BIN)/mypy airflow_provider_mpi
@@ -27,11 +27,14 @@ layers: $(STAMP)
 test: lint typecheck layers
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The main job: the Pi example DAG runs a real two-rank mpirun on the embedded
+# emulated cluster and prints the task state, the JobInfo and the result.
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_mpi.demo
+	$(BIN)/python tools/demo.py
 
+# Benchmarks print their figures; they are not part of `make test`.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
