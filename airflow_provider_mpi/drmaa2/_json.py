@@ -1,0 +1,344 @@
+"""Shared reading and writing of Go ``encoding/json`` values.
+
+``JobTemplate`` and ``JobInfo`` describe their fields once, as a table of
+:class:`Field` rows (Python name, Go JSON key, kind); this module turns a row
+and a value into Go JSON and back, with Go's ``omitempty`` rules and strict
+type checks that name the offending key. Times follow Go's ``time.Time``
+(RFC 3339 with up to nanoseconds; Python keeps microseconds, so the last three
+digits are truncated) and Go's zero time ``0001-01-01T00:00:00Z`` means unset.
+Durations are Go ``time.Duration``: integer nanoseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.state import JobState
+
+__all__ = [
+    "GO_ZERO_TIME",
+    "Field",
+    "Kind",
+    "format_duration",
+    "format_time",
+    "parse_duration",
+    "parse_time",
+]
+
+#: What Go writes for an unset ``time.Time``.
+GO_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+_RFC3339 = re.compile(
+    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
+    r"(?:\.(?P<frac>\d{1,9}))?(?P<tz>[Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
+class Kind(enum.Enum):
+    """The Go type of a field, which decides checking and encoding.
+
+    The value is the description used in error messages ("must be ...").
+    """
+
+    STR = (1, "a string")
+    BOOL = (2, "a boolean")
+    INT = (3, "an integer")
+    OPT_INT = (4, "an integer")  # None when unset; Go's -1/-3 "unset" markers read as None
+    STR_LIST = (5, "a list of strings")
+    STR_MAP = (6, "a mapping of strings to strings")
+    TIME = (7, "an RFC 3339 time")
+    DURATION = (8, "a duration in nanoseconds")
+    STATE = (9, "a job state (integer or name)")
+
+    @property
+    def description(self) -> str:
+        """What a valid value looks like."""
+        return self.value[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One row of a model's field table."""
+
+    name: str
+    key: str
+    kind: Kind
+
+
+def parse_time(value: object, field: str, error: type[InvalidArgumentError]) -> datetime | None:
+    """Read a Go ``time.Time`` (RFC 3339 string) or a timezone-aware datetime.
+
+    Args:
+        value: the JSON value, a datetime, or None.
+        field: the key, for the error message.
+        error: the error class to raise.
+
+    Returns:
+        A UTC datetime, or None for None, ``""`` and Go's zero time.
+
+    Raises:
+        InvalidArgumentError: (or the given subclass) the value is not a time.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise error(field, value, "must be timezone-aware")
+        return value.astimezone(timezone.utc)
+    if not isinstance(value, str):
+        raise error(field, value, f"must be {Kind.TIME.description}")
+    match = _RFC3339.match(value.strip())
+    if match is None:
+        raise error(field, value, f"must be {Kind.TIME.description}, e.g. 2024-05-01T10:00:00Z")
+    frac = (match["frac"] or "").ljust(6, "0")[:6]
+    tz = match["tz"].upper()
+    iso = f"{match['date']}T{match['h']}:{match['m']}:{match['s']}.{frac}"
+    iso += "+00:00" if tz == "Z" else tz
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        raise error(field, value, f"must be {Kind.TIME.description}") from None
+    if parsed == _ZERO:
+        return None
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:
+        raise error(field, value, "is outside the supported range of years") from None
+
+
+_ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
+def format_time(value: datetime, field: str, error: type[InvalidArgumentError]) -> str:
+    """Write a datetime as Go writes a ``time.Time`` (RFC 3339, trimmed fraction).
+
+    Args:
+        value: a timezone-aware datetime.
+        field: the key, for the error message.
+        error: the error class to raise.
+
+    Returns:
+        The UTC time, e.g. ``"2024-05-01T08:00:00.5Z"``.
+
+    Raises:
+        InvalidArgumentError: (or the given subclass) the datetime is naive.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise error(field, value, "must be timezone-aware")
+    utc = value.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.year < 1000:
+        text = f"{utc.year:04d}" + text[text.index("-") :]
+    if utc.microsecond:
+        text += f".{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_duration(
+    value: object, field: str, error: type[InvalidArgumentError]
+) -> timedelta | None:
+    """Read a Go ``time.Duration`` (integer nanoseconds) or a timedelta.
+
+    Nanoseconds below a microsecond are truncated.
+
+    Raises:
+        InvalidArgumentError: (or the given subclass) not an integer or timedelta.
+    """
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        micros = value // 1000 if value >= 0 else -((-value) // 1000)
+        try:
+            return timedelta(microseconds=micros)
+        except OverflowError:
+            raise error(field, value, "duration out of range") from None
+    raise error(field, value, f"must be {Kind.DURATION.description}")
+
+
+def format_duration(value: timedelta) -> int:
+    """Write a timedelta as Go ``time.Duration`` nanoseconds."""
+    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1000
+
+
+def check_value(kind: Kind, key: str, value: object, error: type[InvalidArgumentError]) -> Any:
+    """Type-check and convert one JSON (or Python) value of a field.
+
+    Returns:
+        The value as the dataclass stores it (copies of lists and dicts).
+
+    Raises:
+        InvalidArgumentError: (or the given subclass) naming ``key`` and ``value``.
+    """
+    reason = f"must be {kind.description}"
+    if kind is Kind.STR:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+    elif kind is Kind.BOOL:
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value
+    elif kind is Kind.INT:
+        if value is None:
+            return 0
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is Kind.OPT_INT:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return None if value in (-1, -3) else value
+    elif kind is Kind.STR_LIST:
+        if value is None:
+            return []
+        if isinstance(value, (list, tuple)):
+            for item in value:
+                if not isinstance(item, str):
+                    raise error(key, value, f"{reason}; item {item!r} is not a string")
+            return list(value)
+    elif kind is Kind.STR_MAP:
+        if value is None:
+            return {}
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                if not isinstance(k, str) or not isinstance(v, str):
+                    raise error(key, value, f"{reason}; entry {k!r}: {v!r} is not string to string")
+            return dict(value)
+    elif kind is Kind.TIME:
+        return parse_time(value, key, error)
+    elif kind is Kind.DURATION:
+        return parse_duration(value, key, error)
+    elif kind is Kind.STATE:
+        if value is None:
+            return JobState.UNSET
+        try:
+            return JobState.parse(value)
+        except InvalidArgumentError as exc:
+            raise error(key, value, exc.reason) from None
+    raise error(key, value, reason)
+
+
+def encode_value(kind: Kind, key: str, value: Any, error: type[InvalidArgumentError]) -> Any:
+    """Encode one field value as Go JSON, or return ``_OMIT`` when Go omits it.
+
+    ``omitempty`` as in Go: empty strings, False, 0 (for plain integers), empty
+    lists and maps are omitted. Optional values (``None`` = unset) are omitted
+    when None and written otherwise, zero included, so they read back the same.
+    """
+    if kind is Kind.TIME:
+        return _OMIT if value is None else format_time(value, key, error)
+    if kind is Kind.DURATION:
+        return _OMIT if value is None else format_duration(value)
+    if kind is Kind.OPT_INT:
+        return _OMIT if value is None else int(value)
+    if kind is Kind.STATE:
+        return int(value) if value else _OMIT
+    if kind is Kind.STR_LIST:
+        return list(value) if value else _OMIT
+    if kind is Kind.STR_MAP:
+        return dict(value) if value else _OMIT
+    return value if value else _OMIT
+
+
+_OMIT: Any = object()
+
+
+def unknown_key(
+    key: str, known: Iterable[str], what: str, error: type[InvalidArgumentError], value: object
+) -> InvalidArgumentError:
+    """Build the error for a key the model does not have, with a suggestion."""
+    known = list(known)
+    message = f"unknown {what} key {key!r}"
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(key.lower(), list(lowered), n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {lowered[close[0]]!r}?"
+    return error(key, value, "unknown key", message=message)
+
+
+def from_mapping(
+    data: object,
+    fields: tuple[Field, ...],
+    what: str,
+    error: type[InvalidArgumentError],
+) -> dict[str, Any]:
+    """Read a Go JSON object (or its snake_case twin) into dataclass kwargs.
+
+    Accepts each field under its Go key or its Python name (not both), and the
+    extensions as ``{"extension": {"extensionList": {...}}}`` or as
+    ``extension_list``.
+
+    Raises:
+        InvalidArgumentError: (or the given subclass) not a mapping, unknown or
+            duplicated key, or a value of the wrong type.
+    """
+    if not isinstance(data, Mapping):
+        raise error(what, data, "must be a mapping (JSON object)")
+    by_key: dict[str, Field] = {}
+    for f in fields:
+        by_key[f.key] = f
+        by_key[f.name] = f
+    kwargs: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise error(str(key), value, "keys must be strings")
+        if key in ("extension", "extension_list"):
+            target, converted = "extension_list", _read_extension(key, value, error)
+        elif key in by_key:
+            f = by_key[key]
+            target, converted = f.name, check_value(f.kind, key, value, error)
+        else:
+            names = [f.key for f in fields] + ["extension"]
+            raise unknown_key(key, names, what, error, value)
+        if target in given:
+            raise error(key, value, f"given twice, also as {given[target]!r}")
+        given[target] = key
+        kwargs[target] = converted
+    return kwargs
+
+
+def _read_extension(key: str, value: object, error: type[InvalidArgumentError]) -> dict[str, str]:
+    if key == "extension_list":
+        result: dict[str, str] = check_value(Kind.STR_MAP, key, value, error)
+        return result
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise error(key, value, 'must be {"extensionList": {...}}')
+    for inner in value:
+        if inner != "extensionList":
+            raise unknown_key(
+                f"extension.{inner}", ["extension.extensionList"], "extension", error, value
+            )
+    inner_value = value.get("extensionList")
+    converted: dict[str, str] = check_value(
+        Kind.STR_MAP, "extension.extensionList", inner_value, error
+    )
+    return converted
+
+
+def to_mapping(
+    obj: Any, fields: tuple[Field, ...], error: type[InvalidArgumentError]
+) -> dict[str, Any]:
+    """Write a model dataclass as a Go JSON object (``omitempty`` applied)."""
+    result: dict[str, Any] = {}
+    extensions: dict[str, str] = obj.extension_list
+    if extensions:
+        result["extension"] = {"extensionList": dict(extensions)}
+    for f in fields:
+        encoded = encode_value(f.kind, f.key, getattr(obj, f.name), error)
+        if encoded is not _OMIT:
+            result[f.key] = encoded
+    return result
