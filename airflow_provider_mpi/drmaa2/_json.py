@@ -133,9 +133,7 @@ def format_time(value: datetime, field: str, error: type[InvalidArgumentError]) 
     if value.tzinfo is None or value.utcoffset() is None:
         raise error(field, value, "must be timezone-aware")
     utc = value.astimezone(timezone.utc)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.year < 1000:
-        text = f"{utc.year:04d}" + text[text.index("-") :]
+    text = utc.replace(tzinfo=None, microsecond=0).isoformat()
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -272,6 +270,7 @@ def from_mapping(
     fields: tuple[Field, ...],
     what: str,
     error: type[InvalidArgumentError],
+    null_keys: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """Read a Go JSON object (or its snake_case twin) into dataclass kwargs.
 
@@ -294,6 +293,8 @@ def from_mapping(
     for key, value in data.items():
         if not isinstance(key, str):
             raise error(str(key), value, "keys must be strings")
+        if key in null_keys and value is None:
+            continue
         if key in ("extension", "extension_list"):
             target, converted = "extension_list", _read_extension(key, value, error)
         elif key in by_key:

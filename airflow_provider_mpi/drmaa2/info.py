@@ -43,6 +43,11 @@ JOB_INFO_FIELDS: tuple[Field, ...] = (
 )
 
 
+#: Go marshals the untagged ``Extensible`` interface embedded in JobInfo as
+#: ``"Extensible": null``; it carries nothing and is accepted when null.
+_GO_NULL_KEYS = frozenset({"Extensible"})
+
+
 @dataclass
 class JobInfo:
     """What is known about a job (Go ``drmaa2interface.JobInfo``).
@@ -78,7 +83,9 @@ class JobInfo:
             data: a mapping as Go writes it (``state`` as an integer,
                 ``wallclockTime`` in nanoseconds) or with snake_case names;
                 ``state`` may also be a name such as ``"Running"``. Go's
-                -1/-3 "unset" numbers and zero time read as None.
+                -1/-3 "unset" numbers and zero time read as None, and so does
+                a missing ``exitStatus`` (Go omits a zero exit status, so
+                "0" and "unknown" cannot be told apart in Go's output).
 
         Returns:
             A new JobInfo.
@@ -87,7 +94,9 @@ class JobInfo:
             InvalidArgumentError: an unknown or repeated key, or a value of
                 the wrong type.
         """
-        return cls(**from_mapping(data, JOB_INFO_FIELDS, "JobInfo", InvalidArgumentError))
+        return cls(
+            **from_mapping(data, JOB_INFO_FIELDS, "JobInfo", InvalidArgumentError, _GO_NULL_KEYS)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Dump as Go would marshal it.
