@@ -1,0 +1,222 @@
+"""Translate Kubernetes client and transport errors into the provider's errors.
+
+The tracker talks to the cluster through ``kubernetes`` (urllib3 below it) and
+``kubernetes_asyncio`` (aiohttp below it). Their exceptions are many, differ
+between the two stacks and change between releases; letting them out would
+make every caller import both clients to handle a 409 or a reset. So every
+call that leaves the process goes through :func:`translated`, and callers see
+only :mod:`airflow_provider_mpi.drmaa2.errors`:
+
+============================================  =================================
+cause                                         raised
+============================================  =================================
+HTTP 401, 403                                 AuthorizationError
+HTTP 404 on a job                             JobNotFoundError
+HTTP 409                                      ConflictError
+HTTP 410 (resourceVersion expired)            ResourceExpiredError
+HTTP 408, 429, 500, 502, 503, 504             TransientBackendError (Retry-After kept)
+other HTTP statuses                           BackendError (status kept)
+reset, refused, timeout, truncated stream     TransientBackendError (status None)
+TLS failure, bad configuration                BackendError (status None)
+============================================  =================================
+
+The HTTP status and the ``Status`` message of the API server travel on the
+error; the original exception is chained (``raise ... from``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import http.client
+import json
+import socket
+import ssl
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+import kubernetes.client.exceptions as k8s_exceptions
+import kubernetes.config.config_exception as k8s_config_exception
+import kubernetes_asyncio.client.exceptions as k8s_async_exceptions
+import kubernetes_asyncio.config.config_exception as k8s_async_config_exception
+import urllib3.exceptions
+
+from airflow_provider_mpi.drmaa2.errors import (
+    BackendError,
+    DRMAA2Error,
+    JobNotFoundError,
+    TransientBackendError,
+    backend_error_for_status,
+)
+
+__all__ = [
+    "ResourceExpiredError",
+    "parse_retry_after",
+    "translate_error",
+    "translated",
+]
+
+_API_EXCEPTIONS = (k8s_exceptions.ApiException, k8s_async_exceptions.ApiException)
+_CONFIG_EXCEPTIONS = (
+    k8s_config_exception.ConfigException,
+    k8s_async_config_exception.ConfigException,
+)
+_TLS_ERRORS: tuple[type[BaseException], ...] = (
+    ssl.SSLError,
+    ssl.CertificateError,
+    urllib3.exceptions.SSLError,
+    aiohttp.ClientSSLError,
+)
+_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    urllib3.exceptions.HTTPError,
+    aiohttp.ClientError,
+    http.client.HTTPException,
+    ConnectionError,
+    TimeoutError,
+    asyncio.TimeoutError,
+    socket.gaierror,
+)
+
+
+class ResourceExpiredError(BackendError):
+    """HTTP 410: the resourceVersion a list or watch started from is gone.
+
+    Not transient in the retry sense: retrying the same request fails the same
+    way. A watcher answers it by listing afresh (the watch code handles it;
+    callers of the tracker never see it).
+    """
+
+
+def parse_retry_after(value: object, *, now: datetime | None = None) -> float | None:
+    """Read a ``Retry-After`` header value.
+
+    Args:
+        value: delay seconds (``"3"``, ``"1.5"``) or an HTTP date.
+        now: the current time for an HTTP date (defaults to the clock).
+
+    Returns:
+        The delay in seconds (never negative), or ``None`` when absent or unreadable.
+    """
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or inf
+        return None
+    return max(0.0, seconds)
+
+
+def _header(headers: object, name: str) -> object:
+    if not isinstance(headers, Mapping) and not hasattr(headers, "get"):
+        return None
+    getter: Any = headers
+    value = getter.get(name)
+    if value is None:
+        value = getter.get(name.lower())
+    return value
+
+
+def _status_body(body: object) -> dict[str, Any]:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    if not isinstance(body, str) or not body.strip():
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _from_api_exception(exc: Any, not_found: str | None) -> DRMAA2Error:
+    status = getattr(exc, "status", None)
+    status = int(status) if isinstance(status, int) and status > 0 else None
+    body = _status_body(getattr(exc, "body", None))
+    message = str(body.get("message") or getattr(exc, "reason", None) or exc).strip()
+    if status == 404 and not_found is not None:
+        return JobNotFoundError(not_found)
+    if status == 410:
+        return ResourceExpiredError(status, message)
+    retry_after = parse_retry_after(_header(getattr(exc, "headers", None), "Retry-After"))
+    details = body.get("details")
+    if retry_after is None and isinstance(details, dict):
+        retry_after = parse_retry_after(details.get("retryAfterSeconds"))
+    if status is None:
+        return TransientBackendError(None, message or "no response", retry_after=retry_after)
+    return backend_error_for_status(status, message, retry_after=retry_after)
+
+
+def translate_error(exc: BaseException, *, not_found: str | None = None) -> DRMAA2Error:
+    """Map one client or transport exception to the provider's error.
+
+    Args:
+        exc: the exception raised by ``kubernetes``, ``kubernetes_asyncio``,
+            urllib3, aiohttp or the socket layer.
+        not_found: the job ID to name in :class:`JobNotFoundError` when the
+            answer is 404; without it a 404 is a plain :class:`BackendError`.
+
+    Returns:
+        The error to raise (``raise translate_error(exc) from exc``). A
+        :class:`DRMAA2Error` is returned unchanged.
+    """
+    if isinstance(exc, DRMAA2Error):
+        return exc
+    if isinstance(exc, _API_EXCEPTIONS):
+        return _from_api_exception(exc, not_found)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        if exc.status == 404 and not_found is not None:
+            return JobNotFoundError(not_found)
+        retry_after = parse_retry_after(_header(exc.headers, "Retry-After"))
+        return backend_error_for_status(
+            exc.status, exc.message or str(exc), retry_after=retry_after
+        )
+    if isinstance(exc, _CONFIG_EXCEPTIONS):
+        return BackendError(None, f"Kubernetes configuration: {exc}")
+    if isinstance(exc, _TLS_ERRORS):
+        return BackendError(None, f"TLS failure talking to the Kubernetes API: {exc}")
+    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, _TLS_ERRORS):
+        return BackendError(None, f"TLS failure talking to the Kubernetes API: {exc.reason}")
+    if isinstance(exc, _TRANSPORT_ERRORS):
+        text = str(exc) or type(exc).__name__
+        return TransientBackendError(None, f"{type(exc).__name__}: {text}")
+    return BackendError(None, f"unexpected {type(exc).__name__} from the Kubernetes client: {exc}")
+
+
+@contextmanager
+def translated(*, not_found: str | None = None) -> Iterator[None]:
+    """Translate every exception raised in the block (``raise ... from``).
+
+    Works around ``await`` as well: the translation happens when the
+    exception leaves the block. ``asyncio.CancelledError``,
+    ``KeyboardInterrupt`` and ``GeneratorExit`` pass through untouched.
+
+    Args:
+        not_found: the job ID to report when the API answers 404.
+
+    Raises:
+        DRMAA2Error: the translated error.
+
+    Example:
+        >>> with translated(not_found="default/pi"):  # doctest: +SKIP
+        ...     api.get_namespaced_custom_object(...)
+    """
+    try:
+        yield
+    except DRMAA2Error:
+        raise
+    except Exception as exc:
+        raise translate_error(exc, not_found=not_found) from exc
