@@ -1,0 +1,444 @@
+"""The Airflow hook: an Airflow ``kubernetes`` connection turned into a job tracker.
+
+Users already have ``kubernetes`` connections (apache-airflow-providers-cncf-kubernetes:
+in-cluster, kube config path, inline kube config, context, namespace), so this
+hook reads the same connection type rather than registering a new one. The sync
+side builds its API client through the cncf ``KubernetesHook`` (same fields,
+same precedence); the async side, used by triggers, is a separate small class
+(:class:`AsyncMPIOperatorHook`) that resolves the same fields with
+``kubernetes_asyncio`` and never blocks the event loop.
+
+A trigger runs in the triggerer, which may not see a connection defined only in
+the worker's environment (an ``AIRFLOW_CONN_*`` variable). :meth:`MPIOperatorHook.trigger_access`
+therefore resolves, on request, the kube config in the worker and hands it to
+the trigger (see ``docs/airflow.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+from airflow.sdk import BaseHook
+from airflow.sdk.exceptions import AirflowNotFoundException
+
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
+from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+
+__all__ = [
+    "DEFAULT_NAMESPACE",
+    "URL_TEMPLATE_EXTRA",
+    "AsyncMPIOperatorHook",
+    "KubeAccess",
+    "KubeConfigSource",
+    "MPIOperatorHook",
+    "choose_kube_config_source",
+]
+
+DEFAULT_NAMESPACE = "default"
+#: Connection extra holding the URL template of the "MPI Job" extra link.
+URL_TEMPLATE_EXTRA = "mpi_job_url_template"
+_DEFAULT_CONN_ID = "kubernetes_default"
+
+
+class KubeConfigSource(str, enum.Enum):
+    """Where the Kubernetes client configuration comes from."""
+
+    IN_CLUSTER = "in_cluster"
+    FILE = "kube_config_path"
+    INLINE = "kube_config"
+    DEFAULT = "default"
+
+
+def choose_kube_config_source(
+    *, in_cluster: bool | None, config_file: str | None, kube_config: object
+) -> KubeConfigSource:
+    """Pick the one configuration source, as the cncf ``KubernetesHook`` does.
+
+    Args:
+        in_cluster: use the pod's service account.
+        config_file: a kube config file path.
+        kube_config: an inline kube config (dict, JSON or YAML text).
+
+    Returns:
+        The source to load.
+
+    Raises:
+        InvalidArgumentError: more than one source is set.
+    """
+    chosen = [
+        source
+        for source, value in (
+            (KubeConfigSource.IN_CLUSTER, in_cluster),
+            (KubeConfigSource.FILE, config_file),
+            (KubeConfigSource.INLINE, kube_config),
+        )
+        if value
+    ]
+    if len(chosen) > 1:
+        raise InvalidArgumentError(
+            "connection",
+            [source.value for source in chosen],
+            "in_cluster, kube_config_path and kube_config are mutually exclusive",
+        )
+    return chosen[0] if chosen else KubeConfigSource.DEFAULT
+
+
+def _parse_kube_config(value: object, origin: str) -> dict[str, Any]:
+    """Read an inline kube config given as a dict, JSON or YAML text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)  # JSON is YAML
+        except yaml.YAMLError as exc:
+            raise InvalidArgumentError(
+                origin, "<kube config>", f"not YAML or JSON: {exc}"
+            ) from None
+        if isinstance(parsed, dict):
+            return parsed
+    raise InvalidArgumentError(origin, "<kube config>", "must be a kube config mapping")
+
+
+def _extra(extras: Mapping[str, Any], name: str) -> Any:
+    """Read a connection extra, also under its pre-Airflow-2.3 prefixed name."""
+    if name in extras:
+        return extras[name] or None
+    return extras.get(f"extra__kubernetes__{name}") or None
+
+
+def _as_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class KubeAccess:
+    """Everything a trigger needs to reach the cluster, as JSON-ready fields.
+
+    Attributes:
+        conn_id: the Airflow connection to read in the triggerer, or None when
+            everything needed is in the other fields.
+        namespace: the namespace of the jobs.
+        config_file: a kube config path (must exist where the trigger runs).
+        cluster_context: the kube config context.
+        in_cluster: use the service account of the pod the trigger runs in.
+        kube_config: a resolved kube config, passed when the connection is not
+            visible to the triggerer. It is stored with the trigger's kwargs.
+    """
+
+    conn_id: str | None = _DEFAULT_CONN_ID
+    namespace: str | None = None
+    config_file: str | None = None
+    cluster_context: str | None = None
+    in_cluster: bool | None = None
+    kube_config: dict[str, Any] | None = None
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """Return the fields as keyword arguments (for a trigger's ``serialize``)."""
+        return asdict(self)
+
+
+class MPIOperatorHook(BaseHook):
+    """Reach the MPI operator through an Airflow ``kubernetes`` connection.
+
+    Args:
+        conn_id: the ``kubernetes`` connection (cncf-kubernetes provider).
+        namespace: the namespace of the jobs; default: the connection's
+            ``namespace`` extra, else ``default``.
+        config_file: a kube config path overriding the connection.
+        cluster_context: a kube config context overriding the connection.
+        in_cluster: use the pod's service account, overriding the connection.
+    """
+
+    conn_name_attr = "kubernetes_conn_id"
+    default_conn_name = _DEFAULT_CONN_ID
+    conn_type = "kubernetes"
+    hook_name = "MPI Operator (Kubernetes connection)"
+
+    def __init__(
+        self,
+        conn_id: str = _DEFAULT_CONN_ID,
+        *,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self._namespace = namespace
+        self.config_file = config_file
+        self.cluster_context = cluster_context
+        self.in_cluster = in_cluster
+
+    @cached_property
+    def kubernetes_hook(self) -> Any:
+        """The cncf ``KubernetesHook`` that builds the sync API client."""
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        return KubernetesHook(
+            conn_id=self.conn_id,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+            in_cluster=self.in_cluster,
+        )
+
+    @cached_property
+    def connection_extras(self) -> dict[str, Any]:
+        """The connection's extras (empty for a missing ``kubernetes_default``)."""
+        return dict(self.kubernetes_hook.conn_extras or {})
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of the jobs: argument, connection extra, or ``default``."""
+        return str(
+            self._namespace or _extra(self.connection_extras, "namespace") or DEFAULT_NAMESPACE
+        )
+
+    @property
+    def job_url_template(self) -> str | None:
+        """The connection's ``mpi_job_url_template`` extra, if any."""
+        value = _extra(self.connection_extras, URL_TEMPLATE_EXTRA)
+        return str(value) if value else None
+
+    @cached_property
+    def tracker(self) -> MPIOperatorTracker:
+        """The tracker over the connection's cluster (built once per hook)."""
+        try:
+            api_client = self.kubernetes_hook.get_conn()
+        except DRMAA2Error:
+            raise
+        except Exception as exc:  # cncf hook / kubernetes config errors
+            raise InvalidArgumentError(
+                "conn_id", self.conn_id, f"cannot load its Kubernetes configuration: {exc}"
+            ) from exc
+        return MPIOperatorTracker(api_client=api_client, namespace=self.namespace)
+
+    def get_conn(self) -> MPIOperatorTracker:
+        """Return the tracker (Airflow's generic hook entry point)."""
+        return self.tracker
+
+    def get_tracker(self) -> MPIOperatorTracker:
+        """Return the tracker over the connection's cluster.
+
+        Returns:
+            An :class:`~airflow_provider_mpi.mpioperator.tracker.MPIOperatorTracker`,
+            the same one on every call of this hook.
+
+        Raises:
+            InvalidArgumentError: the connection's Kubernetes configuration
+                cannot be loaded.
+        """
+        return self.tracker
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check that the cluster answers and the MPIJob CRD is installed.
+
+        Returns:
+            ``(True, message)`` when both hold, else ``(False, what is missing)``.
+        """
+        try:
+            self.get_tracker().check_cluster()
+        except Exception as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        return True, f"Connected; MPIJob CRD found; namespace {self.namespace!r}"
+
+    def trigger_access(self, *, pass_kube_config: bool = False) -> KubeAccess:
+        """Describe how a trigger reaches the cluster.
+
+        Args:
+            pass_kube_config: resolve the kube config here (in the worker) and
+                hand it to the trigger, so the triggerer needs neither the
+                connection nor the file. The config then travels in the
+                trigger's kwargs (stored, encrypted with the Fernet key, in the
+                metadata database). An in-cluster connection is passed as
+                ``in_cluster=True``: the triggerer's own service account is used.
+
+        Returns:
+            The access fields for the trigger.
+
+        Raises:
+            InvalidArgumentError: the connection's configuration is invalid or
+                its kube config file cannot be read.
+        """
+        if not pass_kube_config:
+            return KubeAccess(
+                conn_id=self.conn_id,
+                namespace=self.namespace,
+                config_file=self.config_file,
+                cluster_context=self.cluster_context,
+                in_cluster=self.in_cluster,
+            )
+        extras = self.connection_extras
+        in_cluster = self.in_cluster
+        if in_cluster is None:
+            in_cluster = _as_bool(_extra(extras, "in_cluster"))
+        config_file = self.config_file or _extra(extras, "kube_config_path")
+        inline = _extra(extras, "kube_config")
+        context = self.cluster_context or _extra(extras, "cluster_context")
+        source = choose_kube_config_source(
+            in_cluster=in_cluster, config_file=config_file, kube_config=inline
+        )
+        kube_config: dict[str, Any] | None = None
+        if source is KubeConfigSource.FILE or source is KubeConfigSource.DEFAULT:
+            path = config_file or _default_kube_config_path()
+            try:
+                text = Path(os.path.expanduser(path)).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise InvalidArgumentError("kube_config_path", path, str(exc)) from exc
+            kube_config = _parse_kube_config(text, "kube_config_path")
+        elif source is KubeConfigSource.INLINE:
+            kube_config = _parse_kube_config(inline, "kube_config")
+        return KubeAccess(
+            conn_id=None,
+            namespace=self.namespace,
+            cluster_context=context,
+            in_cluster=True if source is KubeConfigSource.IN_CLUSTER else None,
+            kube_config=kube_config,
+        )
+
+    def get_async_tracker(self) -> contextlib.AbstractAsyncContextManager[AsyncMPIOperatorTracker]:
+        """Open an async tracker with this hook's connection and overrides.
+
+        Returns:
+            An async context manager yielding an
+            :class:`~airflow_provider_mpi.mpioperator.async_tracker.AsyncMPIOperatorTracker`
+            and closing its client on exit.
+        """
+        return AsyncMPIOperatorHook(
+            self.conn_id,
+            namespace=self._namespace,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+            in_cluster=self.in_cluster,
+        ).get_tracker()
+
+
+def _default_kube_config_path() -> str:
+    return os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]
+
+
+class AsyncMPIOperatorHook:
+    """The async side for triggers: the same fields, resolved with ``kubernetes_asyncio``.
+
+    Not a subclass of :class:`MPIOperatorHook`: the two share the connection
+    fields, not their methods, and every method here is a coroutine.
+
+    Args:
+        conn_id: the ``kubernetes`` connection, read with
+            ``BaseHook.aget_connection``; None to use only the other fields.
+        namespace: the namespace; default: the connection's, else ``default``.
+        config_file: a kube config path overriding the connection.
+        cluster_context: a kube config context overriding the connection.
+        in_cluster: use the pod's service account.
+        kube_config: a kube config resolved elsewhere (see
+            :meth:`MPIOperatorHook.trigger_access`).
+    """
+
+    def __init__(
+        self,
+        conn_id: str | None = _DEFAULT_CONN_ID,
+        *,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        kube_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.conn_id = conn_id
+        self.namespace = namespace
+        self.config_file = config_file
+        self.cluster_context = cluster_context
+        self.in_cluster = in_cluster
+        self.kube_config = dict(kube_config) if kube_config else None
+
+    @classmethod
+    def from_access(cls, access: KubeAccess) -> AsyncMPIOperatorHook:
+        """Build the hook from a trigger's access fields."""
+        return cls(**access.to_kwargs())
+
+    async def connection_extras(self) -> dict[str, Any]:
+        """Read the connection's extras without blocking the event loop.
+
+        Returns:
+            The extras; empty when no connection is named, or when the default
+            ``kubernetes_default`` does not exist (then the default kube
+            config applies, as in the cncf provider).
+        """
+        if not self.conn_id or self.kube_config is not None:
+            return {}
+        try:
+            connection = await BaseHook.aget_connection(self.conn_id)
+        except AirflowNotFoundException:
+            if self.conn_id == _DEFAULT_CONN_ID:
+                return {}
+            raise
+        return dict(connection.extra_dejson or {})
+
+    async def _load_configuration(self, extras: Mapping[str, Any]) -> Any:
+        from kubernetes_asyncio import client, config
+        from kubernetes_asyncio.config.config_exception import ConfigException
+
+        configuration = client.Configuration()
+        in_cluster = self.in_cluster
+        if in_cluster is None:
+            in_cluster = _as_bool(_extra(extras, "in_cluster"))
+        config_file = self.config_file or _extra(extras, "kube_config_path")
+        inline = self.kube_config or _extra(extras, "kube_config")
+        context = self.cluster_context or _extra(extras, "cluster_context")
+        source = choose_kube_config_source(
+            in_cluster=in_cluster, config_file=config_file, kube_config=inline
+        )
+        try:
+            if source is KubeConfigSource.IN_CLUSTER:
+                config.load_incluster_config(client_configuration=configuration)
+            elif source is KubeConfigSource.FILE:
+                await config.load_kube_config(
+                    config_file=config_file, context=context, client_configuration=configuration
+                )
+            elif source is KubeConfigSource.INLINE:
+                await config.load_kube_config_from_dict(
+                    _parse_kube_config(inline, "kube_config"),
+                    context=context,
+                    client_configuration=configuration,
+                )
+            elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+                config.load_incluster_config(client_configuration=configuration)
+            else:
+                await config.load_kube_config(context=context, client_configuration=configuration)
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(
+                "conn_id", self.conn_id, f"cannot load the Kubernetes configuration: {exc}"
+            ) from exc
+        return configuration
+
+    @contextlib.asynccontextmanager
+    async def get_tracker(self) -> AsyncIterator[AsyncMPIOperatorTracker]:
+        """Open an async tracker; its API client is closed on exit.
+
+        Yields:
+            The tracker, in the resolved namespace.
+
+        Raises:
+            InvalidArgumentError: the Kubernetes configuration cannot be loaded.
+        """
+        from kubernetes_asyncio import client
+
+        extras = await self.connection_extras()
+        configuration = await self._load_configuration(extras)
+        namespace = str(self.namespace or _extra(extras, "namespace") or DEFAULT_NAMESPACE)
+        api_client = client.ApiClient(configuration=configuration)
+        try:
+            yield AsyncMPIOperatorTracker(api_client, namespace=namespace)
+        finally:
+            await api_client.close()

@@ -1,0 +1,543 @@
+"""Airflow operators that run an MPI program as an MPIJob and wait for it.
+
+:class:`MPIJobOperator` submits one job; :class:`MPIJobArrayOperator` submits a
+DRMAA2 array job (a task range) and returns the task job IDs for dynamic task
+mapping. Both are thin: the tracker (:mod:`airflow_provider_mpi.mpioperator`)
+builds, submits, follows and reports the job; these classes add what only
+Airflow knows: templating, the task's identity as labels (so a retry finds the
+job of an earlier try instead of submitting a duplicate), XCom, deferral, the
+task log and the task's fate.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from collections.abc import Container, Iterable, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context, conf
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+
+from airflow_provider_mpi.drmaa2.errors import (
+    DRMAA2Error,
+    InvalidArgumentError,
+    InvalidStateError,
+    WaitTimeoutError,
+)
+from airflow_provider_mpi.drmaa2.info import JobInfo
+from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.links import JOB_ID_XCOM_KEY, MPIJobLink, format_job_url
+from airflow_provider_mpi.mpioperator.k8s_extensions import (
+    get_annotations_extension,
+    get_labels_extension,
+    set_annotations_extension,
+    set_labels_extension,
+)
+from airflow_provider_mpi.operators._labels import AirflowJobIdentity
+from airflow_provider_mpi.operators._template import (
+    TEMPLATE_EXTENSIONS,
+    job_template_as_dict,
+    load_job_template,
+)
+from airflow_provider_mpi.triggers.mpi_job import (
+    MPIJobTrigger,
+    MPIJobTriggerEvent,
+    MPIJobTriggerStatus,
+)
+
+__all__ = ["ARRAY_ID_XCOM_KEY", "DeletePolicy", "MPIJobArrayOperator", "MPIJobOperator"]
+
+#: XCom key of the array job ID pushed by :class:`MPIJobArrayOperator`.
+ARRAY_ID_XCOM_KEY = "array_id"
+#: Extra time Airflow's deferral timeout gives the trigger's own deadline, so
+#: the trigger reports the timeout (and the job gets terminated) first.
+_DEFERRAL_GRACE = timedelta(seconds=60)
+_END_STATES = (JobState.DONE, JobState.FAILED)
+
+
+class DeletePolicy(str, enum.Enum):
+    """When the operator deletes the MPIJob it ran."""
+
+    NEVER = "never"
+    ON_SUCCESS = "on_success"
+    ALWAYS = "always"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _seconds(value: float | timedelta | None, field: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise InvalidArgumentError(field, value, "must be a positive duration")
+    return seconds
+
+
+class _MPIJobOperatorBase(BaseOperator):
+    """What both operators share: connection, template, identity, deferral, timeouts."""
+
+    template_fields: Sequence[str] = ("job_template", "namespace")
+    template_ext: Sequence[str] = TEMPLATE_EXTENSIONS
+    template_fields_renderers = {"job_template": "json"}
+    ui_color = "#c7e9f1"
+
+    def __init__(
+        self,
+        *,
+        job_template: Any,
+        conn_id: str = MPIOperatorHook.default_conn_name,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wait_timeout: float | timedelta | None = None,
+        reattach_on_retry: bool = True,
+        pass_kube_config_to_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_template = job_template_as_dict(job_template)
+        self.conn_id = conn_id
+        self.namespace = namespace
+        self.config_file = config_file
+        self.cluster_context = cluster_context
+        self.in_cluster = in_cluster
+        self.deferrable = deferrable
+        self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
+        self.reattach_on_retry = reattach_on_retry
+        self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
+        self._nested_render_depth = 0
+
+    # Airflow treats any templated string ending in template_ext as a file
+    # name, also inside dicts and lists; only the top-level job_template may be
+    # a file (an MPI program's ``args`` may well end in ".json").
+    def render_template(
+        self,
+        content: Any,
+        context: Context,
+        jinja_env: Any = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        """Render like Airflow, but read files only for the top-level value."""
+        if self._nested_render_depth and isinstance(content, str):
+            env = jinja_env or self.get_template_env()
+            return self._render(env.from_string(content), context)
+        self._nested_render_depth += 1
+        try:
+            return super().render_template(content, context, jinja_env, seen_oids)
+        finally:
+            self._nested_render_depth -= 1
+
+    @cached_property
+    def hook(self) -> MPIOperatorHook:
+        """The hook over the task's connection and overrides."""
+        return MPIOperatorHook(
+            self.conn_id,
+            namespace=self.namespace,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+            in_cluster=self.in_cluster,
+        )
+
+    @property
+    def effective_timeout(self) -> float | None:
+        """Seconds the wait may last: ``wait_timeout``, else ``execution_timeout``.
+
+        Airflow does not carry ``execution_timeout`` into a deferral, so the
+        operators pass it to the trigger themselves.
+        """
+        if self.wait_timeout is not None:
+            return self.wait_timeout
+        if self.execution_timeout is not None:
+            return self.execution_timeout.total_seconds()
+        return None
+
+    def _labelled_template(self, identity: AirflowJobIdentity) -> JobTemplate:
+        """The rendered template with the task's identity added to its labels."""
+        template = load_job_template(self.job_template)
+        template = set_labels_extension(
+            template, {**get_labels_extension(template), **identity.labels()}
+        )
+        return set_annotations_extension(
+            template, {**get_annotations_extension(template), **identity.annotations()}
+        )
+
+    def _trigger(self, *, job_id: str | None = None, array_id: str | None = None) -> MPIJobTrigger:
+        timeout = self.effective_timeout
+        access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
+        return MPIJobTrigger(
+            job_id,
+            array_id=array_id,
+            deadline=None if timeout is None else time.time() + timeout,
+            terminate_on_kill=True,
+            **access.to_kwargs(),
+        )
+
+    def _defer_to(self, trigger: MPIJobTrigger) -> None:
+        timeout = self.effective_timeout
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=None if timeout is None else timedelta(seconds=timeout) + _DEFERRAL_GRACE,
+        )
+
+    def _terminate(self, job_ids: Iterable[str], why: str) -> None:
+        tracker = self.hook.get_tracker()
+        for job_id in job_ids:
+            try:
+                tracker.job_control(job_id, JobControlAction.TERMINATE)
+            except InvalidStateError:
+                continue
+            except DRMAA2Error as exc:
+                self.log.warning("Could not terminate MPIJob %s: %s", job_id, exc)
+                continue
+            self.log.info("Terminated MPIJob %s: %s", job_id, why)
+
+
+class MPIJobOperator(_MPIJobOperatorBase):
+    """Run one MPI program as an MPIJob and wait for it.
+
+    Args:
+        job_template: a ``JobTemplate``, a dict (Go JSON keys or snake_case),
+            or a ``.yaml``/``.json`` file name (found like any Airflow
+            template file); rendered with Jinja, nested values included.
+        conn_id: the ``kubernetes`` connection (cncf-kubernetes provider).
+        namespace: the job's namespace (default: the connection's).
+        config_file: a kube config path overriding the connection.
+        cluster_context: a kube config context overriding the connection.
+        in_cluster: use the worker's service account.
+        deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+        wait_timeout: seconds (or a timedelta) the wait may last, enforced in
+            both modes; default ``execution_timeout``. On timeout the job is
+            terminated and the task fails.
+        delete_policy: delete the job after it ended: never, on success, always.
+        skip_on_exit_code: launcher exit code(s) that skip the task instead of
+            failing it.
+        reattach_on_retry: a retry follows the job of an earlier try if it is
+            still queued or running, returns its result if it is Done, and
+            submits anew only if it Failed.
+        log_events_on_failure: log the job's Warning events when it fails.
+        get_logs: copy the launcher's output into the task log.
+        log_tail_lines: launcher lines quoted in the failure message.
+        job_url_template: URL of the "MPI Job" link, with ``{namespace}``,
+            ``{name}``, ``{job_id}``; default: the connection's
+            ``mpi_job_url_template`` extra.
+        pass_kube_config_to_trigger: resolve the kube config in the worker and
+            pass it to the trigger (for connections the triggerer cannot see).
+        **kwargs: ``BaseOperator`` arguments.
+
+    Returns (``execute``):
+        The job's ``JobInfo.to_dict()``; the job ID is pushed at once as the
+        ``job_id`` XCom.
+    """
+
+    template_fields: Sequence[str] = ("job_template", "namespace", "job_url_template")
+    operator_extra_links = (MPIJobLink(),)
+
+    def __init__(
+        self,
+        *,
+        job_template: Any,
+        delete_policy: DeletePolicy | str = DeletePolicy.NEVER,
+        skip_on_exit_code: int | Container[int] | None = None,
+        log_events_on_failure: bool = True,
+        get_logs: bool = True,
+        log_tail_lines: int = 20,
+        job_url_template: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(job_template=job_template, **kwargs)
+        try:
+            self.delete_policy = DeletePolicy(delete_policy)
+        except ValueError:
+            raise InvalidArgumentError(
+                "delete_policy", delete_policy, "one of " + ", ".join(p.value for p in DeletePolicy)
+            ) from None
+        if isinstance(skip_on_exit_code, int):
+            skip_on_exit_code = (skip_on_exit_code,)
+        self.skip_on_exit_code: Container[int] = skip_on_exit_code or ()
+        self.log_events_on_failure = log_events_on_failure
+        self.get_logs = get_logs
+        self.log_tail_lines = log_tail_lines
+        self.job_url_template = job_url_template
+        self._job_id: str | None = None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Submit (or reattach to) the job and wait for it."""
+        identity = AirflowJobIdentity.from_context(context)
+        template = self._labelled_template(identity)  # fails on bad input, before any request
+        tracker = self.hook.get_tracker()
+        earlier = self._find_earlier_job(identity) if self.reattach_on_retry else None
+        if earlier is None:
+            job_id = tracker.add_job(template)
+            self.log.info("Submitted MPIJob %s", job_id)
+            state = JobState.QUEUED
+        else:
+            job_id, state = earlier
+        self._job_id = job_id
+        self._publish(context, job_id)
+        if not state.is_terminal and self.deferrable:
+            state, _ = tracker.job_state(job_id)
+            if not state.is_terminal:
+                self._defer_to(self._trigger(job_id=job_id))
+        if not state.is_terminal:
+            state = self._wait_in_worker(job_id)
+        return self._complete(job_id, state, logs_streamed=not self.deferrable)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger fired: report, log, fail or return the JobInfo."""
+        payload = MPIJobTriggerEvent.from_dict(event)
+        self._job_id = payload.job_id
+        if payload.status is MPIJobTriggerStatus.ERROR:
+            raise AirflowException(
+                f"Lost track of MPIJob {payload.job_id}: {payload.message} "
+                "(the job keeps running; a retry reattaches to it)"
+            )
+        if payload.status is MPIJobTriggerStatus.TIMEOUT:
+            self._terminate([payload.job_id], "wait timeout")
+            raise AirflowException(payload.message)
+        state = payload.state or self.hook.get_tracker().job_state(payload.job_id)[0]
+        return self._complete(payload.job_id, state, logs_streamed=False)
+
+    def on_kill(self) -> None:
+        """Terminate the job when Airflow kills the running task."""
+        if self._job_id is not None:
+            self._terminate([self._job_id], "the task was killed")
+
+    def _publish(self, context: Context, job_id: str) -> None:
+        ti = context["ti"]
+        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+        template = self.job_url_template or self.hook.job_url_template
+        if template:
+            link = MPIJobLink()
+            ti.xcom_push(key=link.xcom_key, value=format_job_url(template, job_id))
+
+    def _find_earlier_job(self, identity: AirflowJobIdentity) -> tuple[str, JobState] | None:
+        tracker = self.hook.get_tracker()
+        jobs = tracker.find_jobs(identity.selector_labels())
+        if not jobs:
+            return None
+        job_id = jobs[-1]
+        state, sub_state = tracker.job_state(job_id)
+        if state is JobState.FAILED:
+            self.log.info(
+                "MPIJob %s of an earlier try failed (%s); submitting a new one", job_id, sub_state
+            )
+            return None
+        self.log.info("Reattaching to MPIJob %s of an earlier try (state %s)", job_id, state)
+        return job_id, state
+
+    def _wait_in_worker(self, job_id: str) -> JobState:
+        tracker = self.hook.get_tracker()
+        stop = threading.Event()
+        streamer = threading.Thread(
+            target=self._stream_output, args=(job_id, stop), name=f"log-{job_id}", daemon=True
+        )
+        if self.get_logs:
+            streamer.start()
+        try:
+            return tracker.wait(job_id, self.effective_timeout, *_END_STATES)
+        except WaitTimeoutError as exc:
+            self._terminate([job_id], "wait timeout")
+            raise AirflowException(str(exc)) from exc
+        finally:
+            stop.set()
+            if streamer.is_alive():
+                streamer.join(timeout=10)
+
+    def _stream_output(self, job_id: str, stop: threading.Event) -> None:
+        """Copy the launcher's output into the task log while the job runs."""
+        tracker = self.hook.get_tracker()
+        while not stop.is_set():
+            try:
+                for line in tracker.job_output(job_id, follow=True):
+                    self.log.info("[launcher] %s", line)
+                return
+            except DRMAA2Error as exc:  # no launcher yet, or a dropped stream
+                self.log.debug("Launcher output of %s not available yet: %s", job_id, exc)
+                stop.wait(1.0)
+
+    def _complete(self, job_id: str, state: JobState, *, logs_streamed: bool) -> dict[str, Any]:
+        tracker = self.hook.get_tracker()
+        info = tracker.job_info(job_id)
+        if self.get_logs and not logs_streamed:
+            for line in tracker.job_output(job_id):
+                self.log.info("[launcher] %s", line)
+        if state is not JobState.FAILED:
+            self.log.info("MPIJob %s is %s", job_id, state)
+            self._apply_delete_policy(job_id, succeeded=True)
+            return info.to_dict()
+        if self.log_events_on_failure:
+            for event in tracker.job_events(job_id, warnings_only=True):
+                self.log.warning("MPIJob event %s: %s", event.reason, event.message)
+        message = self._failure_message(job_id, info)
+        self._apply_delete_policy(job_id, succeeded=False)
+        if info.exit_status is not None and info.exit_status in self.skip_on_exit_code:
+            raise AirflowSkipException(message)
+        raise AirflowException(message)
+
+    def _failure_message(self, job_id: str, info: JobInfo) -> str:
+        parts = [f"MPIJob {job_id} failed"]
+        if info.exit_status is not None:
+            parts.append(f"exit status {info.exit_status}")
+        if info.sub_state:
+            parts.append(f"reason {info.sub_state}")
+        if info.terminating_signal:
+            parts.append(f"signal {info.terminating_signal}")
+        message = ", ".join(parts)
+        if info.annotation:
+            message += f": {info.annotation}"
+        try:
+            tail = list(self.hook.get_tracker().job_output(job_id, tail_lines=self.log_tail_lines))
+        except DRMAA2Error:
+            tail = []
+        if tail:
+            message += "\nLast launcher lines:\n" + "\n".join(tail)
+        return message
+
+    def _apply_delete_policy(self, job_id: str, *, succeeded: bool) -> None:
+        if self.delete_policy is DeletePolicy.NEVER or (
+            self.delete_policy is DeletePolicy.ON_SUCCESS and not succeeded
+        ):
+            return
+        try:
+            self.hook.get_tracker().delete_job(job_id)
+        except DRMAA2Error as exc:
+            self.log.warning("Could not delete MPIJob %s: %s", job_id, exc)
+        else:
+            self.log.info("Deleted MPIJob %s (delete_policy=%s)", job_id, self.delete_policy)
+
+
+class MPIJobArrayOperator(_MPIJobOperatorBase):
+    """Submit a DRMAA2 array job (one MPIJob per task ID) and return the task job IDs.
+
+    The return value is the list of task job IDs, so downstream tasks can map
+    over it: ``MPIJobSensor.partial(task_id="each").expand(job_id=array.output)``.
+    ``$TASK_ID`` in the template is replaced by each task's ID (see
+    :func:`airflow_provider_mpi.drmaa2.arrays.template_for_task`).
+
+    Args:
+        job_template: as for :class:`MPIJobOperator`.
+        begin: the first task ID.
+        end: the last task ID (inclusive).
+        step: the step between task IDs.
+        max_parallel: at most this many tasks run at once (0: no limit); the
+            others are held and released by the waiting task, so a limit needs
+            ``wait_for_completion=True``.
+        wait_for_completion: wait until every task ended (deferred if
+            ``deferrable``) and fail if any failed, listing them.
+        **kwargs: the connection, deferral and timeout arguments of
+            :class:`MPIJobOperator` and ``BaseOperator`` arguments.
+
+    Raises:
+        InvalidArgumentError: ``max_parallel`` without ``wait_for_completion``.
+    """
+
+    template_fields: Sequence[str] = ("job_template", "namespace", "begin", "end", "step")
+
+    def __init__(
+        self,
+        *,
+        job_template: Any,
+        begin: int,
+        end: int,
+        step: int = 1,
+        max_parallel: int = 0,
+        wait_for_completion: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(job_template=job_template, **kwargs)
+        if max_parallel and not wait_for_completion:
+            raise InvalidArgumentError(
+                "max_parallel",
+                max_parallel,
+                "held tasks are released by the waiting task: set wait_for_completion=True",
+            )
+        self.begin = begin
+        self.end = end
+        self.step = step
+        self.max_parallel = max_parallel
+        self.wait_for_completion = wait_for_completion
+        self._array_id: str | None = None
+
+    def execute(self, context: Context) -> list[str]:
+        """Submit (or reattach to) the array job; wait if asked."""
+        identity = AirflowJobIdentity.from_context(context)
+        template = self._labelled_template(identity)
+        tracker = self.hook.get_tracker()
+        array_id = self._find_earlier_array(identity) if self.reattach_on_retry else None
+        if array_id is None:
+            array_id = tracker.add_array_job(
+                template, int(self.begin), int(self.end), int(self.step), self.max_parallel
+            )
+            self.log.info("Submitted array job %s", array_id)
+        self._array_id = array_id
+        job_ids = tracker.list_array_jobs(array_id)
+        ti = context["ti"]
+        ti.xcom_push(key=ARRAY_ID_XCOM_KEY, value=array_id)
+        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=array_id)
+        if not self.wait_for_completion:
+            return job_ids
+        if self.deferrable:
+            self._defer_to(self._trigger(array_id=array_id))
+        try:
+            states = tracker.wait_array(array_id, self.effective_timeout, *_END_STATES)
+        except WaitTimeoutError as exc:
+            self._terminate(job_ids, "wait timeout")
+            raise AirflowException(str(exc)) from exc
+        return self._complete(array_id, states)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
+        """Resume after the trigger fired: fail listing failed tasks, or return the IDs."""
+        payload = MPIJobTriggerEvent.from_dict(event)
+        self._array_id = payload.job_id
+        if payload.status is MPIJobTriggerStatus.ERROR:
+            raise AirflowException(f"Lost track of array job {payload.job_id}: {payload.message}")
+        if payload.status is MPIJobTriggerStatus.TIMEOUT:
+            self._terminate(self.hook.get_tracker().list_array_jobs(payload.job_id), "wait timeout")
+            raise AirflowException(payload.message)
+        return self._complete(payload.job_id, payload.task_states)
+
+    def on_kill(self) -> None:
+        """Terminate every task of the array when Airflow kills the running task."""
+        if self._array_id is not None:
+            tracker = self.hook.get_tracker()
+            self._terminate(tracker.list_array_jobs(self._array_id), "the task was killed")
+
+    def _find_earlier_array(self, identity: AirflowJobIdentity) -> str | None:
+        tracker = self.hook.get_tracker()
+        jobs = tracker.find_jobs(identity.selector_labels())
+        if not jobs:
+            return None
+        # Task jobs are named "<array-name>-<task-id>" (docs/internals.md).
+        array_id = jobs[-1].rsplit("-", 1)[0]
+        states = {job: tracker.job_state(job)[0] for job in tracker.list_array_jobs(array_id)}
+        failed = sorted(job for job, state in states.items() if state is JobState.FAILED)
+        if failed:
+            self.log.info(
+                "Array job %s of an earlier try has failed tasks (%s); submitting a new one",
+                array_id,
+                ", ".join(failed),
+            )
+            return None
+        self.log.info("Reattaching to array job %s of an earlier try", array_id)
+        return array_id
+
+    def _complete(self, array_id: str, states: dict[str, JobState]) -> list[str]:
+        failed = sorted(job for job, state in states.items() if state is not JobState.DONE)
+        if failed:
+            raise AirflowException(
+                f"Array job {array_id}: {len(failed)} of {len(states)} tasks failed: "
+                + ", ".join(f"{job} ({states[job]})" for job in failed)
+            )
+        self.log.info("Array job %s: all %d tasks done", array_id, len(states))
+        return self.hook.get_tracker().list_array_jobs(array_id)

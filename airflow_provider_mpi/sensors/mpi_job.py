@@ -1,0 +1,155 @@
+"""An Airflow sensor that waits for an MPIJob, whoever created it, to reach target states.
+
+Poke and reschedule modes ask the tracker for the job's state on each poke;
+deferrable mode hands the wait to :class:`~airflow_provider_mpi.triggers.mpi_job.MPIJobTrigger`,
+which follows the shared watch in the triggerer. The sensor never terminates
+the job it watches: it does not own it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.state import JobState
+from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.triggers.mpi_job import (
+    MPIJobTrigger,
+    MPIJobTriggerEvent,
+    MPIJobTriggerStatus,
+)
+
+__all__ = ["MPIJobSensor"]
+
+
+class MPIJobSensor(BaseSensorOperator):
+    """Wait until an MPIJob reaches one of ``target_states``.
+
+    Args:
+        job_id: the job (``"<namespace>/<name>"``, or a bare name in the
+            connection's namespace); templated, so ``"{{ ti.xcom_pull(...) }}"``
+            or a mapped ``expand(job_id=...)`` works.
+        target_states: states that end the wait successfully (default Done).
+        failed_is_target: a Failed job ends the wait successfully instead of
+            failing the task.
+        conn_id: the ``kubernetes`` connection.
+        namespace: the namespace for a bare job name (default: the connection's).
+        config_file: a kube config path overriding the connection.
+        cluster_context: a kube config context overriding the connection.
+        in_cluster: use the worker's service account.
+        deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+        pass_kube_config_to_trigger: pass the worker's kube config to the trigger.
+        **kwargs: ``BaseSensorOperator`` arguments (``mode``, ``poke_interval``,
+            ``timeout``, ``soft_fail``...).
+
+    Returns (``execute``):
+        The job's ``JobInfo.to_dict()`` when the target state is reached.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "namespace")
+    ui_color = "#e0f3f8"
+
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        target_states: Iterable[JobState | str] = (JobState.DONE,),
+        failed_is_target: bool = False,
+        conn_id: str = MPIOperatorHook.default_conn_name,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        pass_kube_config_to_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_id = job_id
+        self.target_states = tuple(JobState.parse(state) for state in target_states)
+        if not self.target_states:
+            raise InvalidArgumentError("target_states", [], "at least one state is needed")
+        self.failed_is_target = failed_is_target
+        self.conn_id = conn_id
+        self.namespace = namespace
+        self.config_file = config_file
+        self.cluster_context = cluster_context
+        self.in_cluster = in_cluster
+        self.deferrable = deferrable
+        self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
+
+    @cached_property
+    def hook(self) -> MPIOperatorHook:
+        """The hook over the sensor's connection and overrides."""
+        return MPIOperatorHook(
+            self.conn_id,
+            namespace=self.namespace,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+            in_cluster=self.in_cluster,
+        )
+
+    @property
+    def _targets(self) -> frozenset[JobState]:
+        extra = (JobState.FAILED,) if self.failed_is_target else ()
+        return frozenset((*self.target_states, *extra))
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """Check the job's state once.
+
+        Raises:
+            AirflowException: the job ended in a state that is not a target
+                (it can never reach one).
+        """
+        tracker = self.hook.get_tracker()
+        state, sub_state = tracker.job_state(self.job_id)
+        self.log.info("MPIJob %s is %s %s", self.job_id, state, sub_state)
+        if state in self._targets:
+            return PokeReturnValue(is_done=True, xcom_value=tracker.job_info(self.job_id).to_dict())
+        if state.is_terminal:
+            raise AirflowException(
+                f"MPIJob {self.job_id} ended {state}"
+                + (f" ({sub_state})" if sub_state else "")
+                + f"; waited for {', '.join(str(s) for s in sorted(self._targets))}"
+            )
+        return PokeReturnValue(is_done=False)
+
+    def execute(self, context: Context) -> Any:
+        """Poke/reschedule as any sensor, or check once and defer."""
+        if not self.deferrable:
+            return super().execute(context)
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
+        self.defer(
+            trigger=MPIJobTrigger(
+                self.job_id,
+                target_states=self.target_states,
+                failed_is_target=self.failed_is_target,
+                deadline=time.time() + self.timeout,
+                terminate_on_kill=False,
+                **access.to_kwargs(),
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) + timedelta(seconds=60),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger fired."""
+        payload = MPIJobTriggerEvent.from_dict(event)
+        if payload.status is MPIJobTriggerStatus.SUCCESS:
+            self.log.info("MPIJob %s reached %s", payload.job_id, payload.state)
+            return payload.job_info
+        if payload.status is MPIJobTriggerStatus.TIMEOUT:
+            from airflow.sdk.exceptions import AirflowSensorTimeout
+
+            raise AirflowSensorTimeout(payload.message)
+        raise AirflowException(payload.message)

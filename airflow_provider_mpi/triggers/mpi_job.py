@@ -1,0 +1,300 @@
+"""The deferrable wait: an Airflow trigger over the async tracker's shared watch.
+
+A deferred :class:`~airflow_provider_mpi.operators.mpi_job.MPIJobOperator`,
+:class:`~airflow_provider_mpi.operators.mpi_job.MPIJobArrayOperator` or
+:class:`~airflow_provider_mpi.sensors.mpi_job.MPIJobSensor` hands its wait to
+:class:`MPIJobTrigger`. The trigger holds no job state of its own: it waits
+with ``AsyncMPIOperatorTracker.wait`` (one watch stream per cluster and
+namespace in the triggerer process, however many triggers wait), so a trigger
+rebuilt from :meth:`MPIJobTrigger.serialize` after a triggerer restart simply
+waits again and sees the job where the cluster has it.
+
+It fires exactly one event whose payload is :class:`MPIJobTriggerEvent` as a
+dict: a :class:`MPIJobTriggerStatus`, the job (or array) ID, the state and the
+JobInfo. The deadline is absolute (epoch seconds), so it survives a restart
+and holds even where Airflow does not enforce the deferral timeout (``dag.test``).
+
+Killing: Airflow (3.2+) calls :meth:`MPIJobTrigger.on_kill` only when a user
+marks, clears or fails the deferred task, never when the triggerer merely
+restarts or redistributes triggers. That is where the job is terminated, and
+only when the trigger owns the job (``terminate_on_kill``: set by the
+operators, not by the sensor, which watches someone else's job).
+``cleanup()`` releases nothing beyond the client, closed by the ``async with``.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_mpi.drmaa2.errors import (
+    DRMAA2Error,
+    InvalidArgumentError,
+    InvalidStateError,
+    WaitTimeoutError,
+)
+from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook, KubeAccess
+
+__all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
+
+_END_STATES = (JobState.DONE, JobState.FAILED)
+
+
+class MPIJobTriggerStatus(str, enum.Enum):
+    """How the wait ended."""
+
+    #: The job reached a target state (every array task Done).
+    SUCCESS = "success"
+    #: The job ended in a state that is not a target (an array task failed).
+    FAILED = "failed"
+    #: The deadline passed first.
+    TIMEOUT = "timeout"
+    #: The trigger could not follow the job (API failure, job gone, bad config).
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class MPIJobTriggerEvent:
+    """The payload of the one event an :class:`MPIJobTrigger` fires.
+
+    Attributes:
+        status: how the wait ended.
+        job_id: the job ID, or the array job ID for an array.
+        state: the job's state when the wait ended (None for an array or
+            when unknown).
+        message: a human explanation (the error, the timeout, the reason).
+        job_info: the job's ``JobInfo.to_dict()`` (single jobs).
+        task_states: task job ID to state (arrays).
+    """
+
+    status: MPIJobTriggerStatus
+    job_id: str
+    state: JobState | None = None
+    message: str = ""
+    job_info: dict[str, Any] | None = None
+    task_states: dict[str, JobState] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready payload (enums by name)."""
+        return {
+            "status": self.status.value,
+            "job_id": self.job_id,
+            "state": None if self.state is None else self.state.go_name,
+            "message": self.message,
+            "job_info": self.job_info,
+            "task_states": {job: state.go_name for job, state in self.task_states.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, payload: Mapping[str, Any]) -> MPIJobTriggerEvent:
+        """Read a payload written by :meth:`to_dict`.
+
+        Raises:
+            InvalidArgumentError: the payload is not one of ours.
+        """
+        try:
+            status = MPIJobTriggerStatus(payload["status"])
+            job_id = str(payload["job_id"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidArgumentError(
+                "event", payload, "not an MPIJobTrigger event payload"
+            ) from None
+        state = payload.get("state")
+        return cls(
+            status=status,
+            job_id=job_id,
+            state=None if state is None else JobState.parse(state),
+            message=str(payload.get("message") or ""),
+            job_info=payload.get("job_info"),
+            task_states={
+                job: JobState.parse(value)
+                for job, value in (payload.get("task_states") or {}).items()
+            },
+        )
+
+
+def _states(values: Iterable[JobState | str | int]) -> tuple[JobState, ...]:
+    states = tuple(JobState.parse(value) for value in values)
+    if not states:
+        raise InvalidArgumentError("target_states", [], "at least one state is needed")
+    return states
+
+
+class MPIJobTrigger(BaseTrigger):
+    """Wait for an MPIJob (or every task of an array job) to end or reach target states.
+
+    Args:
+        job_id: the job to wait for (exactly one of ``job_id``/``array_id``).
+        array_id: the array job to wait for; held tasks are released as
+            earlier ones end so that its ``max_parallel`` holds.
+        target_states: states that count as success (names or ``JobState``);
+            the wait also ends at Done and Failed.
+        failed_is_target: count Failed as success (a sensor's choice).
+        deadline: epoch seconds after which a TIMEOUT event fires; None waits
+            without limit.
+        terminate_on_kill: terminate the job when a user kills the deferred
+            task (the operators own their jobs; a sensor does not).
+        conn_id: the ``kubernetes`` connection, read in the triggerer.
+        namespace: the jobs' namespace.
+        config_file: a kube config path overriding the connection.
+        cluster_context: a kube config context.
+        in_cluster: use the triggerer's service account.
+        kube_config: a kube config resolved by the worker, for a connection
+            the triggerer cannot see.
+    """
+
+    def __init__(
+        self,
+        job_id: str | None = None,
+        *,
+        array_id: str | None = None,
+        target_states: Sequence[JobState | str | int] = ("Done",),
+        failed_is_target: bool = False,
+        deadline: float | None = None,
+        terminate_on_kill: bool = False,
+        conn_id: str | None = "kubernetes_default",
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        kube_config: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        if (job_id is None) == (array_id is None):
+            raise InvalidArgumentError(
+                "job_id", job_id, f"give exactly one of job_id and array_id (array_id={array_id!r})"
+            )
+        self.job_id = job_id
+        self.array_id = array_id
+        self.target_states = _states(target_states)
+        self.failed_is_target = failed_is_target
+        self.deadline = deadline
+        self.terminate_on_kill = terminate_on_kill
+        self.access = KubeAccess(
+            conn_id=conn_id,
+            namespace=namespace,
+            config_file=config_file,
+            cluster_context=cluster_context,
+            in_cluster=in_cluster,
+            kube_config=kube_config,
+        )
+
+    @property
+    def _targets(self) -> frozenset[JobState]:
+        targets = set(self.target_states)
+        if self.failed_is_target:
+            targets.add(JobState.FAILED)
+        return frozenset(targets)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Return the classpath and the keyword arguments of ``__init__``."""
+        cls = type(self)
+        return (
+            f"{cls.__module__}.{cls.__qualname__}",
+            {
+                "job_id": self.job_id,
+                "array_id": self.array_id,
+                "target_states": [state.go_name for state in self.target_states],
+                "failed_is_target": self.failed_is_target,
+                "deadline": self.deadline,
+                "terminate_on_kill": self.terminate_on_kill,
+                **self.access.to_kwargs(),
+            },
+        )
+
+    def _remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.time())
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Wait, then fire one event with an :class:`MPIJobTriggerEvent` payload."""
+        subject = self.job_id if self.job_id is not None else str(self.array_id)
+        try:
+            async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
+                if self.job_id is not None:
+                    event = await self._wait_job(tracker, self.job_id)
+                else:
+                    event = await self._wait_array(tracker, str(self.array_id))
+        except DRMAA2Error as exc:
+            event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
+        except Exception as exc:  # e.g. the connection is unknown to the triggerer
+            hint = ""
+            if self.access.conn_id and type(exc).__name__ == "AirflowNotFoundException":
+                hint = " (pass_kube_config_to_trigger=True passes the worker's kube config)"
+            event = MPIJobTriggerEvent(
+                MPIJobTriggerStatus.ERROR, subject, message=f"{type(exc).__name__}: {exc}{hint}"
+            )
+        yield TriggerEvent(event.to_dict())
+
+    async def _wait_job(self, tracker: Any, job_id: str) -> MPIJobTriggerEvent:
+        awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
+        try:
+            state = await tracker.wait(job_id, self._remaining(), *awaited)
+        except WaitTimeoutError as exc:
+            last = exc.last_state if isinstance(exc.last_state, JobState) else None
+            return MPIJobTriggerEvent(
+                MPIJobTriggerStatus.TIMEOUT, job_id, state=last, message=str(exc)
+            )
+        info = await tracker.job_info(job_id)
+        status = (
+            MPIJobTriggerStatus.SUCCESS if state in self._targets else MPIJobTriggerStatus.FAILED
+        )
+        return MPIJobTriggerEvent(
+            status,
+            job_id,
+            state=state,
+            message=f"job {job_id} is {state}" + (f" ({info.sub_state})" if info.sub_state else ""),
+            job_info=info.to_dict(),
+        )
+
+    async def _wait_array(self, tracker: Any, array_id: str) -> MPIJobTriggerEvent:
+        try:
+            states: dict[str, JobState] = await tracker.wait_array(
+                array_id, self._remaining(), *_END_STATES
+            )
+        except WaitTimeoutError as exc:
+            return MPIJobTriggerEvent(MPIJobTriggerStatus.TIMEOUT, array_id, message=str(exc))
+        failed = sorted(job for job, state in states.items() if state is not JobState.DONE)
+        if failed:
+            return MPIJobTriggerEvent(
+                MPIJobTriggerStatus.FAILED,
+                array_id,
+                message=f"{len(failed)} of {len(states)} tasks failed: {', '.join(failed)}",
+                task_states=states,
+            )
+        return MPIJobTriggerEvent(
+            MPIJobTriggerStatus.SUCCESS,
+            array_id,
+            message=f"all {len(states)} tasks done",
+            task_states=states,
+        )
+
+    async def on_kill(self) -> None:
+        """Terminate the job(s) when a user kills the deferred task.
+
+        Airflow calls this only on a user action (mark failed/success, clear),
+        not on a triggerer restart. Jobs already ended are left alone.
+        """
+        if not self.terminate_on_kill:
+            return
+        async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
+            if self.job_id is not None:
+                job_ids = [self.job_id]
+            else:
+                job_ids = await tracker.list_array_jobs(str(self.array_id))
+            for job_id in job_ids:
+                try:
+                    await tracker.job_control(job_id, JobControlAction.TERMINATE)
+                except InvalidStateError:
+                    continue  # already ended
+                self.log.info("Terminated MPIJob %s: the deferred task was killed", job_id)
