@@ -20,7 +20,7 @@ The tree::
      └── BackendError                            status (HTTP status or None), reason
           ├── AuthorizationError                 401, 403
           ├── ConflictError                      409
-          └── TransientBackendError              429, 500, 502, 503, 504, resets, timeouts
+          └── TransientBackendError              408, 429, 500, 502, 503, 504, resets, timeouts
 
 Every error pickles with its attributes (Airflow ships exceptions between
 processes, triggers serialise them), so each class defines ``__reduce__``.
@@ -39,6 +39,7 @@ __all__ = [
     "InvalidStateError",
     "InvalidTemplateError",
     "JobNotFoundError",
+    "TRANSIENT_STATUSES",
     "TransientBackendError",
     "UnsupportedAttributeError",
     "WaitTimeoutError",

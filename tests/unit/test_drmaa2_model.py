@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -332,6 +333,14 @@ def test_field_tables_cover_the_dataclasses() -> None:
     for cls, table in ((JobTemplate, JOB_TEMPLATE_FIELDS), (JobInfo, JOB_INFO_FIELDS)):
         names = [f.name for f in dataclasses.fields(cls)]
         assert names == [f.name for f in table] + ["extension_list"]
+
+
+def test_docs_tables_list_every_field() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs" / "drmaa2.md"
+    text = docs.read_text(encoding="utf-8")
+    for table in (JOB_TEMPLATE_FIELDS, JOB_INFO_FIELDS):
+        for f in table:
+            assert f"| `{f.name}` | `{f.key}` |" in text, f.name
 
 
 # --- property tests --------------------------------------------------------
