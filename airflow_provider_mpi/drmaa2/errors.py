@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "TRANSIENT_STATUSES",
     "AuthorizationError",
     "BackendError",
     "ConflictError",
@@ -39,7 +40,6 @@ __all__ = [
     "InvalidStateError",
     "InvalidTemplateError",
     "JobNotFoundError",
-    "TRANSIENT_STATUSES",
     "TransientBackendError",
     "UnsupportedAttributeError",
     "WaitTimeoutError",
