@@ -154,6 +154,7 @@ def parse_duration(
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        _check_int64(field, value, error)
         micros = value // 1000 if value >= 0 else -((-value) // 1000)
         try:
             return timedelta(microseconds=micros)
@@ -165,6 +166,16 @@ def parse_duration(
 def format_duration(value: timedelta) -> int:
     """Write a timedelta as Go ``time.Duration`` nanoseconds."""
     return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1000
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _check_int64(key: str, value: int, error: type[InvalidArgumentError]) -> int:
+    """Reject integers Go cannot read into an ``int64``."""
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise error(key, value, "must fit in a 64-bit signed integer")
+    return value
 
 
 def check_value(kind: Kind, key: str, value: object, error: type[InvalidArgumentError]) -> Any:
@@ -191,12 +202,12 @@ def check_value(kind: Kind, key: str, value: object, error: type[InvalidArgument
         if value is None:
             return 0
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return _check_int64(key, value, error)
     elif kind is Kind.OPT_INT:
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
-            return None if value in (-1, -3) else value
+            return None if value in (-1, -3) else _check_int64(key, value, error)
     elif kind is Kind.STR_LIST:
         if value is None:
             return []

@@ -136,6 +136,22 @@ def test_pickle_keeps_class_attributes_and_message(
         assert getattr(copy, name) == value
 
 
+class _ExpiredError(BackendError):
+    """A subclass with its own constructor, as other layers define them."""
+
+    def __init__(self, resource_version: int) -> None:
+        self.resource_version = resource_version
+        super().__init__(410, f"resourceVersion {resource_version} is too old")
+
+
+def test_subclasses_with_their_own_constructor_pickle() -> None:
+    copy = pickle.loads(pickle.dumps(_ExpiredError(42)))
+    assert type(copy) is _ExpiredError
+    assert copy.resource_version == 42
+    assert copy.status == 410
+    assert str(copy) == "HTTP 410: resourceVersion 42 is too old"
+
+
 def test_translated_errors_chain_their_cause() -> None:
     def call() -> None:
         try:

@@ -246,12 +246,12 @@ def test_field_given_twice() -> None:
 BAD_VALUES: dict[Kind, list[object]] = {
     Kind.STR: [5, ["a"], True],
     Kind.BOOL: ["yes", 1, 0],
-    Kind.INT: ["two", 2.5, True, "2"],
-    Kind.OPT_INT: ["two", 2.0, False],
+    Kind.INT: ["two", 2.5, True, "2", 2**63],
+    Kind.OPT_INT: ["two", 2.0, False, -(2**63) - 1],
     Kind.STR_LIST: ["a", [1], {"a": "b"}],
     Kind.STR_MAP: [["a"], {"a": 1}, "a=b"],
     Kind.TIME: ["yesterday", 5, "2024-05-01", "2024-05-01T10:00:00", datetime(2024, 5, 1)],
-    Kind.DURATION: ["1s", 1.5, True],
+    Kind.DURATION: ["1s", 1.5, True, 2**63],
     Kind.STATE: ["Sleeping", 10, -1, True, 8.0],
 }
 
