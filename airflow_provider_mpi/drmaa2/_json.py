@@ -26,10 +26,15 @@ __all__ = [
     "GO_ZERO_TIME",
     "Field",
     "Kind",
+    "check_value",
+    "encode_value",
     "format_duration",
     "format_time",
+    "from_mapping",
     "parse_duration",
     "parse_time",
+    "to_mapping",
+    "unknown_key",
 ]
 
 #: What Go writes for an unset ``time.Time``.
