@@ -1,0 +1,131 @@
+"""Kubernetes Events as the emulated components record them.
+
+Mirrors client-go's event recorder: a core/v1 ``Event`` named
+``<object>.<hex time>`` pointing at the object through ``involvedObject``;
+a repeat of the same event (same object, type, reason and message) bumps
+``count`` and ``lastTimestamp`` instead of creating a new one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime
+from enum import Enum
+
+from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
+
+__all__ = ["EventRecorder", "EventSeverity"]
+
+#: Shared by every recorder so that two events at the same instant get distinct names.
+_SERIAL = itertools.count()
+
+
+class EventSeverity(str, Enum):
+    """The ``type`` of a core/v1 Event."""
+
+    NORMAL = "Normal"
+    WARNING = "Warning"
+
+
+class EventRecorder:
+    """Writes Events for one component into the store.
+
+    Args:
+        store: Where the events go.
+        now: The emulated clock.
+        component: ``source.component``, e.g. ``"mpi-job-controller"``.
+    """
+
+    def __init__(self, store: Store, now: Callable[[], datetime], component: str) -> None:
+        self._store = store
+        self._now = now
+        self._component = component
+        self._seen: dict[tuple[str, ...], str] = {}
+
+    def record(
+        self,
+        obj: JSONDict,
+        severity: EventSeverity,
+        reason: str,
+        message: str,
+        *,
+        host: str | None = None,
+        field_path: str | None = None,
+    ) -> None:
+        """Record one event about ``obj``.
+
+        Args:
+            obj: The object the event is about (as stored).
+            severity: Normal or Warning.
+            reason: The machine-readable reason, e.g. ``"MPIJobCreated"``.
+            message: The human-readable message.
+            host: ``source.host`` (the node, for kubelet events).
+            field_path: ``involvedObject.fieldPath`` (e.g. a container).
+        """
+        meta = obj["metadata"]
+        namespace = meta.get("namespace") or "default"
+        involved: JSONDict = {
+            "kind": obj.get("kind"),
+            "namespace": meta.get("namespace"),
+            "name": meta["name"],
+            "uid": meta.get("uid"),
+            "apiVersion": obj.get("apiVersion"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
+        if field_path:
+            involved["fieldPath"] = field_path
+        key = (
+            namespace,
+            str(meta.get("uid")),
+            field_path or "",
+            severity.value,
+            reason,
+            message,
+            host or "",
+        )
+        stamp = format_time(self._now())
+        name = self._seen.get(key)
+        if name is not None and self._bump(namespace, name, stamp):
+            return
+        source: JSONDict = {"component": self._component}
+        if host:
+            source["host"] = host
+        serial = next(_SERIAL)
+        event: JSONDict = {
+            "metadata": {
+                "name": f"{meta['name']}.{int(self._now().timestamp() * 1e9) + serial:x}",
+                "namespace": namespace,
+            },
+            "involvedObject": involved,
+            "reason": reason,
+            "message": message,
+            "source": source,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "type": severity.value,
+            "eventTime": None,
+            "reportingComponent": self._component,
+            "reportingInstance": host or "",
+        }
+        try:
+            created = self._store.create("events", event, namespace=namespace)
+        except StoreError:
+            return  # the namespace is going away; a real recorder drops it too
+        self._seen[key] = created["metadata"]["name"]
+
+    def _bump(self, namespace: str, name: str, stamp: str) -> bool:
+        try:
+            event = self._store.get("events", namespace, name)
+        except NotFound:
+            return False
+        event["count"] = int(event.get("count") or 1) + 1
+        event["lastTimestamp"] = stamp
+        event["metadata"].pop("resourceVersion", None)
+        try:
+            self._store.update("events", event)
+        except StoreError:
+            return False
+        return True

@@ -1,0 +1,540 @@
+"""The Kubeflow MPI operator v0.8.2, simulated over the store.
+
+``MPIJobController.reconcile`` runs the operator's sync for every MPIJob: the
+same decisions in the same order as ``syncHandler`` and
+``updateMPIJobStatus`` upstream (children created with their upstream names
+and labels, launcher created at startup or once workers are ready, suspension
+through the launcher Job, conditions, replica statuses and events). It is a
+level-triggered step function: running it again on an unchanged store
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from airflow_provider_mpi.testing.controller.builders import (
+    JOB_NAME_LABEL,
+    JOB_ROLE_LABEL,
+    OPERATOR_NAME,
+    OPERATOR_NAME_LABEL,
+    REPLICA_INDEX_LABEL,
+    new_config_map,
+    new_launcher_job,
+    new_launcher_template,
+    new_service,
+    new_ssh_secret,
+    new_worker,
+    worker_name,
+)
+from airflow_provider_mpi.testing.controller.conditions import (
+    ConditionReason,
+    JobConditionType,
+    is_finished,
+    set_condition,
+)
+from airflow_provider_mpi.testing.controller.events import EventRecorder, EventSeverity
+from airflow_provider_mpi.testing.controller.job import create_job, job_pods
+from airflow_provider_mpi.testing.controller.meta import (
+    JSONDict,
+    find_condition,
+    format_time,
+    is_controlled_by,
+)
+from airflow_provider_mpi.testing.controller.validation import (
+    CleanPodPolicy,
+    LauncherCreationPolicy,
+    ReplicaType,
+    default_mpi_job,
+    truncate_message,
+    validate_mpi_job,
+    validation_message,
+)
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
+
+__all__ = ["MPIJobController"]
+
+_COMPONENT = "mpi-job-controller"
+_EXISTS = 'Resource "{name}" of Kind "{kind}" already exists and is not managed by MPIJob'
+_KUBEFLOW_MANAGER = "kubeflow.org/mpi-operator"
+
+
+class _NotOwned(Exception):
+    """A child exists under the expected name but another owner controls it."""
+
+
+def _suspended(obj: JSONDict) -> bool:
+    return bool((obj.get("spec", {}).get("runPolicy") or {}).get("suspend"))
+
+
+def _job_condition(job: JSONDict, kind: str) -> JSONDict | None:
+    condition = find_condition(job.get("status", {}).get("conditions"), kind)
+    return condition if condition is not None and condition.get("status") == "True" else None
+
+
+def _phase(pod: JSONDict) -> str:
+    return str(pod.get("status", {}).get("phase") or "Pending")
+
+
+def _ready(pod: JSONDict) -> bool:
+    condition = find_condition(pod.get("status", {}).get("conditions"), "Ready")
+    return condition is not None and condition.get("status") == "True"
+
+
+def _replica_status(active: int = 0, succeeded: int = 0, failed: int = 0) -> JSONDict:
+    counts = {"active": active, "succeeded": succeeded, "failed": failed}
+    return {key: value for key, value in counts.items() if value}
+
+
+class MPIJobController:
+    """The MPI operator's sync loop as a step function.
+
+    Args:
+        store: The cluster state.
+        now: The emulated clock.
+    """
+
+    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+        self._store = store
+        self._now = now
+        self._events = EventRecorder(store, now, _COMPONENT)
+        self._synced: dict[str, tuple[object, ...]] = {}
+
+    def reconcile(self) -> datetime | None:
+        """Sync every MPIJob whose own state or children changed since its last sync.
+
+        Like the real operator, which syncs a job when an informer reports a
+        change to it or to an object it owns, a job is synced again only when
+        the resourceVersions of the job, its children or its launcher's pods
+        changed (so repeated events are not re-recorded on every pass).
+
+        Returns:
+            When to run again without a store change: one second later if a
+            sync failed (as the work queue retries), otherwise ``None``.
+        """
+        failed = False
+        jobs, _ = self._store.list("mpijobs")
+        owned: dict[str, list[tuple[str, str]]] = {}
+        for plural in ("pods", "jobs", "services", "configmaps", "secrets"):
+            for obj in self._store.list(plural)[0]:
+                meta = obj["metadata"]
+                for ref in meta.get("ownerReferences") or []:
+                    owned.setdefault(ref.get("uid", ""), []).append(
+                        (meta["uid"], meta["resourceVersion"])
+                    )
+
+        def fingerprint(uid: str, depth: int) -> tuple[object, ...]:
+            children = sorted(owned.get(uid, ()))
+            if depth == 0:
+                return tuple(children)
+            return tuple((child, rv, fingerprint(child, depth - 1)) for child, rv in children)
+
+        alive = set()
+        for job in jobs:
+            uid = job["metadata"]["uid"]
+            alive.add(uid)
+            mark = (job["metadata"]["resourceVersion"], fingerprint(uid, 1))
+            if self._synced.get(uid) == mark:
+                continue
+            self._synced[uid] = mark
+            try:
+                self.sync(job)
+            except (StoreError, _NotOwned):
+                del self._synced[uid]
+                failed = True
+        for uid in [u for u in self._synced if u not in alive]:
+            del self._synced[uid]
+        if failed:
+            return self._now() + timedelta(seconds=1)
+        return None
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(self, stored: JSONDict) -> None:
+        """Run the operator's ``syncHandler`` for one MPIJob.
+
+        Args:
+            stored: The MPIJob as stored.
+
+        Raises:
+            StoreError: A write failed; the sync is retried later.
+        """
+        managed_by = (stored.get("spec", {}).get("runPolicy") or {}).get("managedBy")
+        if managed_by is not None and managed_by != _KUBEFLOW_MANAGER:
+            return
+        if stored["metadata"].get("deletionTimestamp"):
+            return
+        job = default_mpi_job(stored)
+        errors = validate_mpi_job(job)
+        if errors:
+            self._events.record(
+                stored, EventSeverity.WARNING, "ValidationError", validation_message(errors)
+            )
+            return
+        status: JSONDict = job.setdefault("status", {})
+        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        if not status.get("conditions"):
+            message = f"MPIJob {namespace}/{name} is created."
+            self._set(
+                status, JobConditionType.CREATED, True, ConditionReason.CREATED.value, message
+            )
+            self._event(stored, EventSeverity.NORMAL, ConditionReason.CREATED.value, message)
+        if is_finished(status) and status.get("completionTime"):
+            policy = job["spec"]["runPolicy"]["cleanPodPolicy"]
+            if policy in (CleanPodPolicy.ALL.value, CleanPodPolicy.RUNNING.value):
+                self._delete_workers(job)
+                status.setdefault("replicaStatuses", {})[ReplicaType.WORKER.value] = {}
+                self._write_status(stored, status)
+            return
+        suspended = _suspended(job)
+        if not status.get("startTime") and not suspended:
+            status["startTime"] = format_time(self._now())
+        launcher = self._get_launcher(job)
+        workers: list[JSONDict] = []
+        done = launcher is not None and self._launcher_finished(launcher)
+        if not done:
+            self._get_or_create_service(job)
+            self._get_or_create_config_map(job)
+            self._get_or_create_secret(job)
+            if not suspended:
+                workers = self._get_or_create_workers(job)
+            if launcher is None:
+                policy = job["spec"]["launcherCreationPolicy"]
+                ready = sum(1 for w in workers if _ready(w))
+                if policy == LauncherCreationPolicy.AT_STARTUP.value or ready == len(workers):
+                    launcher = self._create_launcher(job, stored)
+        if launcher is not None:
+            launcher = self._align_suspension(job, launcher, stored)
+        if suspended:
+            self._delete_workers(job)
+        self._update_status(job, stored, status, launcher, workers)
+
+    # -------------------------------------------------------------- children
+
+    def _event(self, obj: JSONDict, severity: EventSeverity, reason: str, message: str) -> None:
+        self._events.record(obj, severity, reason, message)
+
+    def _set(
+        self, status: JSONDict, kind: JobConditionType, value: bool, reason: str, message: str
+    ) -> bool:
+        return set_condition(status, kind, value, reason, message, self._now())
+
+    def _owned(self, job: JSONDict, obj: JSONDict) -> JSONDict:
+        if not is_controlled_by(obj, job):
+            message = _EXISTS.format(name=obj["metadata"]["name"], kind=obj.get("kind", ""))
+            self._event(job, EventSeverity.WARNING, "ErrResourceExists", message)
+            raise _NotOwned(message)
+        return obj
+
+    def _lookup(self, plural: str, namespace: str, name: str) -> JSONDict | None:
+        try:
+            return self._store.get(plural, namespace, name)
+        except NotFound:
+            return None
+
+    def _get_launcher(self, job: JSONDict) -> JSONDict | None:
+        meta = job["metadata"]
+        launcher = self._lookup("jobs", meta["namespace"], meta["name"] + "-launcher")
+        return None if launcher is None else self._owned(job, launcher)
+
+    @staticmethod
+    def _launcher_finished(launcher: JSONDict) -> bool:
+        return bool(_job_condition(launcher, "Complete") or _job_condition(launcher, "Failed"))
+
+    def _get_or_create_service(self, job: JSONDict) -> None:
+        wanted = new_service(job)
+        service = self._lookup("services", job["metadata"]["namespace"], wanted["metadata"]["name"])
+        if service is None:
+            self._store.create("services", wanted)
+            return
+        self._owned(job, service)
+        spec = service.setdefault("spec", {})
+        wanted_spec = wanted["spec"]
+        if spec.get("selector") != wanted_spec["selector"] or bool(
+            spec.get("publishNotReadyAddresses")
+        ) != bool(wanted_spec["publishNotReadyAddresses"]):
+            spec["selector"] = wanted_spec["selector"]
+            spec["publishNotReadyAddresses"] = wanted_spec["publishNotReadyAddresses"]
+            self._store.update("services", service)
+
+    def _worker_pods(self, job: JSONDict) -> list[JSONDict]:
+        selector = (
+            f"{OPERATOR_NAME_LABEL}={OPERATOR_NAME},{JOB_NAME_LABEL}={job['metadata']['name']},"
+            f"{JOB_ROLE_LABEL}=worker"
+        )
+        pods, _ = self._store.list("pods", job["metadata"]["namespace"], label_selector=selector)
+        return pods
+
+    def _get_or_create_config_map(self, job: JSONDict) -> None:
+        running = [p["metadata"]["name"] for p in self._worker_pods(job) if _phase(p) == "Running"]
+        wanted = new_config_map(job, running)
+        config_map = self._lookup(
+            "configmaps", job["metadata"]["namespace"], wanted["metadata"]["name"]
+        )
+        if config_map is None:
+            self._store.create("configmaps", wanted)
+            return
+        self._owned(job, config_map)
+        if config_map.get("data") != wanted["data"]:
+            config_map["data"] = wanted["data"]
+            self._store.update("configmaps", config_map)
+
+    def _get_or_create_secret(self, job: JSONDict) -> None:
+        wanted = new_ssh_secret(job)
+        secret = self._lookup("secrets", job["metadata"]["namespace"], wanted["metadata"]["name"])
+        if secret is None:
+            self._store.create("secrets", wanted)
+            return
+        self._owned(job, secret)
+        if sorted(secret.get("data") or {}) != sorted(wanted["data"]):
+            secret["data"] = wanted["data"]
+            self._store.update("secrets", secret)
+
+    def _get_or_create_workers(self, job: JSONDict) -> list[JSONDict]:
+        spec = job["spec"]["mpiReplicaSpecs"].get(ReplicaType.WORKER.value)
+        if not isinstance(spec, dict):
+            return []
+        replicas = int(spec.get("replicas") or 0)
+        namespace = job["metadata"]["namespace"]
+        existing = self._worker_pods(job)
+        if len(existing) > replicas:
+            for extra in existing:
+                index_label = (extra["metadata"].get("labels") or {}).get(REPLICA_INDEX_LABEL, "")
+                if index_label.isdigit() and int(index_label) >= replicas:
+                    self._store.delete("pods", namespace, extra["metadata"]["name"])
+        workers = []
+        for index in range(replicas):
+            pod = self._lookup("pods", namespace, worker_name(job, index))
+            if pod is None:
+                try:
+                    pod = self._store.create("pods", new_worker(job, index))
+                except StoreError as error:
+                    self._event(
+                        job,
+                        EventSeverity.WARNING,
+                        "MPIJobFailed",
+                        f"worker pod created failed: {error}",
+                    )
+                    raise
+            workers.append(self._owned(job, pod))
+        return workers
+
+    def _delete_workers(self, job: JSONDict) -> None:
+        spec = job["spec"]["mpiReplicaSpecs"].get(ReplicaType.WORKER.value)
+        if not isinstance(spec, dict):
+            return
+        namespace = job["metadata"]["namespace"]
+        policy = job["spec"]["runPolicy"]["cleanPodPolicy"]
+        for index in range(int(spec.get("replicas") or 0)):
+            pod = self._lookup("pods", namespace, worker_name(job, index))
+            if pod is None:
+                continue
+            self._owned(job, pod)
+            if policy == CleanPodPolicy.RUNNING.value and _phase(pod) not in ("Running", "Pending"):
+                continue
+            with contextlib.suppress(NotFound):
+                self._store.delete("pods", namespace, pod["metadata"]["name"])
+
+    def _create_launcher(self, job: JSONDict, stored: JSONDict) -> JSONDict:
+        launcher, warn = new_launcher_job(job, _suspended(job))
+        if warn:
+            self._warn_restart_policy(stored)
+        try:
+            return create_job(self._store, launcher)
+        except StoreError as error:
+            self._event(
+                stored,
+                EventSeverity.WARNING,
+                "MPIJobFailed",
+                f"launcher pod created failed: {error}",
+            )
+            raise
+
+    def _warn_restart_policy(self, stored: JSONDict) -> None:
+        message = "Restart policy in pod template overridden by restart policy in replica spec"
+        self._event(stored, EventSeverity.WARNING, "SetPodTemplateRestartPolicy", message)
+
+    def _align_suspension(self, job: JSONDict, launcher: JSONDict, stored: JSONDict) -> JSONDict:
+        job_suspended = bool(launcher.get("spec", {}).get("suspend"))
+        if not _suspended(job) and job_suspended:
+            if launcher.get("status", {}).get("startTime"):
+                launcher["status"].pop("startTime")
+                launcher = self._store.update("jobs", launcher, subresource="status")
+            template, warn = new_launcher_template(job)
+            if warn:
+                self._warn_restart_policy(stored)
+            current = launcher["spec"].setdefault("template", {})
+            current_meta = current.setdefault("metadata", {})
+            for key in ("labels", "annotations"):
+                merged = {**(current_meta.get(key) or {}), **(template["metadata"].get(key) or {})}
+                if merged:
+                    current_meta[key] = merged
+            pod_spec = current.setdefault("spec", {})
+            for key in ("nodeSelector", "tolerations", "schedulingGates"):
+                if template["spec"].get(key) is None:
+                    pod_spec.pop(key, None)
+                else:
+                    pod_spec[key] = template["spec"][key]
+            launcher["spec"]["suspend"] = False
+            return self._store.update("jobs", launcher)
+        if _suspended(job) and not job_suspended:
+            launcher["spec"]["suspend"] = True
+            return self._store.update("jobs", launcher)
+        return launcher
+
+    # ---------------------------------------------------------------- status
+
+    def _update_status(
+        self,
+        job: JSONDict,
+        stored: JSONDict,
+        status: JSONDict,
+        launcher: JSONDict | None,
+        workers: list[JSONDict],
+    ) -> None:
+        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
+        replica_statuses = status.setdefault("replicaStatuses", {})
+        suspended = _suspended(job)
+        if suspended:
+            if self._set(
+                status,
+                JobConditionType.SUSPENDED,
+                True,
+                ConditionReason.SUSPENDED.value,
+                "MPIJob suspended",
+            ):
+                self._event(
+                    stored,
+                    EventSeverity.NORMAL,
+                    ConditionReason.SUSPENDED.value,
+                    "MPIJob suspended",
+                )
+        elif find_condition(
+            status.get("conditions"), JobConditionType.SUSPENDED.value
+        ) is not None and self._set(
+            status,
+            JobConditionType.SUSPENDED,
+            False,
+            ConditionReason.RESUMED.value,
+            "MPIJob resumed",
+        ):
+            self._event(
+                stored, EventSeverity.NORMAL, ConditionReason.RESUMED.value, "MPIJob resumed"
+            )
+            status["startTime"] = format_time(self._now())
+        launcher_running = 0
+        if launcher is not None:
+            pods = job_pods(self._store, launcher)
+            launcher_running = sum(1 for p in pods if _phase(p) == "Running")
+            failed = int(launcher.get("status", {}).get("failed") or 0)
+            if _job_condition(launcher, "Complete"):
+                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(
+                    succeeded=1, failed=failed
+                )
+                message = f"MPIJob {namespace}/{name} successfully completed."
+                self._event(stored, EventSeverity.NORMAL, ConditionReason.SUCCEEDED.value, message)
+                if not status.get("completionTime"):
+                    completion = launcher.get("status", {}).get("completionTime")
+                    if completion:
+                        status["completionTime"] = completion
+                self._set(
+                    status,
+                    JobConditionType.SUCCEEDED,
+                    True,
+                    ConditionReason.SUCCEEDED.value,
+                    message,
+                )
+            elif _job_condition(launcher, "Failed"):
+                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(failed=failed)
+                self._launcher_failed(job, stored, status, launcher, pods)
+            else:
+                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(
+                    active=launcher_running, failed=failed
+                )
+        running = evicted = succeeded = failed_workers = 0
+        for pod in workers:
+            phase = _phase(pod)
+            if phase == "Failed":
+                failed_workers += 1
+                evicted += pod.get("status", {}).get("reason") == "Evicted"
+            elif phase == "Succeeded":
+                succeeded += 1
+            elif phase == "Running":
+                running += 1
+        replica_statuses[ReplicaType.WORKER.value] = _replica_status(
+            running, succeeded, failed_workers
+        )
+        if evicted:
+            message = f"{evicted}/{len(workers)} workers are evicted"
+            self._set(status, JobConditionType.FAILED, True, ConditionReason.EVICTED.value, message)
+            self._event(stored, EventSeverity.WARNING, ConditionReason.EVICTED.value, message)
+        if suspended:
+            message = f"MPIJob {namespace}/{name} is suspended."
+            self._set(
+                status, JobConditionType.RUNNING, False, ConditionReason.SUSPENDED.value, message
+            )
+        elif is_finished(status):
+            if find_condition(status.get("conditions"), JobConditionType.RUNNING.value) is None:
+                stamp = status.get("completionTime") or format_time(self._now())
+                message = (
+                    f"MPIJob {namespace}/{name} is finished but Running condition was never set."
+                )
+                status.setdefault("conditions", []).append(
+                    {
+                        "type": JobConditionType.RUNNING.value,
+                        "status": "False",
+                        "reason": ConditionReason.RUNNING.value,
+                        "message": message,
+                        "lastUpdateTime": stamp,
+                        "lastTransitionTime": stamp,
+                    }
+                )
+        elif launcher is not None and launcher_running >= 1 and running == len(workers):
+            message = f"MPIJob {namespace}/{name} is running."
+            self._set(
+                status, JobConditionType.RUNNING, True, ConditionReason.RUNNING.value, message
+            )
+            self._event(
+                stored,
+                EventSeverity.NORMAL,
+                ConditionReason.RUNNING.value,
+                f"MPIJob {namespace}/{name} is running",
+            )
+        self._write_status(stored, status)
+
+    def _launcher_failed(
+        self,
+        job: JSONDict,
+        stored: JSONDict,
+        status: JSONDict,
+        launcher: JSONDict,
+        pods: list[JSONDict],
+    ) -> None:
+        condition = _job_condition(launcher, "Failed") or {}
+        reason = condition.get("reason") or ConditionReason.FAILED.value
+        meta = job["metadata"]
+        message = (
+            condition.get("message") or f"MPIJob {meta['namespace']}/{meta['name']} has failed"
+        )
+        if reason == "BackoffLimitExceeded":
+            failed_pods = [p for p in pods if _phase(p) == "Failed"]
+            if failed_pods:
+                last = max(failed_pods, key=lambda p: p["metadata"].get("creationTimestamp", ""))
+                reason += "/" + str(last.get("status", {}).get("reason") or "")
+                message = truncate_message(
+                    message + ": " + str(last.get("status", {}).get("message") or "")
+                )
+        self._event(stored, EventSeverity.WARNING, reason, message)
+        if not status.get("completionTime"):
+            status["completionTime"] = format_time(self._now())
+        self._set(status, JobConditionType.FAILED, True, reason, message)
+
+    def _write_status(self, stored: JSONDict, status: JSONDict) -> None:
+        if status == (stored.get("status") or {}):
+            return
+        update = copy.deepcopy(stored)
+        update["status"] = status
+        self._store.update("mpijobs", update, subresource="status")
