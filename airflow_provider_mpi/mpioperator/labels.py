@@ -12,6 +12,8 @@ PREFIX = "airflow-provider-mpi/"
 LABEL_ARRAY_ID = PREFIX + "array-id"
 #: Label: the task ID of an array job's task.
 LABEL_TASK_ID = PREFIX + "task-id"
+#: Label: the template's ``accounting_id`` (DRMAA2 AccountingID), for chargeback selection.
+LABEL_ACCOUNTING_ID = PREFIX + "accounting-id"
 #: Annotation: the DRMAA2 JobTemplate the job was created from, as Go JSON.
 ANNOTATION_JOB_TEMPLATE = PREFIX + "job-template"
 #: Annotation: "true" once job control terminated the job.
@@ -33,6 +35,7 @@ __all__ = [
     "ANNOTATION_JOB_TEMPLATE",
     "ANNOTATION_RUN_ID",
     "ANNOTATION_TERMINATED",
+    "LABEL_ACCOUNTING_ID",
     "LABEL_AIRFLOW_TASK_ID",
     "LABEL_ARRAY_ID",
     "LABEL_DAG_ID",
