@@ -1,0 +1,59 @@
+"""A parameter sweep as a DRMAA2 array job, fanned out with dynamic task mapping.
+
+``MPIJobArrayOperator`` submits one MPIJob per task ID (1..3 here) and returns
+their job IDs; ``MPIJobSensor.partial(...).expand(job_id=...)`` then creates one
+deferred sensor per job, and a last task summarises the JobInfos the sensors
+returned. ``$DRMAA2_INDEX$`` in the template is replaced by each task's ID and
+``TASK_ID`` is set in its environment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_provider_mpi.operators.mpi_job import MPIJobArrayOperator
+from airflow_provider_mpi.sensors.mpi_job import MPIJobSensor
+
+SWEEP_PROGRAM = """
+import sys
+from mpi4py import MPI
+
+comm = MPI.COMM_WORLD
+scale = int(sys.argv[1])
+total = comm.reduce(comm.Get_rank() * scale, op=MPI.SUM, root=0)
+if comm.Get_rank() == 0:
+    print(f"task {scale}: sum of scaled ranks = {total}", flush=True)
+"""
+
+with DAG(
+    dag_id="example_mpi_array",
+    schedule=None,
+    catchup=False,
+    tags=["example", "mpi"],
+    params={"image": Param("mpi4py-pi:openmpi", type="string")},
+    doc_md=__doc__,
+) as dag:
+    sweep = MPIJobArrayOperator(
+        task_id="sweep",
+        job_template={
+            "remoteCommand": "mpirun",
+            "args": ["-n", "2", "python3", "-c", SWEEP_PROGRAM, "$DRMAA2_INDEX$"],
+            "jobCategory": "{{ params.image }}",
+            "minSlots": 2,
+        },
+        begin=1,
+        end=3,
+    )
+
+    wait_each = MPIJobSensor.partial(
+        task_id="wait_each", deferrable=True, poke_interval=5, timeout=1800
+    ).expand(job_id=sweep.output)
+
+    @task
+    def summarise(infos: list[dict[str, Any]]) -> dict[str, int]:
+        """Map each job to its launcher's exit status."""
+        return {info["id"]: info.get("exitStatus", -1) for info in infos}
+
+    summarise(wait_each.output)
