@@ -68,7 +68,8 @@ class MPIJobLink(BaseOperatorLink):
             The URL, or ``""`` when no job was submitted or no URL template is
             configured.
         """
-        job_id = BaseXCom.get_value(ti_key=ti_key, key=JOB_ID_XCOM_KEY)
+        key: Any = ti_key  # a TaskInstanceKey or the runtime TI (worker side)
+        job_id = BaseXCom.get_value(ti_key=key, key=JOB_ID_XCOM_KEY)
         if not job_id:
             return ""
         template = _url_template(operator)

@@ -23,15 +23,17 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
-from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
-from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+
+if TYPE_CHECKING:  # imported when used: DAG files importing operators stay light
+    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -214,6 +216,8 @@ class MPIOperatorHook(BaseHook):
     @cached_property
     def tracker(self) -> MPIOperatorTracker:
         """The tracker over the connection's cluster (built once per hook)."""
+        from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+
         try:
             api_client = self.kubernetes_hook.get_conn()
         except DRMAA2Error:
@@ -433,6 +437,8 @@ class AsyncMPIOperatorHook:
             InvalidArgumentError: the Kubernetes configuration cannot be loaded.
         """
         from kubernetes_asyncio import client
+
+        from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
 
         extras = await self.connection_extras()
         configuration = await self._load_configuration(extras)

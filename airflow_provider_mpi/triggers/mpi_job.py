@@ -168,7 +168,7 @@ class MPIJobTrigger(BaseTrigger):
         in_cluster: bool | None = None,
         kube_config: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         if (job_id is None) == (array_id is None):
             raise InvalidArgumentError(
                 "job_id", job_id, f"give exactly one of job_id and array_id (array_id={array_id!r})"
@@ -211,6 +211,12 @@ class MPIJobTrigger(BaseTrigger):
             },
         )
 
+    def __repr__(self) -> str:
+        classpath, kwargs = self.serialize()
+        if kwargs.get("kube_config"):
+            kwargs["kube_config"] = "***"
+        return str(self.repr(classpath, kwargs))
+
     def _remaining(self) -> float | None:
         if self.deadline is None:
             return None
@@ -234,7 +240,7 @@ class MPIJobTrigger(BaseTrigger):
             event = MPIJobTriggerEvent(
                 MPIJobTriggerStatus.ERROR, subject, message=f"{type(exc).__name__}: {exc}{hint}"
             )
-        yield TriggerEvent(event.to_dict())
+        yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
 
     async def _wait_job(self, tracker: Any, job_id: str) -> MPIJobTriggerEvent:
         awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
