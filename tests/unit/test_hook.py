@@ -1,0 +1,167 @@
+"""MPIOperatorHook and AsyncMPIOperatorHook without a cluster: connection fields and precedence."""
+
+from __future__ import annotations
+
+# isort: off
+from tests import airflow_env  # noqa: F401  (a private AIRFLOW_HOME before Airflow loads)
+
+# isort: on
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from airflow_provider_mpi.drmaa2 import InvalidArgumentError
+from airflow_provider_mpi.hooks.mpi_operator import (
+    AsyncMPIOperatorHook,
+    KubeAccess,
+    KubeConfigSource,
+    MPIOperatorHook,
+    choose_kube_config_source,
+)
+
+KUBE_CONFIG = {
+    "apiVersion": "v1",
+    "kind": "Config",
+    "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:1"}}],
+    "users": [{"name": "u", "user": {"token": "secret"}}],
+    "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+    "current-context": "ctx",
+}
+
+
+def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **extra: object) -> None:
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "kubernetes", "extra": extra})
+    )
+
+
+@pytest.mark.parametrize(
+    ("in_cluster", "config_file", "kube_config", "expected"),
+    [
+        (None, None, None, KubeConfigSource.DEFAULT),
+        (False, "", {}, KubeConfigSource.DEFAULT),
+        (True, None, None, KubeConfigSource.IN_CLUSTER),
+        (None, "/k", None, KubeConfigSource.FILE),
+        (None, None, {"a": 1}, KubeConfigSource.INLINE),
+        (None, None, "apiVersion: v1", KubeConfigSource.INLINE),
+    ],
+)
+def test_kube_config_source(
+    in_cluster: bool | None, config_file: str | None, kube_config: object, expected: object
+) -> None:
+    assert (
+        choose_kube_config_source(
+            in_cluster=in_cluster, config_file=config_file, kube_config=kube_config
+        )
+        is expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("in_cluster", "config_file", "kube_config"),
+    [(True, "/k", None), (None, "/k", {"a": 1}), (True, None, "x"), (True, "/k", "x")],
+)
+def test_sources_are_mutually_exclusive(
+    in_cluster: bool | None, config_file: str | None, kube_config: object
+) -> None:
+    with pytest.raises(InvalidArgumentError, match="mutually exclusive"):
+        choose_kube_config_source(
+            in_cluster=in_cluster, config_file=config_file, kube_config=kube_config
+        )
+
+
+def test_hook_reuses_the_kubernetes_connection_type() -> None:
+    assert MPIOperatorHook.conn_type == "kubernetes"
+    assert MPIOperatorHook.default_conn_name == "kubernetes_default"
+    assert MPIOperatorHook.conn_name_attr == "kubernetes_conn_id"
+
+
+@pytest.mark.parametrize(
+    ("override", "extra", "expected"),
+    [
+        (None, {}, "default"),
+        (None, {"namespace": "hpc"}, "hpc"),
+        ("mine", {"namespace": "hpc"}, "mine"),
+    ],
+)
+def test_namespace_precedence(
+    monkeypatch: pytest.MonkeyPatch, override: str | None, extra: dict[str, str], expected: str
+) -> None:
+    _connection(monkeypatch, "ns_test", **extra)
+    assert MPIOperatorHook("ns_test", namespace=override).namespace == expected
+
+
+def test_missing_default_connection_means_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
+    hook = MPIOperatorHook()
+    assert hook.namespace == "default"
+    assert hook.job_url_template is None
+
+
+def test_url_template_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "url_test", mpi_job_url_template="https://d/{namespace}/{name}")
+    assert MPIOperatorHook("url_test").job_url_template == "https://d/{namespace}/{name}"
+
+
+def test_trigger_access_by_connection_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "access", namespace="hpc", kube_config_path="/x")
+    access = MPIOperatorHook("access", cluster_context="ctx").trigger_access()
+    assert access == KubeAccess(conn_id="access", namespace="hpc", cluster_context="ctx")
+
+
+def test_trigger_access_passes_a_kube_config_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(KUBE_CONFIG))
+    _connection(monkeypatch, "file", kube_config_path=str(path), cluster_context="ctx")
+    access = MPIOperatorHook("file").trigger_access(pass_kube_config=True)
+    assert access.conn_id is None  # the triggerer needs no connection
+    assert access.kube_config == KUBE_CONFIG
+    assert access.cluster_context == "ctx"
+    assert json.loads(json.dumps(access.to_kwargs())) == access.to_kwargs()
+
+
+def test_trigger_access_passes_an_inline_kube_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "inline", kube_config=json.dumps(KUBE_CONFIG), namespace="hpc")
+    access = MPIOperatorHook("inline").trigger_access(pass_kube_config=True)
+    assert access.kube_config == KUBE_CONFIG
+    assert access.namespace == "hpc"
+
+
+def test_trigger_access_in_cluster_passes_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "incluster", in_cluster=True)
+    access = MPIOperatorHook("incluster").trigger_access(pass_kube_config=True)
+    assert access.in_cluster is True
+    assert access.kube_config is None
+
+
+def test_trigger_access_unreadable_file_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(monkeypatch, "nofile", kube_config_path="/does/not/exist")
+    with pytest.raises(InvalidArgumentError) as caught:
+        MPIOperatorHook("nofile").trigger_access(pass_kube_config=True)
+    assert caught.value.field == "kube_config_path"
+
+
+async def test_async_hook_reads_the_connection_without_blocking(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _connection(monkeypatch, "async_conn", namespace="hpc", kube_config_path="/x")
+    extras = await AsyncMPIOperatorHook("async_conn").connection_extras()
+    assert extras["namespace"] == "hpc"
+
+
+async def test_async_hook_with_a_passed_config_ignores_connections() -> None:
+    hook = AsyncMPIOperatorHook.from_access(KubeAccess(conn_id=None, kube_config=KUBE_CONFIG))
+    assert await hook.connection_extras() == {}
+    configuration = await hook._load_configuration({})
+    assert configuration.host == "http://127.0.0.1:1"
+
+
+async def test_async_hook_bad_config_names_the_connection() -> None:
+    hook = AsyncMPIOperatorHook("k", config_file="/does/not/exist")
+    with pytest.raises(InvalidArgumentError) as caught:
+        await hook._load_configuration({})
+    assert caught.value.field == "conn_id"
