@@ -402,6 +402,11 @@ class Store:
         for name in namespaces:
             self.create("namespaces", {"metadata": {"name": name}})
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The store's re-entrant lock: hold it to make several calls one atomic step."""
+        return self._lock
+
     # ----------------------------------------------------------------- helpers
 
     @staticmethod

@@ -1,0 +1,649 @@
+"""Faults the emulated API server injects, and the request counters benchmarks read.
+
+A real cluster misbehaves: the API server answers 500 or 503 during an
+upgrade, 429 with ``Retry-After`` under priority-and-fairness, slows down,
+drops watch streams, answers ``410 Gone`` to a watch resumed from a compacted
+resourceVersion, and connections are reset by load balancers. The tracker must
+survive all of that, so the emulator can do each of it, by rate (a seeded RNG
+keeps runs reproducible) or on cue (``times=1``), limited to verbs, resources
+and namespaces. The server asks :meth:`FaultInjector.decide` once per request
+and records every request in :class:`RequestCounters`.
+
+Example::
+
+    faults = FaultInjector(seed=1)
+    faults.fail(503, times=2, verb="create", resource="mpijobs")
+    faults.throttle(retry_after=1, rate=0.1)
+    faults.drop_watches(after_events=3)
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = [
+    "Fault",
+    "FaultDecision",
+    "FaultInjector",
+    "FaultKind",
+    "RequestCounters",
+    "RequestInfo",
+    "RequestStats",
+    "Verb",
+]
+
+
+class Verb(str, Enum):
+    """Kubernetes API verbs, as the audit log and RBAC name them."""
+
+    GET = "get"
+    LIST = "list"
+    WATCH = "watch"
+    CREATE = "create"
+    UPDATE = "update"
+    PATCH = "patch"
+    DELETE = "delete"
+    DELETECOLLECTION = "deletecollection"
+
+
+class FaultKind(str, Enum):
+    """What a fault does to a matching request."""
+
+    ERROR = "error"
+    LATENCY = "latency"
+    RESET = "reset"
+    DROP_WATCH = "drop-watch"
+    EXPIRE_WATCH = "expire-watch"
+    FORBID = "forbid"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the server knows of a request when it consults the faults.
+
+    Attributes:
+        verb: the API verb.
+        resource: the plural, ``plural/subresource`` (``pods/log``), or ``""``
+            for discovery and other non-resource paths.
+        namespace: the namespace in the path, if any.
+        name: the object name in the path, if any.
+        resource_version: the ``resourceVersion`` query parameter, if any.
+    """
+
+    verb: Verb
+    resource: str
+    namespace: str | None = None
+    name: str | None = None
+    resource_version: str | None = None
+
+
+def _frozen(values: str | Iterable[str] | None) -> frozenset[str] | None:
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return frozenset({values})
+    return frozenset(values)
+
+
+@dataclass
+class Fault:
+    """One injected fault; returned by the :class:`FaultInjector` helpers.
+
+    Attributes:
+        kind: what it does.
+        status: the HTTP status of an ``ERROR`` (500, 503, 429...).
+        rate: probability that a matching request is hit (0..1).
+        times: how many more requests it may hit (None: no limit).
+        verbs: verbs it applies to (None: all).
+        resources: resources it applies to; ``pods`` also covers ``pods/log``.
+        namespaces: namespaces it applies to (None: all).
+        seconds: added latency, or the lifetime of a watch before it is dropped.
+        after_events: events a watch delivers before it is dropped.
+        retry_after: the ``Retry-After`` header (seconds) of an error.
+        hits: how many requests it hit so far.
+    """
+
+    kind: FaultKind
+    status: int = 500
+    rate: float = 1.0
+    times: int | None = None
+    verbs: frozenset[Verb] | None = None
+    resources: frozenset[str] | None = None
+    namespaces: frozenset[str] | None = None
+    seconds: float = 0.0
+    after_events: int | None = None
+    retry_after: int | None = None
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError(f"rate must be within [0, 1], got {self.rate!r}")
+        if self.times is not None and self.times < 0:
+            raise ValueError(f"times must be >= 0, got {self.times!r}")
+        if self.seconds < 0:
+            raise ValueError(f"seconds must be >= 0, got {self.seconds!r}")
+
+    def matches(self, info: RequestInfo) -> bool:
+        """Tell whether the fault applies to a request (before the rate is drawn).
+
+        Args:
+            info: the request.
+
+        Returns:
+            True when verb, resource and namespace match and hits remain.
+        """
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.verbs is not None and info.verb not in self.verbs:
+            return False
+        if self.resources is not None and not any(
+            info.resource == r or info.resource.startswith(r + "/") for r in self.resources
+        ):
+            return False
+        if self.namespaces is not None and info.namespace not in self.namespaces:
+            return False
+        if self.kind in (FaultKind.DROP_WATCH, FaultKind.EXPIRE_WATCH):
+            if info.verb is not Verb.WATCH:
+                return False
+            if self.kind is FaultKind.EXPIRE_WATCH and info.resource_version in (None, "", "0"):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What the server must do to one request.
+
+    Attributes:
+        latency: seconds to wait before handling it.
+        error: the error fault to answer with (status, Retry-After), if any.
+        reset: reset the connection instead of answering.
+        drop_after_events: end a watch after this many events.
+        drop_after_seconds: end a watch after this many seconds.
+        expire: answer a watch with a ``410 Gone`` ERROR event.
+    """
+
+    latency: float = 0.0
+    error: Fault | None = None
+    reset: bool = False
+    drop_after_events: int | None = None
+    drop_after_seconds: float | None = None
+    expire: bool = False
+
+
+_NO_FAULT = FaultDecision()
+
+
+class FaultInjector:
+    """A thread-safe set of faults with a seeded random generator.
+
+    Args:
+        seed: the RNG seed, so a run with rates is reproducible.
+    """
+
+    def __init__(self, seed: int | None = 0) -> None:
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    @property
+    def faults(self) -> list[Fault]:
+        """The active faults, in the order they were added."""
+        with self._lock:
+            return list(self._faults)
+
+    def add(self, fault: Fault) -> Fault:
+        """Activate a fault.
+
+        Args:
+            fault: the fault.
+
+        Returns:
+            The same fault (pass it to :meth:`remove`).
+        """
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def remove(self, fault: Fault) -> None:
+        """Deactivate a fault (no error when it is not active).
+
+        Args:
+            fault: a fault returned by :meth:`add` or a helper.
+        """
+        with self._lock:
+            self._faults = [f for f in self._faults if f is not fault]
+
+    def clear(self) -> None:
+        """Deactivate every fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def _new(
+        self,
+        kind: FaultKind,
+        *,
+        verb: Verb | str | Iterable[Verb | str] | None,
+        resource: str | Iterable[str] | None,
+        namespace: str | Iterable[str] | None,
+        rate: float,
+        times: int | None,
+        **extra: float | int | None,
+    ) -> Fault:
+        verbs: frozenset[Verb] | None = None
+        if verb is not None:
+            raw = [verb] if isinstance(verb, (str, Verb)) else list(verb)
+            verbs = frozenset(Verb(v) for v in raw)
+        return self.add(
+            Fault(
+                kind,
+                rate=rate,
+                times=times,
+                verbs=verbs,
+                resources=_frozen(resource),
+                namespaces=_frozen(namespace),
+                **extra,  # type: ignore[arg-type]
+            )
+        )
+
+    def fail(
+        self,
+        status: int = 500,
+        *,
+        rate: float = 1.0,
+        times: int | None = None,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+        retry_after: int | None = None,
+    ) -> Fault:
+        """Answer matching requests with an error ``Status``.
+
+        Args:
+            status: 500, 503, 429, 504... (any 4xx/5xx).
+            rate: probability per matching request.
+            times: at most this many requests (None: until removed).
+            verb: limit to these verbs.
+            resource: limit to these resources (``pods`` includes ``pods/log``).
+            namespace: limit to these namespaces.
+            retry_after: send ``Retry-After`` (seconds); 429 defaults to 1.
+
+        Returns:
+            The fault.
+
+        Raises:
+            ValueError: a status that is not an error.
+        """
+        if not 400 <= status <= 599:
+            raise ValueError(f"status must be a 4xx or 5xx code, got {status!r}")
+        if retry_after is None and status == 429:
+            retry_after = 1
+        return self._new(
+            FaultKind.ERROR,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+            status=status,
+            retry_after=retry_after,
+        )
+
+    def throttle(
+        self,
+        *,
+        retry_after: int = 1,
+        rate: float = 1.0,
+        times: int | None = None,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Answer ``429 TooManyRequests`` with ``Retry-After``, as API priority and fairness does.
+
+        Args:
+            retry_after: seconds in the ``Retry-After`` header.
+            rate: probability per matching request.
+            times: at most this many requests.
+            verb: limit to these verbs.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+        """
+        return self.fail(
+            429,
+            rate=rate,
+            times=times,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            retry_after=retry_after,
+        )
+
+    def delay(
+        self,
+        seconds: float,
+        *,
+        rate: float = 1.0,
+        times: int | None = None,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Add latency before matching requests are handled (delays add up).
+
+        Args:
+            seconds: the added latency.
+            rate: probability per matching request.
+            times: at most this many requests.
+            verb: limit to these verbs.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+        """
+        return self._new(
+            FaultKind.LATENCY,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+            seconds=seconds,
+        )
+
+    def reset_connections(
+        self,
+        *,
+        rate: float = 1.0,
+        times: int | None = None,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Reset the TCP connection (RST) instead of answering.
+
+        Args:
+            rate: probability per matching request.
+            times: at most this many requests.
+            verb: limit to these verbs.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+        """
+        return self._new(
+            FaultKind.RESET,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+        )
+
+    def drop_watches(
+        self,
+        *,
+        after_events: int | None = None,
+        after_seconds: float | None = None,
+        rate: float = 1.0,
+        times: int | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """End matching watch streams early (the client sees a clean end of stream).
+
+        Args:
+            after_events: end after delivering this many events.
+            after_seconds: end after this many seconds.
+            rate: probability per matching watch.
+            times: at most this many watches.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+
+        Raises:
+            ValueError: neither limit given.
+        """
+        if after_events is None and after_seconds is None:
+            raise ValueError("drop_watches needs after_events or after_seconds")
+        return self._new(
+            FaultKind.DROP_WATCH,
+            verb=Verb.WATCH,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+            after_events=after_events,
+            seconds=after_seconds or 0.0,
+        )
+
+    def expire_watches(
+        self,
+        *,
+        rate: float = 1.0,
+        times: int | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Answer watches resumed from a resourceVersion with a ``410 Gone`` ERROR event.
+
+        Args:
+            rate: probability per matching watch.
+            times: at most this many watches.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+        """
+        return self._new(
+            FaultKind.EXPIRE_WATCH,
+            verb=Verb.WATCH,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+        )
+
+    def forbid(
+        self,
+        namespace: str | Iterable[str],
+        *,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Answer ``403 Forbidden`` in these namespaces, as RBAC would.
+
+        Args:
+            namespace: the forbidden namespaces.
+            verb: limit to these verbs.
+            resource: limit to these resources.
+
+        Returns:
+            The fault.
+        """
+        return self._new(
+            FaultKind.FORBID,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            rate=1.0,
+            times=None,
+            status=403,
+        )
+
+    def decide(self, info: RequestInfo) -> FaultDecision:
+        """Draw the faults for one request (consumes ``times``, draws the RNG).
+
+        Args:
+            info: the request.
+
+        Returns:
+            The combined decision (latencies add up; the first error or reset wins).
+        """
+        with self._lock:
+            if not self._faults:
+                return _NO_FAULT
+            latency = 0.0
+            error: Fault | None = None
+            reset = expire = False
+            drop_events: int | None = None
+            drop_seconds: float | None = None
+            for fault in self._faults:
+                if not fault.matches(info):
+                    continue
+                if fault.rate < 1.0 and self._rng.random() >= fault.rate:
+                    continue
+                if fault.kind in (FaultKind.ERROR, FaultKind.FORBID):
+                    if error is not None or reset:
+                        continue
+                    error = fault
+                elif fault.kind is FaultKind.RESET:
+                    if error is not None or reset:
+                        continue
+                    reset = True
+                elif fault.kind is FaultKind.LATENCY:
+                    latency += fault.seconds
+                elif fault.kind is FaultKind.EXPIRE_WATCH:
+                    expire = True
+                else:
+                    drop_events = fault.after_events
+                    drop_seconds = fault.seconds or None
+                fault.hits += 1
+                if fault.times is not None:
+                    fault.times -= 1
+            return FaultDecision(latency, error, reset, drop_events, drop_seconds, expire)
+
+
+@dataclass
+class RequestStats:
+    """Counts and latencies of one (verb, resource) pair.
+
+    Attributes:
+        count: requests seen.
+        errors: requests answered with a status >= 400 (or reset).
+        latencies: seconds from arrival to response (a watch: until its headers).
+    """
+
+    count: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    def percentile(self, fraction: float) -> float:
+        """A latency percentile (nearest rank).
+
+        Args:
+            fraction: e.g. 0.95.
+
+        Returns:
+            Seconds (0.0 when nothing was recorded).
+        """
+        if not self.latencies:
+            return 0.0
+        ordered = sorted(self.latencies)
+        rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
+        return ordered[rank]
+
+    def as_dict(self) -> dict[str, float]:
+        """Summarise as plain numbers (milliseconds for latencies).
+
+        Returns:
+            ``count``, ``errors``, ``mean_ms``, ``p50_ms``, ``p95_ms``, ``max_ms``.
+        """
+        mean = sum(self.latencies) / len(self.latencies) if self.latencies else 0.0
+        return {
+            "count": self.count,
+            "errors": self.errors,
+            "mean_ms": mean * 1000,
+            "p50_ms": self.percentile(0.5) * 1000,
+            "p95_ms": self.percentile(0.95) * 1000,
+            "max_ms": max(self.latencies, default=0.0) * 1000,
+        }
+
+
+class RequestCounters:
+    """Every request the server answered, by (verb, resource); thread-safe and resettable."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stats: dict[tuple[Verb, str], RequestStats] = {}
+
+    def record(self, verb: Verb, resource: str, status: int, seconds: float) -> None:
+        """Count one request.
+
+        Args:
+            verb: its verb.
+            resource: its resource (``""`` for discovery).
+            status: the HTTP status answered (0 for a reset connection).
+            seconds: its latency.
+        """
+        with self._lock:
+            stats = self._stats.get((verb, resource))
+            if stats is None:
+                stats = self._stats[(verb, resource)] = RequestStats()
+            stats.count += 1
+            if status >= 400 or status == 0:
+                stats.errors += 1
+            stats.latencies.append(seconds)
+
+    def count(self, verb: Verb | str | None = None, resource: str | None = None) -> int:
+        """How many requests matched.
+
+        Args:
+            verb: only this verb (None: all).
+            resource: only this resource (None: all).
+
+        Returns:
+            The count.
+        """
+        wanted = Verb(verb) if verb is not None else None
+        with self._lock:
+            return sum(
+                s.count
+                for (v, r), s in self._stats.items()
+                if (wanted is None or v is wanted) and (resource is None or r == resource)
+            )
+
+    @property
+    def total(self) -> int:
+        """All requests counted since the last reset."""
+        return self.count()
+
+    def snapshot(self) -> dict[tuple[Verb, str], RequestStats]:
+        """Copies of the statistics.
+
+        Returns:
+            ``{(verb, resource): RequestStats}``.
+        """
+        with self._lock:
+            return {
+                key: RequestStats(s.count, s.errors, list(s.latencies))
+                for key, s in self._stats.items()
+            }
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        """The statistics as plain data, e.g. for a benchmark's JSON output.
+
+        Returns:
+            ``{"list mpijobs": {"count": 3, "errors": 0, "mean_ms": ..., ...}}``.
+        """
+        return {
+            f"{verb.value} {resource}".rstrip(): stats.as_dict()
+            for (verb, resource), stats in sorted(self.snapshot().items())
+        }
+
+    def reset(self) -> None:
+        """Forget everything counted so far."""
+        with self._lock:
+            self._stats.clear()

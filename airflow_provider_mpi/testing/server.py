@@ -1,0 +1,481 @@
+"""The emulated Kubernetes API server: real HTTP on the loopback interface.
+
+``EmulatorServer`` runs an aiohttp application on its own thread and event
+loop, so synchronous tests, the official ``kubernetes`` client,
+``kubernetes_asyncio`` and ``kubectl`` all reach it as they would reach a
+cluster. Every request passes the same steps: the path is parsed into a
+target, the bearer token is checked (``401`` otherwise), the fault injector
+may delay, fail, or reset it, the handler runs, store errors become
+``Status`` objects, and the request is counted by verb and resource.
+
+Example::
+
+    store = Store()
+    with EmulatorServer(store, token="secret") as server:
+        print(server.url)  # http://127.0.0.1:<port>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+import json
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_mpi.testing import discovery
+from airflow_provider_mpi.testing.faults import (
+    FaultDecision,
+    FaultInjector,
+    FaultKind,
+    RequestCounters,
+    RequestInfo,
+    Verb,
+)
+from airflow_provider_mpi.testing.handlers import ApiHandlers, Validator, json_response
+from airflow_provider_mpi.testing.routing import PathKind, Target, parse_target
+from airflow_provider_mpi.testing.store import Store, StoreError
+from airflow_provider_mpi.testing.streams import serve_log, serve_watch
+from airflow_provider_mpi.testing.tls import self_signed_identity
+from airflow_provider_mpi.testing.watches import WatchHub
+
+__all__ = ["LOOPBACK_HOSTS", "EmulatorServer"]
+
+#: Hosts the server may bind to: it never listens beyond this machine.
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+_MESSAGES = {
+    429: "the server has received too many requests and has asked us to try again later",
+    500: 'an error on the server ("internal error injected by the emulator") has prevented '
+    "the request from succeeding",
+    503: "the server is currently unable to handle the request",
+    504: "the server was unable to return a response in the time allotted, but may still be "
+    "processing the request",
+}
+
+
+def status_response(
+    code: int, message: str, reason: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
+    """A ``Status`` error response.
+
+    Args:
+        code: the HTTP status.
+        message: the human-readable message.
+        reason: the ``StatusReason`` (derived from the code when None).
+        headers: extra headers (``Retry-After``).
+
+    Returns:
+        The response.
+    """
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason or _REASONS.get(code, "Unknown"),
+        "code": code,
+    }
+    if code in (429, 500, 503, 504):
+        body["details"] = {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]}
+        if headers and "Retry-After" in headers:
+            body["details"]["retryAfterSeconds"] = int(headers["Retry-After"])
+    return json_response(body, code, headers)
+
+
+class EmulatorServer:
+    """The Kubernetes API over a :class:`Store`, on a background thread.
+
+    Args:
+        store: the store to serve.
+        host: a loopback address (anything else is refused).
+        port: the port (0 picks a free one).
+        token: the bearer token every request must carry.
+        faults: the fault injector (a fresh, empty one when None).
+        counters: the request counters (fresh when None).
+        tls: serve HTTPS with a fresh self-signed certificate (see :attr:`ca_pem`);
+            needed by ``kubectl``, which sends tokens over HTTPS only.
+        ssl_context: serve HTTPS with this server context instead.
+        bookmark_interval: seconds between watch bookmarks.
+        validators: admission per plural (default: MPIJob schema validation).
+        now: the clock for ages in ``kubectl get`` tables.
+
+    Raises:
+        ValueError: a non-loopback host or an empty token.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str,
+        faults: FaultInjector | None = None,
+        counters: RequestCounters | None = None,
+        tls: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
+        bookmark_interval: float = 5.0,
+        validators: dict[str, Validator] | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        if host not in LOOPBACK_HOSTS:
+            raise ValueError(
+                f"host must be a loopback address {sorted(LOOPBACK_HOSTS)}, got {host!r}"
+            )
+        if not token:
+            raise ValueError("token must not be empty")
+        if bookmark_interval <= 0:
+            raise ValueError(f"bookmark_interval must be > 0, got {bookmark_interval!r}")
+        self.store = store
+        self.host = host
+        self.port = port
+        self.faults = faults if faults is not None else FaultInjector()
+        self.counters = counters if counters is not None else RequestCounters()
+        self._token = f"Bearer {token}".encode()
+        self._plain_token = token
+        self._ca_pem: bytes | None = None
+        if tls and ssl_context is None:
+            identity = self_signed_identity()
+            ssl_context = identity.server_context()
+            self._ca_pem = identity.certificate_pem
+        self._ssl = ssl_context
+        self._bookmark_interval = bookmark_interval
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._handlers = ApiHandlers(store, self._now, validators)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._hub: WatchHub | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:41234``."""
+        scheme = "https" if self._ssl is not None else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """The bearer token clients must send."""
+        return self._plain_token
+
+    @property
+    def ca_pem(self) -> bytes | None:
+        """The self-signed certificate clients must trust (with ``tls=True``)."""
+        return self._ca_pem
+
+    def kubeconfig(self, namespace: str = "default", *, name: str = "emulator") -> dict[str, Any]:
+        """A kubeconfig for this server: one cluster, user (the token) and context.
+
+        Args:
+            namespace: the context's namespace.
+            name: the name of the cluster, user and context entries.
+
+        Returns:
+            The kubeconfig as a dict (write it with ``yaml.safe_dump``).
+        """
+        cluster: dict[str, Any] = {"server": self.url}
+        if self._ca_pem is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self._ca_pem).decode()
+        return {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": cluster}],
+            "users": [{"name": name, "user": {"token": self._plain_token}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}
+            ],
+            "current-context": name,
+            "preferences": {},
+        }
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def watch_count(self) -> int:
+        """Open watch streams."""
+        return self._hub.watcher_count if self._hub is not None else 0
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        """Start serving on a background thread.
+
+        Args:
+            timeout: seconds to wait for the socket to listen.
+
+        Returns:
+            self, listening.
+
+        Raises:
+            RuntimeError: already started, or the server failed to start.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the emulator server is already started")
+        self._ready.clear()
+        self._thread = threading.Thread(target=self._run, name="k8s-emulator", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise RuntimeError(f"the emulator server did not start within {timeout} s")
+        if self._error is not None:
+            self._thread.join()
+            self._thread = None
+            raise RuntimeError(
+                f"the emulator server failed to start: {self._error}"
+            ) from self._error
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close every stream and stop serving (idempotent).
+
+        Args:
+            timeout: seconds to wait for the shutdown.
+        """
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
+            try:
+                future.result(timeout)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._startup())
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _startup(self) -> None:
+        self._hub = WatchHub(self.store, asyncio.get_running_loop())
+        self._hub.start()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self._ssl)
+        await site.start()
+        server = getattr(site, "_server", None)
+        if self.port == 0 and server is not None and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
+
+    async def _shutdown(self) -> None:
+        if self._hub is not None:
+            self._hub.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # ------------------------------------------------------------ requests
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        watch = request.query.get("watch", "").lower() in ("true", "1")
+        target = parse_target(request.method, request.path, watch=watch)
+        verb = target.verb if target is not None else Verb.GET
+        resource = target.resource if target is not None else ""
+        prepared: list[float] = []
+
+        def on_prepared() -> None:
+            prepared.append(time.perf_counter())
+
+        status = 500
+        try:
+            response = await self._serve(request, target, on_prepared)
+            status = response.status
+            return response
+        except _Reset:
+            status = 0
+            return web.Response(status=500)  # never reaches the client: the socket is gone
+        finally:
+            end = prepared[0] if prepared else time.perf_counter()
+            self.counters.record(verb, resource, status, end - started)
+
+    async def _serve(
+        self, request: web.Request, target: Target | None, on_prepared: Callable[[], None]
+    ) -> web.StreamResponse:
+        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), self._token):
+            return status_response(401, "Unauthorized")
+        if target is None:
+            return status_response(
+                405, "the server does not allow this method on the requested resource"
+            )
+        decision = self.faults.decide(
+            RequestInfo(
+                target.verb,
+                target.resource,
+                target.namespace,
+                target.name,
+                request.query.get("resourceVersion"),
+            )
+        )
+        if decision.latency:
+            await asyncio.sleep(decision.latency)
+        if decision.reset:
+            self._reset(request)
+        if decision.error is not None:
+            return self._fault_response(decision, target)
+        try:
+            return await self._dispatch(request, target, decision, on_prepared)
+        except StoreError as exc:
+            return json_response(exc.to_status(), exc.code)
+
+    def _fault_response(self, decision: FaultDecision, target: Target) -> web.Response:
+        fault = decision.error
+        assert fault is not None
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
+        if fault.kind is FaultKind.FORBID:
+            rt = target.rt
+            resource = rt.plural if rt else target.path
+            group = rt.group if rt else ""
+            return status_response(
+                403,
+                f'{resource} is forbidden: User "system:serviceaccount:emulator:client" cannot '
+                f'{target.verb.value} resource "{resource}" in API group "{group}" in the '
+                f'namespace "{target.namespace}"',
+            )
+        message = _MESSAGES.get(fault.status, f"injected error {fault.status}")
+        return status_response(fault.status, message, headers=headers)
+
+    @staticmethod
+    def _reset(request: web.Request) -> None:
+        transport = request.transport
+        if transport is not None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+        raise _Reset()
+
+    async def _dispatch(
+        self,
+        request: web.Request,
+        target: Target,
+        decision: FaultDecision,
+        on_prepared: Callable[[], None],
+    ) -> web.StreamResponse:
+        if target.kind is PathKind.DISCOVERY:
+            return self._discovery(target)
+        if target.kind is PathKind.UNKNOWN:
+            return status_response(404, "the server could not find the requested resource")
+        handlers = self._handlers
+        verb = target.verb
+        if verb is Verb.WATCH:
+            assert self._hub is not None
+            return await serve_watch(
+                request,
+                target,
+                self.store,
+                self._hub,
+                decision,
+                bookmark_interval=self._bookmark_interval,
+                now=self._now,
+                on_prepared=on_prepared,
+            )
+        if verb is Verb.GET and target.subresource == "log":
+            return await serve_log(request, target, self.store)
+        if target.subresource == "log":
+            return status_response(405, "the server does not allow this method on pods/log")
+        routes = {
+            Verb.GET: handlers.get,
+            Verb.LIST: handlers.list,
+            Verb.CREATE: handlers.create,
+            Verb.UPDATE: handlers.update,
+            Verb.PATCH: handlers.patch,
+            Verb.DELETE: handlers.delete,
+            Verb.DELETECOLLECTION: handlers.delete_collection,
+        }
+        return await routes[verb](request, target)
+
+    def _discovery(self, target: Target) -> web.Response:
+        path = target.path.rstrip("/")
+        document: dict[str, Any] | None
+        if path == "/version":
+            document = discovery.version_info()
+        elif path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        elif path == "/api":
+            document = discovery.api_versions(f"{self.host}:{self.port}")
+        elif path == "/apis":
+            document = discovery.api_group_list()
+        elif path == "/openapi/v3":
+            document = discovery.openapi_v3_root()
+        elif path.startswith("/openapi/v3/"):
+            parts = path.split("/")[3:]
+            if parts[:1] == ["api"] and len(parts) == 2:
+                document = discovery.openapi_v3_group_version("", parts[1])
+            elif parts[:1] == ["apis"] and len(parts) == 3:
+                document = discovery.openapi_v3_group_version(parts[1], parts[2])
+            else:
+                document = None
+        elif target.version is not None:
+            document = discovery.api_resource_list(target.group or "", target.version)
+        elif target.group:
+            document = discovery.api_group(target.group)
+        else:
+            document = None
+        if document is None:
+            return status_response(404, "the server could not find the requested resource")
+        return web.Response(body=json.dumps(document).encode(), content_type="application/json")
+
+
+class _Reset(Exception):
+    """Raised after a connection was reset on purpose (nothing is answered)."""

@@ -1,0 +1,295 @@
+"""The two streaming endpoints of the emulated API server: watches and pod logs.
+
+A watch answers ``200`` with a chunked body of one JSON object per line
+(``{"type": "ADDED", "object": {...}}``), as the Kubernetes clients expect
+(see ``kubernetes.watch.Watch``); a resourceVersion older than the store's
+history yields a single ``ERROR`` event carrying a ``410 Expired`` Status;
+bookmarks, ``timeoutSeconds`` and the fault layer's dropped streams end or
+punctuate it. Pod logs are plain text, optionally followed until the
+container ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from airflow_provider_mpi.testing import discovery
+from airflow_provider_mpi.testing.faults import FaultDecision
+from airflow_provider_mpi.testing.handlers import wants_table
+from airflow_provider_mpi.testing.routing import Target
+from airflow_provider_mpi.testing.store import (
+    BadRequest,
+    EventType,
+    Gone,
+    NotFound,
+    ResourceType,
+    Store,
+)
+from airflow_provider_mpi.testing.watches import SHUTDOWN, Delivery, Watcher, WatchHub
+
+__all__ = ["serve_log", "serve_watch"]
+
+JSONDict = dict[str, Any]
+#: How often an idle stream checks that its client is still connected.
+_LIVENESS_SECONDS = 2.0
+_LOG_POLL_SECONDS = 0.05
+
+
+def _parse_since(text: str | None) -> int | None:
+    if text in (None, "", "0"):
+        return None
+    assert text is not None
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f'resourceVersion: Invalid value: "{text}": must be an integer') from None
+
+
+def _positive_float(request: web.Request, name: str) -> float | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequest(f"{name}: invalid value {text!r}") from None
+    return value if value > 0 else None
+
+
+def _gone_line(message: str) -> bytes:
+    status = Gone(message).to_status()
+    return json.dumps({"type": "ERROR", "object": status}).encode() + b"\n"
+
+
+def _table_line(rt: ResourceType, delivery: Delivery, now: datetime) -> bytes:
+    obj = discovery.table(rt, [delivery.object], now=now)
+    return json.dumps({"type": delivery.type.value, "object": obj}).encode() + b"\n"
+
+
+async def serve_watch(
+    request: web.Request,
+    target: Target,
+    store: Store,
+    hub: WatchHub,
+    decision: FaultDecision,
+    *,
+    bookmark_interval: float,
+    now: Callable[[], datetime],
+    on_prepared: Callable[[], None],
+) -> web.StreamResponse:
+    """Stream a watch until timeout, client disconnect, a dropped-stream fault or shutdown.
+
+    Args:
+        request: the request.
+        target: the parsed path (a name in the path watches that object only).
+        store: the store.
+        hub: the fan-out hub.
+        decision: the faults drawn for this request.
+        bookmark_interval: seconds between ``BOOKMARK`` events when the client allows them.
+        now: the clock for Table ages.
+        on_prepared: called once the response headers are sent.
+
+    Returns:
+        The finished stream.
+    """
+    rt = target.rt
+    assert rt is not None
+    query = request.query
+    field_selector = query.get("fieldSelector")
+    if target.name is not None:
+        pinned = f"metadata.name={target.name}"
+        field_selector = f"{field_selector},{pinned}" if field_selector else pinned
+    watcher = Watcher(
+        rt,
+        target.namespace,
+        store.compile_label_selector(query.get("labelSelector")),
+        store.compile_field_selector(rt.plural, field_selector),
+    )
+    since = _parse_since(query.get("resourceVersion"))
+    bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
+    table = wants_table(request)
+    limit = _positive_float(request, "timeoutSeconds")
+    if decision.drop_after_seconds is not None:
+        limit = min(limit or decision.drop_after_seconds, decision.drop_after_seconds)
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    on_prepared()
+    if decision.expire and since is not None:
+        await response.write(_gone_line(f"too old resource version: {since} (expired by fault)"))
+        await response.write_eof()
+        return response
+    try:
+        hub.register(watcher, since=since)
+    except Gone as exc:
+        await response.write(_gone_line(exc.message))
+        await response.write_eof()
+        return response
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    next_bookmark = started + bookmark_interval
+    sent = 0
+    try:
+        while True:
+            current = loop.time()
+            if limit is not None and current - started >= limit:
+                break
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            wake = current + _LIVENESS_SECONDS
+            if limit is not None:
+                wake = min(wake, started + limit)
+            if bookmarks:
+                wake = min(wake, next_bookmark)
+            try:
+                first = await asyncio.wait_for(watcher.queue.get(), max(0.0, wake - current))
+            except asyncio.TimeoutError:
+                if bookmarks and loop.time() >= next_bookmark:
+                    await response.write(_bookmark(rt, hub.delivered_resource_version))
+                    next_bookmark = loop.time() + bookmark_interval
+                continue
+            batch = [first]
+            while not watcher.queue.empty() and len(batch) < 256:
+                batch.append(watcher.queue.get_nowait())
+            stop = False
+            chunks = []
+            for delivery in batch:
+                if delivery is SHUTDOWN:
+                    stop = True
+                    break
+                chunks.append(_table_line(rt, delivery, now()) if table else delivery.encoded())
+                sent += 1
+                if decision.drop_after_events is not None and sent >= decision.drop_after_events:
+                    stop = True
+                    break
+            if chunks:
+                await response.write(b"".join(chunks))
+            if stop:
+                break
+    except (ConnectionResetError, ConnectionError):
+        return response
+    finally:
+        hub.unregister(watcher)
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
+
+
+def _bookmark(rt: ResourceType, resource_version: int) -> bytes:
+    body = {
+        "type": EventType.BOOKMARK.value,
+        "object": {
+            "kind": rt.kind,
+            "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": str(resource_version)},
+        },
+    }
+    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+
+
+def _pick_container(pod: JSONDict, wanted: str | None) -> str:
+    name = pod["metadata"]["name"]
+    spec = pod.get("spec") or {}
+    names = [
+        c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
+    ]
+    if wanted:
+        if wanted not in names:
+            raise BadRequest(f"container {wanted} is not valid for pod {name}")
+        return wanted
+    default = (pod["metadata"].get("annotations") or {}).get(
+        "kubectl.kubernetes.io/default-container"
+    )
+    if default in names:
+        return str(default)
+    main = [c.get("name") for c in spec.get("containers") or []]
+    if len(main) == 1:
+        return str(main[0])
+    if not main:
+        raise BadRequest(f"pod {name} has no containers")
+    choices = " ".join(map(str, main))
+    raise BadRequest(
+        f"a container name must be specified for pod {name}, choose one of: [{choices}]"
+    )
+
+
+def _format(stamp: datetime, line: str, timestamps: bool) -> bytes:
+    text = f"{stamp.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z {line}" if timestamps else line
+    return (text + "\n").encode()
+
+
+async def serve_log(request: web.Request, target: Target, store: Store) -> web.StreamResponse:
+    """``GET pods/<name>/log`` with ``container``, ``follow``, ``tailLines``, ``timestamps``...
+
+    Args:
+        request: the request.
+        target: the parsed path.
+        store: the store.
+
+    Returns:
+        The log as ``text/plain`` (streamed when following).
+
+    Raises:
+        BadRequest: an unknown container, or one that has not started.
+        NotFound: no such pod.
+    """
+    assert target.name is not None
+    assert target.namespace is not None
+    query = request.query
+    pod = store.get("pods", target.namespace, target.name)
+    container = _pick_container(pod, query.get("container"))
+    previous = query.get("previous", "").lower() in ("true", "1")
+    follow = query.get("follow", "").lower() in ("true", "1") and not previous
+    timestamps = query.get("timestamps", "").lower() in ("true", "1")
+    lines, closed = store.logs.read(target.namespace, target.name, container, previous=previous)
+    phase = (pod.get("status") or {}).get("phase", "Pending")
+    if not lines and not closed and phase == "Pending":
+        raise BadRequest(
+            f'container "{container}" in pod "{target.name}" is waiting to start: ContainerCreating'
+        )
+    tail = query.get("tailLines")
+    if tail:
+        try:
+            count = int(tail)
+        except ValueError:
+            raise BadRequest(f"tailLines: invalid value {tail!r}") from None
+        lines = lines[-count:] if count > 0 else []
+    start_index = len(
+        store.logs.read(target.namespace, target.name, container, previous=previous)[0]
+    )
+    response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+    if follow:
+        response.enable_chunked_encoding()
+    await response.prepare(request)
+    await response.write(b"".join(_format(stamp, line, timestamps) for stamp, line in lines))
+    seen = start_index
+    try:
+        while follow and not closed:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                break
+            await asyncio.sleep(_LOG_POLL_SECONDS)
+            try:
+                store.get("pods", target.namespace, target.name)
+            except NotFound:
+                break
+            current, closed = store.logs.read(target.namespace, target.name, container)
+            if len(current) < seen:  # the container restarted
+                seen = 0
+            fresh = current[seen:]
+            seen = len(current)
+            if fresh:
+                await response.write(b"".join(_format(s, t, timestamps) for s, t in fresh))
+    except ConnectionError:
+        return response
+    with contextlib.suppress(ConnectionError):
+        await response.write_eof()
+    return response
