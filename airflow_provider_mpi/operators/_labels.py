@@ -87,15 +87,19 @@ class AirflowJobIdentity:
     def selector_labels(self) -> dict[str, str]:
         """Labels that select the jobs of this task instance, whatever the try.
 
+        The map index is labelled only for mapped tasks.
+
         Returns:
             Label key to sanitised value.
         """
-        return {
+        labels = {
             keys.LABEL_DAG_ID: safe_label_value(self.dag_id),
             keys.LABEL_AIRFLOW_TASK_ID: safe_label_value(self.task_id),
             keys.LABEL_RUN_ID: safe_label_value(self.run_id),
-            keys.LABEL_MAP_INDEX: str(self.map_index),
         }
+        if self.map_index >= 0:  # "-1" is no label value; a task is mapped or not
+            labels[keys.LABEL_MAP_INDEX] = str(self.map_index)
+        return labels
 
     def labels(self) -> dict[str, str]:
         """All labels to put on a job submitted by this try.

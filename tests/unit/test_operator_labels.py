@@ -74,3 +74,4 @@ class _TI:
 def test_identity_from_context_defaults() -> None:
     identity = AirflowJobIdentity.from_context({"ti": _TI()})
     assert identity == AirflowJobIdentity("d", "t", "r", -1, 1)
+    assert keys.LABEL_MAP_INDEX not in identity.labels()  # "-1" is not a label value

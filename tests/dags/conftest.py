@@ -1,0 +1,69 @@
+"""Whole-DAG tests: a private Airflow home, its database, and an emulated cluster per test.
+
+``tests.airflow_env`` is imported before anything imports Airflow: it points
+``AIRFLOW_HOME`` at a temporary directory with SQLite. The database is created
+once per session. Each test gets an :class:`MPICluster` (fast clock) and the
+``kubernetes_default`` connection pointing at it, as a DAG author would set it.
+"""
+
+from __future__ import annotations
+
+# isort: off
+from tests import airflow_env
+
+# isort: on
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+
+from airflow_provider_mpi.testing.cluster import MPICluster
+
+#: Emulated seconds per real second: scripted jobs of a few seconds end at once.
+FAST_CLOCK = 20.0
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """The metadata database, created once per test session."""
+    airflow_env.init_airflow_db()
+
+
+def connection_env(cluster: MPICluster, **extra: Any) -> str:
+    """The ``AIRFLOW_CONN_*`` value of a ``kubernetes`` connection to ``cluster``."""
+    return json.dumps(
+        {
+            "conn_type": "kubernetes",
+            "extra": {"kube_config_path": cluster.kubeconfig_path, "namespace": "default", **extra},
+        }
+    )
+
+
+@pytest.fixture
+def start_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., MPICluster]]:
+    """Start emulated clusters; the last one started is ``kubernetes_default``."""
+    with ExitStack() as stack:
+
+        def start(**options: Any) -> MPICluster:
+            options.setdefault("clock", FAST_CLOCK)
+            cluster = stack.enter_context(MPICluster(**options))
+            monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection_env(cluster))
+            return cluster
+
+        yield start
+
+
+@pytest.fixture
+def cluster(start_cluster: Callable[..., MPICluster]) -> MPICluster:
+    """A running emulated cluster (scripted pods, fast clock) behind ``kubernetes_default``."""
+    return start_cluster()
+
+
+@pytest.fixture
+def run_dag(airflow_db: None) -> Callable[..., Any]:
+    """Run a DAG object with ``dag.test()`` after writing it to the database."""
+    from tests.dags.dagrun import run
+
+    return run
