@@ -7,6 +7,14 @@ plain dicts and DRMAA2 objects and never import a Kubernetes client.
 
 from __future__ import annotations
 
+from airflow_provider_mpi.mpioperator.convert import (
+    API_VERSION,
+    KIND,
+    KUEUE_QUEUE_LABEL,
+    build_mpi_job,
+    convert_job_template_to_mpi_job,
+    new_mpi_job,
+)
 from airflow_provider_mpi.mpioperator.extensions import (
     DEFAULT_SLOTS_PER_WORKER,
     DEFAULT_SSH_MOUNT_PATH,
@@ -134,6 +142,7 @@ from airflow_provider_mpi.mpioperator.volumes import (
 )
 
 __all__ = [
+    "API_VERSION",
     "DEFAULT_SLOTS_PER_WORKER",
     "DEFAULT_SSH_MOUNT_PATH",
     "EXTENSION_ACCELERATOR",
@@ -165,6 +174,8 @@ __all__ = [
     "EXTENSION_WORKER_COMMAND",
     "EXTENSION_WORKER_IMAGE",
     "GPU_RESOURCE",
+    "KIND",
+    "KUEUE_QUEUE_LABEL",
     "RESOURCE_LIMIT_LAUNCHER_PREFIX",
     "RESOURCE_LIMIT_WORKER_PREFIX",
     "RESOURCE_REQUEST_LAUNCHER_PREFIX",
@@ -180,7 +191,9 @@ __all__ = [
     "QuantityError",
     "VolumeMountSpec",
     "VolumeType",
+    "build_mpi_job",
     "check_extension_keys",
+    "convert_job_template_to_mpi_job",
     "get_accelerator_extension",
     "get_annotations_extension",
     "get_backoff_limit_extension",
@@ -214,6 +227,7 @@ __all__ = [
     "get_worker_image_extension",
     "get_worker_resource_limit_extension",
     "get_worker_resource_requests_extension",
+    "new_mpi_job",
     "parse_quantity",
     "set_accelerator_extension",
     "set_annotations_extension",

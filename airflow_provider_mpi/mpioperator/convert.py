@@ -1,0 +1,345 @@
+"""JobTemplate -> MPIJob (``kubeflow.org/v2beta1``): the pure converter.
+
+Takes a DRMAA2 JobTemplate and returns plain JSON-ready dicts with the
+camelCase keys the API wants; no Kubernetes client is imported. Every
+template field is either mapped or rejected with
+:class:`UnsupportedAttributeError` naming it (see ``docs/mappings.md``), every
+value is validated before anything is built (each error names the field and
+the value), and the finished object is checked against the MPI operator's own
+rules (:func:`.validation.validate_mpi_job`), because a real operator reports
+a broken job only as a Warning event.
+
+Differences from the Go seed (``ConvertJobTemplateToMPIJob``) on purpose: the
+launcher keeps its own volumes (the seed gave it the workers' list), an unset
+``workerCommand`` leaves the worker entrypoint alone (the seed produced an
+empty command), unset extensions take their documented defaults, malformed
+extensions fail instead of being skipped, and the job environment reaches the
+launcher and every worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_mpi.drmaa2 import InvalidArgumentError, InvalidTemplateError, JobTemplate
+from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator.extensions import (
+    check_extension_keys,
+    get_mpi_implementation_extension,
+    get_slots_per_worker_extension,
+    get_ssh_mount_path_extension,
+    get_worker_image_extension,
+)
+from airflow_provider_mpi.mpioperator.k8s_extensions import (
+    get_annotations_extension,
+    get_backoff_limit_extension,
+    get_clean_pod_policy_extension,
+    get_kueue_queue_extension,
+    get_labels_extension,
+    get_launcher_creation_policy_extension,
+    get_namespace_extension,
+    get_run_launcher_as_worker_extension,
+    get_ttl_seconds_after_finished_extension,
+)
+from airflow_provider_mpi.mpioperator.pods import build_pod_templates, check_template_fields
+from airflow_provider_mpi.mpioperator.validation import (
+    dns1035_label_error,
+    dns1123_label_error,
+    label_value_error,
+    max_worker_hostname,
+    qualified_name_error,
+    validate_mpi_job,
+)
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_GENERATE_NAME",
+    "KIND",
+    "KUEUE_QUEUE_LABEL",
+    "RERUNNABLE_BACKOFF_LIMIT",
+    "build_mpi_job",
+    "convert_job_template_to_mpi_job",
+    "new_mpi_job",
+]
+
+API_VERSION = "kubeflow.org/v2beta1"
+KIND = "MPIJob"
+#: ``metadata.generateName`` when the template has no ``job_name``.
+DEFAULT_GENERATE_NAME = "mpijob-"
+#: The label Kueue reads the LocalQueue from.
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+#: ``runPolicy.backoffLimit`` for ``re_runnable`` templates (the Kubernetes Job default).
+RERUNNABLE_BACKOFF_LIMIT = 6
+_INT32_MAX = 2**31 - 1
+_MAX_ANNOTATIONS_BYTES = 256 * 1024
+_GENERATED_SUFFIX = 5  # characters the API server appends to generateName
+
+
+def _worker_replicas(jt: JobTemplate) -> int:
+    if jt.min_slots < 0:
+        raise InvalidTemplateError("min_slots", jt.min_slots, "must not be negative")
+    if jt.max_slots < 0:
+        raise InvalidTemplateError("max_slots", jt.max_slots, "must not be negative")
+    if jt.max_slots and jt.max_slots < jt.min_slots:
+        raise InvalidTemplateError(
+            "max_slots", jt.max_slots, f"must not be below min_slots ({jt.min_slots})"
+        )
+    replicas = max(jt.min_slots, jt.max_slots)
+    if replicas == 0:
+        raise InvalidTemplateError(
+            "min_slots",
+            jt.min_slots,
+            "min_slots or max_slots is required: the number of MPI workers",
+        )
+    if replicas > _INT32_MAX:
+        raise InvalidTemplateError(
+            "max_slots" if jt.max_slots else "min_slots", replicas, "too many workers"
+        )
+    return replicas
+
+
+def _check_job_name(jt: JobTemplate, replicas: int) -> None:
+    if not jt.job_name:
+        return
+    if (error := dns1035_label_error(jt.job_name)) is not None:
+        raise InvalidTemplateError("job_name", jt.job_name, error)
+    hostname = max_worker_hostname(jt.job_name, replicas)
+    if len(hostname) > 63:
+        raise InvalidTemplateError(
+            "job_name",
+            jt.job_name,
+            f"too long for {replicas} workers: the pod hostname {hostname!r} would exceed 63 "
+            f"characters (at most {63 - len(hostname) + len(jt.job_name)} allowed)",
+        )
+
+
+def _active_deadline(jt: JobTemplate, now: datetime | None) -> int | None:
+    if jt.deadline_time is None:
+        return None
+    deadline = jt.deadline_time
+    if deadline.tzinfo is None or deadline.utcoffset() is None:
+        raise InvalidTemplateError("deadline_time", deadline, "must be timezone-aware")
+    current = now if now is not None else datetime.now(timezone.utc)
+    seconds = math.ceil((deadline - current).total_seconds())
+    if seconds <= 0:
+        raise InvalidTemplateError("deadline_time", deadline.isoformat(), "is not in the future")
+    return seconds
+
+
+def convert_job_template_to_mpi_job(
+    jt: JobTemplate, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """Convert a JobTemplate into an MPIJob ``spec`` (the seed's ``ConvertJobTemplateToMPIJob``).
+
+    Args:
+        jt: the template; it is not changed.
+        now: the current time, for ``deadline_time`` (default: the clock).
+
+    Returns:
+        The ``spec`` as a JSON-ready dict with camelCase keys.
+
+    Raises:
+        UnsupportedAttributeError: a field or extension this backend cannot honour.
+        InvalidTemplateError: a missing or malformed field or extension value.
+    """
+    check_template_fields(jt)
+    check_extension_keys(jt)
+    replicas = _worker_replicas(jt)
+    _check_job_name(jt, replicas)
+    ssh_mount_path = get_ssh_mount_path_extension(jt)
+    launcher_template, worker_template = build_pod_templates(jt, ssh_mount_path=ssh_mount_path)
+    get_worker_image_extension(jt)
+
+    backoff = get_backoff_limit_extension(jt)
+    if backoff is None:
+        backoff = RERUNNABLE_BACKOFF_LIMIT if jt.re_runnable else 0
+    run_policy: dict[str, Any] = {
+        "backoffLimit": backoff,
+        "cleanPodPolicy": get_clean_pod_policy_extension(jt).value,
+    }
+    ttl = get_ttl_seconds_after_finished_extension(jt)
+    if ttl is not None:
+        run_policy["ttlSecondsAfterFinished"] = ttl
+    deadline = _active_deadline(jt, now)
+    if deadline is not None:
+        run_policy["activeDeadlineSeconds"] = deadline
+    if jt.queue_name:
+        if (error := label_value_error(jt.queue_name)) is not None:
+            raise InvalidTemplateError("queue_name", jt.queue_name, error)
+        run_policy["schedulingPolicy"] = {"queue": jt.queue_name}
+    if jt.submit_as_hold:
+        run_policy["suspend"] = True
+
+    spec: dict[str, Any] = {
+        "slotsPerWorker": get_slots_per_worker_extension(jt),
+        "runPolicy": run_policy,
+        "mpiReplicaSpecs": {
+            "Launcher": {"replicas": 1, "restartPolicy": "Never", "template": launcher_template},
+            "Worker": {"replicas": replicas, "restartPolicy": "Never", "template": worker_template},
+        },
+        "sshAuthMountPath": ssh_mount_path,
+        "mpiImplementation": get_mpi_implementation_extension(jt).value,
+    }
+    run_launcher_as_worker = get_run_launcher_as_worker_extension(jt)
+    if run_launcher_as_worker is not None:
+        spec["runLauncherAsWorker"] = run_launcher_as_worker
+    creation_policy = get_launcher_creation_policy_extension(jt)
+    if creation_policy is not None:
+        spec["launcherCreationPolicy"] = creation_policy.value
+    return spec
+
+
+def _check_metadata_map(
+    field: str, mapping: Mapping[str, str], *, label_values: bool
+) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for key, value in mapping.items():
+        if (error := qualified_name_error(key)) is not None:
+            raise InvalidArgumentError(field, key, f"key {error}")
+        if not isinstance(value, str):
+            raise InvalidArgumentError(field, value, f"the value of {key!r} must be a string")
+        if label_values and (error := label_value_error(value)) is not None:
+            raise InvalidArgumentError(field, value, f"the value of {key!r} {error}")
+        result[key] = value
+    return dict(sorted(result.items()))
+
+
+def new_mpi_job(
+    spec: Mapping[str, Any],
+    *,
+    name: str | None = None,
+    generate_name: str | None = None,
+    namespace: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Wrap an MPIJob ``spec`` into a whole object (the seed's ``NewMPIJob``).
+
+    Args:
+        spec: as returned by :func:`convert_job_template_to_mpi_job` (copied).
+        name: ``metadata.name``; when None, ``generate_name`` (default
+            ``"mpijob-"``) lets the API server pick a name.
+        generate_name: ``metadata.generateName`` when ``name`` is None.
+        namespace: ``metadata.namespace`` (omitted when None).
+        labels: ``metadata.labels``.
+        annotations: ``metadata.annotations``.
+
+    Returns:
+        ``{"apiVersion": "kubeflow.org/v2beta1", "kind": "MPIJob", "metadata": ..., "spec": ...}``.
+
+    Raises:
+        InvalidArgumentError: a name, namespace, label or annotation is malformed.
+    """
+    metadata: dict[str, Any] = {}
+    if name is not None:
+        if (error := dns1035_label_error(name)) is not None:
+            raise InvalidArgumentError("name", name, error)
+        metadata["name"] = name
+    else:
+        prefix = DEFAULT_GENERATE_NAME if generate_name is None else generate_name
+        if (error := dns1035_label_error(prefix + "x" * _GENERATED_SUFFIX)) is not None:
+            raise InvalidArgumentError("generate_name", prefix, error)
+        metadata["generateName"] = prefix
+    if namespace is not None:
+        if (error := dns1123_label_error(namespace)) is not None:
+            raise InvalidArgumentError("namespace", namespace, error)
+        metadata["namespace"] = namespace
+    if labels:
+        metadata["labels"] = _check_metadata_map("labels", labels, label_values=True)
+    if annotations:
+        checked = _check_metadata_map("annotations", annotations, label_values=False)
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in checked.items())
+        if size > _MAX_ANNOTATIONS_BYTES:
+            raise InvalidArgumentError("annotations", size, "must be at most 256 KiB in total")
+        metadata["annotations"] = checked
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": metadata,
+        "spec": copy.deepcopy(dict(spec)),
+    }
+
+
+def build_mpi_job(
+    jt: JobTemplate,
+    *,
+    namespace: str,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Build the whole, validated MPIJob object the tracker submits for a template.
+
+    Metadata: the name is ``name``, else ``job_name``, else generated from
+    ``mpijob-``; the namespace is the ``namespace`` extension when set, else
+    the argument (the tracker's namespace); labels are the ``labels``
+    extension, the accounting label, the Kueue queue label, then ``labels``
+    (later ones win); annotations are the ``annotations`` extension, then
+    ``annotations``, then the template itself as Go JSON
+    (``airflow-provider-mpi/job-template``) and, for ``submit_as_hold``,
+    ``airflow-provider-mpi/held: "true"``.
+
+    Args:
+        jt: the template; it is not changed.
+        namespace: the namespace to use when the template names none.
+        name: overrides ``job_name`` (e.g. an array task's name).
+        labels: labels the caller adds (array ID, task ID, Airflow IDs).
+        annotations: annotations the caller adds.
+        now: the current time, for ``deadline_time``.
+
+    Returns:
+        The MPIJob as a JSON-ready dict.
+
+    Raises:
+        UnsupportedAttributeError: a field or extension this backend cannot honour.
+        InvalidTemplateError: a missing or malformed template field or extension.
+        InvalidArgumentError: a malformed argument.
+    """
+    spec = convert_job_template_to_mpi_job(jt, now=now)
+    workers = spec["mpiReplicaSpecs"]["Worker"]["replicas"]
+    if name is not None:
+        hostname = max_worker_hostname(name, workers)
+        if (error := dns1035_label_error(hostname)) is not None:
+            raise InvalidArgumentError("name", name, f"pod hostname {hostname!r} {error}")
+    job_name = name if name is not None else (jt.job_name or None)
+
+    all_labels = dict(get_labels_extension(jt))
+    if jt.accounting_id:
+        if (error := label_value_error(jt.accounting_id)) is not None:
+            raise InvalidTemplateError("accounting_id", jt.accounting_id, error)
+        all_labels[keys.LABEL_ACCOUNTING_ID] = jt.accounting_id
+    kueue_queue = get_kueue_queue_extension(jt)
+    if kueue_queue and jt.queue_name and kueue_queue != jt.queue_name:
+        raise InvalidTemplateError(
+            "extension_list['kueueQueue']",
+            kueue_queue,
+            f"differs from queue_name {jt.queue_name!r}",
+        )
+    if kueue_queue or jt.queue_name:
+        all_labels[KUEUE_QUEUE_LABEL] = kueue_queue or jt.queue_name
+    all_labels.update(labels or {})
+
+    all_annotations = dict(get_annotations_extension(jt))
+    all_annotations.update(annotations or {})
+    all_annotations[keys.ANNOTATION_JOB_TEMPLATE] = jt.to_json()
+    if jt.submit_as_hold:
+        all_annotations[keys.ANNOTATION_HELD] = "true"
+
+    mpijob = new_mpi_job(
+        spec,
+        name=job_name,
+        namespace=get_namespace_extension(jt) or namespace,
+        labels=all_labels,
+        annotations=all_annotations,
+    )
+    violations = validate_mpi_job(mpijob)
+    if violations:
+        first = violations[0]
+        field = "job_name" if first.path == "metadata.name" else first.path
+        raise InvalidTemplateError(field, first.value, "; ".join(str(v) for v in violations))
+    return mpijob
