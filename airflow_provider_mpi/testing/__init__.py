@@ -1,1 +1,55 @@
-"""An emulated Kubernetes cluster with a simulated Kubeflow MPI operator, for tests and demos."""
+"""An emulated Kubernetes cluster with a simulated Kubeflow MPI operator, for tests and demos.
+
+``MPICluster`` starts it; the pytest plugin (``mpi_cluster`` fixture) and
+``python -m airflow_provider_mpi.testing serve`` are the other ways in. Names
+are imported on first use, so importing this package starts and loads
+nothing heavy (no HTTP server, no Kubernetes client).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
+    from airflow_provider_mpi.testing.cluster import ClusterNotRunningError, MPICluster
+    from airflow_provider_mpi.testing.controller.scripts import ANNOTATION_PREFIX, ScriptAnnotation
+    from airflow_provider_mpi.testing.faults import FaultInjector, RequestCounters
+
+__all__ = [
+    "ANNOTATION_PREFIX",
+    "Clock",
+    "ClusterNotRunningError",
+    "FaultInjector",
+    "MPICluster",
+    "ManualClock",
+    "RealClock",
+    "RequestCounters",
+    "ScriptAnnotation",
+]
+
+_WHERE = {
+    "Clock": "clock",
+    "ManualClock": "clock",
+    "RealClock": "clock",
+    "MPICluster": "cluster",
+    "ClusterNotRunningError": "cluster",
+    "ANNOTATION_PREFIX": "controller.scripts",
+    "ScriptAnnotation": "controller.scripts",
+    "FaultInjector": "faults",
+    "RequestCounters": "faults",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,111 @@
+"""Command line: run the emulated cluster until stopped.
+
+``python -m airflow_provider_mpi.testing serve`` starts an :class:`MPICluster`,
+writes its kubeconfig, prints where to find it, and serves until SIGINT or
+SIGTERM, so ``kubectl``, a DAG run or a notebook can use the cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+__all__ = ["build_parser", "main"]
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--speed must be a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--speed must be a number > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"--port must be from 0 to 65535, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``serve`` is the only command)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_mpi.testing",
+        description="An emulated Kubernetes cluster with the Kubeflow MPI operator, on 127.0.0.1.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="serve the emulated cluster until stopped")
+    serve.add_argument(
+        "--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)"
+    )
+    serve.add_argument("--kubeconfig", metavar="PATH", help="also write the kubeconfig to PATH")
+    serve.add_argument(
+        "--local-exec",
+        action="store_true",
+        help="run launcher commands as real local processes (off by default)",
+    )
+    serve.add_argument(
+        "--speed", type=_speed, default=1.0, help="emulated seconds per real second (default: 1)"
+    )
+    serve.add_argument("--namespace", default="default", help="namespace of the kubeconfig context")
+    serve.add_argument("--token", help="bearer token (default: a random one)")
+    serve.add_argument(
+        "--without-operator",
+        action="store_true",
+        help="a cluster without the MPI operator and its CRD",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status.
+    """
+    args = build_parser().parse_args(argv)
+    from airflow_provider_mpi.testing.cluster import MPICluster
+
+    stop = threading.Event()
+
+    def on_signal(number: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with MPICluster(
+            port=args.port,
+            local_exec=args.local_exec,
+            clock=args.speed,
+            namespace=args.namespace,
+            token=args.token,
+            operator_installed=not args.without_operator,
+        ) as cluster:
+            kubeconfig = cluster.kubeconfig_path
+            if args.kubeconfig:
+                kubeconfig = cluster.write_kubeconfig(args.kubeconfig)
+            print(f"MPI operator emulator serving on {cluster.url}", flush=True)
+            print(f"kubeconfig: {kubeconfig}", flush=True)
+            print(f"try: KUBECONFIG={kubeconfig} kubectl get mpijobs", flush=True)
+            if args.local_exec:
+                print("local execution is on: launcher commands run on this machine", flush=True)
+            while not stop.wait(0.5):
+                pass
+            print("stopping", flush=True)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
