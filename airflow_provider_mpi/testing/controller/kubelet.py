@@ -33,6 +33,7 @@ from airflow_provider_mpi.testing.controller.podstatus import (
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
+    ScriptAnnotation,
     ScriptError,
     parse_script,
 )
@@ -315,13 +316,23 @@ class Kubelet:
     def _run_launcher(
         self, pod: JSONDict, rt: PodRuntime, script: PodScript, peers: list[JSONDict]
     ) -> datetime | None:
+        role = label(pod, JOB_ROLE_LABEL)
+        local = self._local_exec and role == Role.LAUNCHER.value
+        annotations = pod["metadata"].get("annotations") or {}
+        forever = role is None and ScriptAnnotation.DURATION.key not in annotations
         now = self._now()
-        lost = [p for p in peers if (p.get("status") or {}).get("phase") in ("Failed", "Succeeded")]
+        lost = [
+            p["metadata"]["name"]
+            for p in peers
+            if (p.get("status") or {}).get("phase") in ("Failed", "Succeeded")
+        ]
+        if rt.work_at is not None and not rt.peer_uids <= {p["metadata"]["uid"] for p in peers}:
+            lost.append("a deleted worker")  # a peer mpirun was talking to is gone
         if lost and rt.exit_code is None:
             if rt.process is not None:
                 rt.process.kill()
                 rt.process = None
-            host = lost[0]["metadata"]["name"]
+            host = lost[0]
             if rt.work_at is None:
                 self._log(pod, rt, f"ssh: connect to host {host} port 22: Connection refused")
             else:
@@ -332,7 +343,8 @@ class Kubelet:
             if any((p.get("status") or {}).get("phase") != "Running" for p in peers):
                 return None
             rt.work_at = now
-            if self._local_exec:
+            rt.peer_uids = frozenset(p["metadata"]["uid"] for p in peers)
+            if local:
                 self._spawn(pod, rt, peers)
         if rt.process is not None:
             code = rt.process.returncode
@@ -341,8 +353,8 @@ class Kubelet:
             rt.process = None
             self._terminate(pod, rt, code, now)
             return None
-        if self._local_exec:
-            return None  # the process ended in _spawn already (start failure)
+        if local or forever:
+            return None  # runs until deleted (a bare pod without a duration)
         lines = script.log
         while rt.logged < len(lines):
             due = rt.work_at + timedelta(seconds=script.duration * rt.logged / len(lines))

@@ -59,6 +59,7 @@ class PodRuntime:
     scheduled_at: datetime | None = None
     started_at: datetime | None = None
     work_at: datetime | None = None
+    peer_uids: frozenset[str] = frozenset()
     stage_at: datetime | None = None
     logged: int = 0
     restarts: int = 0
