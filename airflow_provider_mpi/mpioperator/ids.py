@@ -30,6 +30,7 @@ __all__ = [
     "parse_array_id",
     "parse_job_id",
     "task_job_name",
+    "validate_namespace",
 ]
 
 # RFC 1123 label (namespaces) and subdomain (object names), as Kubernetes checks them.
@@ -99,6 +100,25 @@ def _check_name(name: str, field: str, value: object) -> None:
             value,
             f"name {name!r} must be a lowercase RFC 1123 subdomain (letters, digits, '-' and '.')",
         )
+
+
+def validate_namespace(namespace: object, *, field: str = "namespace") -> str:
+    """Check a namespace name.
+
+    Args:
+        namespace: the candidate.
+        field: the argument name for errors.
+
+    Returns:
+        The namespace.
+
+    Raises:
+        InvalidArgumentError: not a lowercase RFC 1123 label.
+    """
+    if not isinstance(namespace, str):
+        raise InvalidArgumentError(field, namespace, "must be a string")
+    _check_namespace(namespace, field, namespace)
+    return namespace
 
 
 def format_job_id(namespace: str, name: str) -> str:

@@ -1,0 +1,434 @@
+"""``AsyncMPIOperatorTracker``: the MPIJob tracker as coroutines, for triggers.
+
+The twin of :class:`~.tracker.MPIOperatorTracker` over ``kubernetes_asyncio``.
+It is not a subclass: it shares the pure parts (``submission``, ``control``,
+``waiters``, ``status``, ``queries``, ``retry``, ``waiting``, ``ids``) and
+differs only in how requests are sent. Waits are served by the
+:class:`~.watch_hub.JobWatchHub` of the event loop: every waiter of one
+cluster and namespace shares one watch stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import kubernetes_asyncio.client
+
+from airflow_provider_mpi.drmaa2.errors import (
+    BackendError,
+    ConflictError,
+    DRMAA2Error,
+    InvalidArgumentError,
+    InvalidStateError,
+    JobNotFoundError,
+    TransientBackendError,
+    WaitTimeoutError,
+)
+from airflow_provider_mpi.drmaa2.info import JobInfo
+from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.api import MPIJOB_CRD, MPIJOB_VERSION
+from airflow_provider_mpi.mpioperator.control import control_applied, control_patch, release_patch
+from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.ids import (
+    ArrayRef,
+    JobRef,
+    format_job_id,
+    parse_array_id,
+    parse_job_id,
+    validate_namespace,
+)
+from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.queries import (
+    array_selector,
+    container_started,
+    job_categories,
+    job_event_objects,
+    job_template_from_mpi_job,
+    launcher_container,
+    launcher_selector,
+    newest,
+    oldest_first,
+    pods_selector,
+    selector_from_labels,
+)
+from airflow_provider_mpi.mpioperator.retry import RetryPolicy, acall_with_retry
+from airflow_provider_mpi.mpioperator.status import (
+    job_id_of,
+    job_info_from_mpi_job,
+    job_state_from_mpi_job,
+)
+from airflow_provider_mpi.mpioperator.submission import (
+    array_failure,
+    conflict_error,
+    is_same_submission,
+    prepare_array,
+    prepare_job,
+)
+from airflow_provider_mpi.mpioperator.tracker import ARRAY_SUBMIT_WORKERS, CONTROL_ATTEMPTS
+from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
+from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
+from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub, Subscription
+
+__all__ = ["AsyncMPIOperatorTracker"]
+
+_OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
+
+
+async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | None:
+    """The next item of a subscription, or None once the deadline passed."""
+    if subscription.initial is not None:
+        return await subscription.get()
+    remaining = deadline.remaining(time.monotonic())
+    if remaining is None:
+        return await subscription.get()
+    if remaining <= 0:
+        return None
+    try:
+        return await asyncio.wait_for(subscription.get(), remaining)
+    except asyncio.TimeoutError:
+        return None
+
+
+class AsyncMPIOperatorTracker:
+    """The MPIJob tracker for asyncio (Airflow triggers); see ``MPIOperatorTracker``.
+
+    Args:
+        api_client: a configured ``kubernetes_asyncio.client.ApiClient``; the
+            caller owns it and closes it after the tracker's last call.
+        namespace: where jobs go and where bare job IDs point.
+        retry: the retry policy of idempotent requests.
+
+    Example:
+        >>> async with await cluster.async_api_client() as client:  # doctest: +SKIP
+        ...     tracker = AsyncMPIOperatorTracker(client, namespace="team-a")
+        ...     state = await tracker.wait("team-a/pi", 600)
+    """
+
+    def __init__(
+        self,
+        api_client: kubernetes_asyncio.client.ApiClient,
+        *,
+        namespace: str = "default",
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.namespace = validate_namespace(namespace)
+        self.api_client = api_client
+        self.retry = retry or RetryPolicy()
+        self.api = AsyncMPIJobApi(api_client, self.retry)
+
+    def _ref(self, job_id: str) -> JobRef:
+        return parse_job_id(job_id, self.namespace)
+
+    async def _get(self, ref: JobRef) -> dict[str, Any]:
+        return await self.api.get_mpi_job(ref.namespace, ref.name, job_id=str(ref))
+
+    # Submission
+
+    async def add_job(self, template: JobTemplate) -> str:
+        """See :meth:`.tracker.MPIOperatorTracker.add_job`."""
+        return await self._create(prepare_job(template, namespace=self.namespace))
+
+    async def _create(self, mpijob: dict[str, Any]) -> str:
+        namespace = str(mpijob["metadata"]["namespace"])
+        name = str(mpijob["metadata"]["name"])
+        job_id = format_job_id(namespace, name)
+
+        async def attempt() -> None:
+            try:
+                await self.api.create_mpi_job(namespace, mpijob)
+            except ConflictError:
+                try:
+                    existing = await self.api.get_mpi_job(namespace, name, job_id=job_id)
+                except JobNotFoundError:
+                    raise TransientBackendError(409, f"{job_id} vanished after 409") from None
+                if not is_same_submission(existing, mpijob):
+                    raise conflict_error(job_id) from None
+
+        await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        return job_id
+
+    async def add_array_job(
+        self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
+    ) -> str:
+        """See :meth:`.tracker.MPIOperatorTracker.add_array_job`."""
+        plan = prepare_array(template, begin, end, step, max_parallel, namespace=self.namespace)
+        limit = asyncio.Semaphore(ARRAY_SUBMIT_WORKERS)
+
+        async def create(task: dict[str, Any]) -> str:
+            async with limit:
+                return await self._create(task)
+
+        results = await asyncio.gather(
+            *(create(task) for task in plan.tasks), return_exceptions=True
+        )
+        created, failure = [], None
+        for task, result in zip(plan.tasks, results, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, DRMAA2Error):
+                    raise result
+                failure = failure or (str(task["metadata"]["name"]), result)
+            else:
+                created.append(str(task["metadata"]["name"]))
+        if failure is None:
+            return plan.array_id
+        removed, left = [], []
+        for name in created:
+            job_id = format_job_id(plan.namespace, name)
+            try:
+                await self.api.delete_mpi_job(
+                    plan.namespace, name, job_id=job_id, propagation_policy="Background"
+                )
+            except JobNotFoundError:
+                pass
+            except DRMAA2Error:
+                left.append(job_id)
+                continue
+            removed.append(job_id)
+        raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
+
+    # Reading
+
+    async def list_jobs(self) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.list_jobs`."""
+        items, _ = await self.api.list_mpi_jobs(self.namespace)
+        return [job_id_of(job) for job in oldest_first(items)]
+
+    async def list_array_jobs(self, array_id: str) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.list_array_jobs`."""
+        ref = parse_array_id(array_id, self.namespace)
+        if ref.name is None:
+            return [str(job) for job in ref.jobs]
+        items, version = await self.api.list_mpi_jobs(
+            ref.namespace, label_selector=array_selector(ref.name)
+        )
+        waiter = ArrayWaiter(str(ref), ref.namespace, frozenset())
+        waiter.snapshot(items, as_of=version)
+        return [format_job_id(ref.namespace, name) for name in waiter.names]
+
+    async def find_jobs(self, labels: Mapping[str, str]) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.find_jobs`."""
+        selector = selector_from_labels(labels)
+        items, _ = await self.api.list_mpi_jobs(self.namespace, label_selector=selector)
+        return [job_id_of(job) for job in oldest_first(items)]
+
+    async def job_state(self, job_id: str) -> tuple[JobState, str]:
+        """See :meth:`.tracker.MPIOperatorTracker.job_state`."""
+        ref = self._ref(job_id)
+        mpijob = await self._get(ref)
+        events = None
+        if not (mpijob.get("status") or {}).get("conditions"):
+            # not picked up by the operator yet: a ValidationError event tells why
+            events = await self.api.list_events(
+                ref.namespace, field_selector=f"involvedObject.name={ref.name}"
+            )
+        return job_state_from_mpi_job(mpijob, events)
+
+    async def job_info(self, job_id: str) -> JobInfo:
+        """See :meth:`.tracker.MPIOperatorTracker.job_info`."""
+        ref = self._ref(job_id)
+        mpijob = await self._get(ref)
+        pods = await self.api.list_pods(ref.namespace, pods_selector(ref.name))
+        objects = job_event_objects(ref.name, pods)
+        events = [
+            event
+            for event in await self.api.list_events(ref.namespace)
+            if (
+                str((event.get("involvedObject") or {}).get("kind")),
+                str((event.get("involvedObject") or {}).get("name")),
+            )
+            in objects
+        ]
+        return job_info_from_mpi_job(mpijob, pods=pods, events=events)
+
+    async def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
+        """See :meth:`.tracker.MPIOperatorTracker.job_events`."""
+        ref = self._ref(job_id)
+        await self._get(ref)
+        pods = await self.api.list_pods(ref.namespace, pods_selector(ref.name))
+        events = await self.api.list_events(ref.namespace)
+        objects = job_event_objects(ref.name, pods)
+        return job_events_from_k8s(events, objects, warnings_only=warnings_only)
+
+    async def job_template(self, job_id: str) -> JobTemplate:
+        """See :meth:`.tracker.MPIOperatorTracker.job_template`."""
+        return job_template_from_mpi_job(await self._get(self._ref(job_id)), job_id)
+
+    async def list_job_categories(self) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.list_job_categories`."""
+        items, _ = await self.api.list_mpi_jobs(self.namespace)
+        return job_categories(items)
+
+    async def check_cluster(self) -> None:
+        """See :meth:`.tracker.MPIOperatorTracker.check_cluster`."""
+        try:
+            crd = await self.api.get_crd()
+        except BackendError as exc:
+            if exc.status == 404:
+                raise BackendError(
+                    404,
+                    f"the MPIJob CRD {MPIJOB_CRD} is not installed: install the MPI operator "
+                    "(install_mpi_operator or MPIOperatorTracker(install_operator=True))",
+                ) from exc
+            raise
+        versions = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []]
+        if MPIJOB_VERSION not in versions:
+            raise BackendError(
+                None,
+                f"the MPIJob CRD serves {versions}, not {MPIJOB_VERSION}: upgrade the MPI operator",
+            )
+        await self.api.list_mpi_jobs(self.namespace, limit=1)
+
+    # Control
+
+    async def job_control(self, job_id: str, action: JobControlAction | str) -> None:
+        """See :meth:`.tracker.MPIOperatorTracker.job_control`."""
+        action = JobControlAction.parse(action)
+        ref = self._ref(job_id)
+        for attempt in range(CONTROL_ATTEMPTS):
+            mpijob = await self._get(ref)
+            if attempt and control_applied(mpijob, action):
+                return
+            state, _ = job_state_from_mpi_job(mpijob)
+            version = (mpijob.get("metadata") or {}).get("resourceVersion")
+            patch = control_patch(str(ref), state, action, resource_version=version)
+            try:
+                await self.api.patch_mpi_job(ref.namespace, ref.name, patch, job_id=str(ref))
+                return
+            except ConflictError:
+                continue
+        raise ConflictError(409, f"job {ref} kept changing; {action} was not applied")
+
+    async def delete_job(self, job_id: str) -> None:
+        """See :meth:`.tracker.MPIOperatorTracker.delete_job`."""
+        ref = self._ref(job_id)
+        mpijob = await self._get(ref)
+        state, _ = job_state_from_mpi_job(mpijob)
+        if not state.is_terminal:
+            raise InvalidStateError(str(ref), state, "delete")
+        uid = (mpijob.get("metadata") or {}).get("uid")
+        try:
+            await self.api.delete_mpi_job(
+                ref.namespace, ref.name, job_id=str(ref), uid=uid, propagation_policy="Background"
+            )
+        except JobNotFoundError:
+            return
+
+    # Waiting (one shared watch per cluster and namespace)
+
+    async def wait(self, job_id: str, timeout: float | None, *states: JobState) -> JobState:
+        """See :meth:`.tracker.MPIOperatorTracker.wait`; served by the shared watch.
+
+        Cancelling the coroutine stops the wait (and the stream, if it was
+        the last waiter).
+        """
+        ref = self._ref(job_id)
+        deadline = Deadline.start(timeout, time.monotonic())
+        waiter = JobWaiter(str(ref), wanted_states(states))
+        hub = JobWatchHub.for_api(self.api, ref.namespace)
+        async with hub.subscribe(self.api, names=frozenset({ref.name})) as subscription:
+            while (item := await _next(subscription, deadline)) is not None:
+                if isinstance(item, Snapshot):
+                    seen = item.objects.get(ref.name)
+                    reached = waiter.observe(seen, as_of=item.resource_version)
+                elif item.name != ref.name:
+                    continue
+                else:
+                    reached = waiter.observe(None if item.deleted else item.object)
+                if reached is not None:
+                    return reached
+        raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
+
+    def _array_waiter(self, ref: ArrayRef, states: tuple[JobState, ...]) -> ArrayWaiter:
+        names = None if ref.name is not None else [job.name for job in ref.jobs]
+        return ArrayWaiter(str(ref), ref.namespace, wanted_states(states), names)
+
+    async def wait_array(
+        self, array_id: str, timeout: float | None, *states: JobState
+    ) -> dict[str, JobState]:
+        """See :meth:`.tracker.MPIOperatorTracker.wait_array`; served by the shared watch."""
+        ref = parse_array_id(array_id, self.namespace)
+        deadline = Deadline.start(timeout, time.monotonic())
+        waiter = self._array_waiter(ref, states)
+        hub = JobWatchHub.for_api(self.api, ref.namespace)
+        if ref.name is not None:
+            scope = hub.subscribe(self.api, label=(LABEL_ARRAY_ID, ref.name))
+        else:
+            scope = hub.subscribe(self.api, names=frozenset(job.name for job in ref.jobs))
+        async with scope as subscription:
+            while (item := await _next(subscription, deadline)) is not None:
+                if isinstance(item, Snapshot):
+                    waiter.snapshot(item.objects.values(), as_of=item.resource_version)
+                else:
+                    waiter.observe(item.name, None if item.deleted else item.object)
+                for name in waiter.to_release():
+                    await self._release(ref.namespace, name)
+                if waiter.finished():
+                    return waiter.states()
+        raise WaitTimeoutError(str(ref), timeout, waiter.states())
+
+    async def _release(self, namespace: str, name: str) -> None:
+        job_id = format_job_id(namespace, name)
+        await self.api.patch_mpi_job(namespace, name, release_patch(), job_id=job_id)
+
+    async def release_array_tasks(self, array_id: str) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.release_array_tasks`."""
+        ref = parse_array_id(array_id, self.namespace)
+        waiter = self._array_waiter(ref, ())
+        selector = array_selector(ref.name) if ref.name is not None else None
+        items, version = await self.api.list_mpi_jobs(ref.namespace, label_selector=selector)
+        waiter.snapshot(items, as_of=version)
+        released = waiter.to_release()
+        for name in released:
+            await self._release(ref.namespace, name)
+        return [format_job_id(ref.namespace, name) for name in released]
+
+    # Output
+
+    def job_output(
+        self, job_id: str, *, follow: bool = False, tail_lines: int | None = None
+    ) -> AsyncIterator[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.job_output` (an async iterator).
+
+        Raises:
+            InvalidArgumentError: ``tail_lines`` is negative (at once).
+        """
+        if tail_lines is not None and (not isinstance(tail_lines, int) or tail_lines < 0):
+            raise InvalidArgumentError("tail_lines", tail_lines, "must be None or an int >= 0")
+        return self._output(self._ref(job_id), follow, tail_lines)
+
+    async def _output(
+        self, ref: JobRef, follow: bool, tail_lines: int | None
+    ) -> AsyncIterator[str]:
+        await self._get(ref)
+        pod = await self._launcher(ref)
+        if pod is None or not container_started(pod):
+            if not follow:
+                return
+            try:
+                await self.wait(str(ref), None, *_OUTPUT_STATES)
+            except InvalidStateError:
+                return
+            pod = await self._launcher(ref)
+            if pod is None:
+                return
+        name = str(pod["metadata"]["name"])
+        container = launcher_container(pod)
+        if follow:
+            async for line in self.api.follow_pod_log(
+                ref.namespace, name, container=container, tail_lines=tail_lines
+            ):
+                yield line
+        else:
+            for line in await self.api.read_pod_log(
+                ref.namespace, name, container=container, tail_lines=tail_lines
+            ):
+                yield line
+
+    async def _launcher(self, ref: JobRef) -> Mapping[str, Any] | None:
+        return newest(await self.api.list_pods(ref.namespace, launcher_selector(ref.name)))

@@ -1,0 +1,167 @@
+"""Selectors and readings over MPIJob, pod and list objects.
+
+The small pure pieces both trackers need to find a job's launcher pod, read
+its template back, order listed jobs and build label selectors. Names of
+the labels the MPI operator puts on pods are the operator's, not ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError, JobNotFoundError
+from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE, LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.validation import label_value_error, qualified_name_error
+
+__all__ = [
+    "LABEL_JOB_NAME",
+    "LABEL_JOB_ROLE",
+    "array_selector",
+    "container_started",
+    "job_categories",
+    "job_event_objects",
+    "job_template_from_mpi_job",
+    "launcher_container",
+    "launcher_selector",
+    "newest",
+    "oldest_first",
+    "pods_selector",
+    "selector_from_labels",
+]
+
+#: Pod label of the MPI operator: the MPIJob's name.
+LABEL_JOB_NAME = "training.kubeflow.org/job-name"
+#: Pod label of the MPI operator: ``launcher`` or ``worker``.
+LABEL_JOB_ROLE = "training.kubeflow.org/job-role"
+
+
+def selector_from_labels(labels: Mapping[str, str], *, field: str = "labels") -> str:
+    """Spell an equality label selector, checking keys and values.
+
+    Args:
+        labels: label keys and values (all must match).
+        field: the argument name for errors.
+
+    Returns:
+        ``"k1=v1,k2=v2"`` (sorted by key).
+
+    Raises:
+        InvalidArgumentError: the mapping is empty, or a key or value is not
+            valid label syntax.
+    """
+    if not isinstance(labels, Mapping) or not labels:
+        raise InvalidArgumentError(field, labels, "must be a non-empty mapping of labels")
+    parts = []
+    for key, value in sorted(labels.items()):
+        if (error := qualified_name_error(key)) is not None:
+            raise InvalidArgumentError(field, labels, f"label key {key!r}: {error}")
+        if (error := label_value_error(value)) is not None:
+            raise InvalidArgumentError(field, labels, f"label value {value!r}: {error}")
+        parts.append(f"{key}={value}")
+    return ",".join(parts)
+
+
+def pods_selector(job_name: str) -> str:
+    """The selector of every pod of an MPIJob (launcher and workers)."""
+    return f"{LABEL_JOB_NAME}={job_name}"
+
+
+def launcher_selector(job_name: str) -> str:
+    """The selector of an MPIJob's launcher pod(s)."""
+    return f"{LABEL_JOB_NAME}={job_name},{LABEL_JOB_ROLE}=launcher"
+
+
+def array_selector(array_name: str) -> str:
+    """The selector of an array's task MPIJobs."""
+    return f"{LABEL_ARRAY_ID}={array_name}"
+
+
+def _created(obj: Mapping[str, Any]) -> tuple[str, str]:
+    metadata = obj.get("metadata") or {}
+    return str(metadata.get("creationTimestamp") or ""), str(metadata.get("name") or "")
+
+
+def oldest_first(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Order objects by creation time, then name (RFC 3339 UTC sorts as text)."""
+    return sorted(objects, key=_created)
+
+
+def newest(objects: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The most recently created object, or None for none (e.g. a retried launcher)."""
+    ordered = oldest_first(objects)
+    return ordered[-1] if ordered else None
+
+
+def launcher_container(pod: Mapping[str, Any]) -> str | None:
+    """The name of the launcher pod's first container (the MPI program)."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    return str(containers[0].get("name")) if containers else None
+
+
+def container_started(pod: Mapping[str, Any]) -> bool:
+    """Whether the pod's first container has run (its log can be read)."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    if not statuses:
+        return False
+    state = statuses[0].get("state") or {}
+    return bool(state.get("running") or state.get("terminated")) or bool(
+        statuses[0].get("lastState", {}).get("terminated")
+    )
+
+
+def job_event_objects(job_name: str, pods: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The ``(kind, name)`` pairs whose events belong to a job.
+
+    Args:
+        job_name: the MPIJob's name.
+        pods: the job's pods.
+
+    Returns:
+        The MPIJob, its launcher Job and every pod.
+    """
+    objects = {("MPIJob", job_name), ("Job", f"{job_name}-launcher")}
+    objects.update(("Pod", str((pod.get("metadata") or {}).get("name"))) for pod in pods)
+    return objects
+
+
+def job_template_from_mpi_job(mpijob: Mapping[str, Any], job_id: str) -> JobTemplate:
+    """Read back the template a job was submitted with.
+
+    Args:
+        mpijob: the MPIJob object.
+        job_id: its ID (for the error).
+
+    Returns:
+        The template.
+
+    Raises:
+        JobNotFoundError: the job carries no template annotation (it was not
+            submitted through this provider).
+    """
+    text = ((mpijob.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_JOB_TEMPLATE)
+    if not text:
+        raise JobNotFoundError(
+            job_id, message=f"job {job_id!r} was not submitted with a DRMAA2 job template"
+        )
+    return JobTemplate.from_json(text)
+
+
+def job_categories(mpijobs: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The launcher images in use: the job categories a cluster evidently runs.
+
+    Args:
+        mpijobs: MPIJob objects.
+
+    Returns:
+        Distinct images, sorted.
+    """
+    images = set()
+    for job in mpijobs:
+        spec = (job.get("spec") or {}).get("mpiReplicaSpecs") or {}
+        launcher = (spec.get("Launcher") or {}).get("template") or {}
+        for container in (launcher.get("spec") or {}).get("containers") or []:
+            if container.get("image"):
+                images.add(str(container["image"]))
+    return sorted(images)

@@ -1,0 +1,230 @@
+"""Preparing submissions so that a lost create response never makes a second job.
+
+A create can succeed on the server while its answer is lost (a reset, a
+gateway 502 after the commit). Retrying with the server's ``generateName``
+would make a second job. So the tracker names every object itself, up
+front (the template's ``job_name`` or ``<prefix>-<random>``), and stamps it
+with a random submission token. A repeated create then meets ``409
+AlreadyExists``; the existing object carries our token exactly when the lost
+attempt made it, which is success; any other object of that name is a real
+conflict.
+
+Arrays are prepared whole, every task converted and validated before the
+first request, so a bad template never leaves part of an array behind.
+This module is pure and shared by the sync and async trackers.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_mpi.drmaa2.arrays import TaskRange, template_for_task, validate_max_parallel
+from airflow_provider_mpi.drmaa2.errors import BackendError, ConflictError, DRMAA2Error
+from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.mpioperator.arrays import array_task_labels, held_at_submission
+from airflow_provider_mpi.mpioperator.convert import build_mpi_job
+from airflow_provider_mpi.mpioperator.ids import format_job_id, generate_name, task_job_name
+from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, PREFIX
+
+__all__ = [
+    "ANNOTATION_MAX_PARALLEL",
+    "ANNOTATION_SUBMISSION",
+    "ArrayPlan",
+    "array_failure",
+    "conflict_error",
+    "is_same_submission",
+    "prepare_array",
+    "prepare_job",
+]
+
+#: Annotation: the random token of the submission that created the object.
+ANNOTATION_SUBMISSION = PREFIX + "submission"
+#: Annotation on array tasks: the array's ``max_parallel`` (read when releasing).
+ANNOTATION_MAX_PARALLEL = PREFIX + "max-parallel"
+#: Name prefixes of generated names.
+JOB_NAME_PREFIX = "mpijob"
+ARRAY_NAME_PREFIX = "mpiarray"
+
+
+def _token() -> str:
+    return secrets.token_hex(16)
+
+
+def prepare_job(
+    template: JobTemplate,
+    *,
+    namespace: str,
+    name: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    annotations: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Build the MPIJob for one submission, with a client-chosen name and a token.
+
+    Args:
+        template: the job template (validated by the converter).
+        namespace: the tracker's namespace (the template's ``namespace``
+            extension wins, as in :func:`~.convert.build_mpi_job`).
+        name: the object name; defaults to ``template.job_name``, else a
+            generated ``mpijob-<random>``.
+        labels: extra labels.
+        annotations: extra annotations.
+
+    Returns:
+        The MPIJob object, ready to create.
+
+    Raises:
+        InvalidTemplateError: the template is invalid (before any request).
+        UnsupportedAttributeError: a field the backend cannot honour.
+    """
+    chosen = name or template.job_name or generate_name(JOB_NAME_PREFIX)
+    all_annotations = dict(annotations or {})
+    all_annotations[ANNOTATION_SUBMISSION] = _token()
+    return build_mpi_job(
+        template, namespace=namespace, name=chosen, labels=labels, annotations=all_annotations
+    )
+
+
+def is_same_submission(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether an object met on ``409 AlreadyExists`` is our own earlier attempt.
+
+    Args:
+        existing: the object the server holds under the name.
+        wanted: the object we tried to create.
+
+    Returns:
+        True when both carry the same submission token.
+    """
+
+    def token(obj: Mapping[str, Any]) -> object:
+        return ((obj.get("metadata") or {}).get("annotations") or {}).get(ANNOTATION_SUBMISSION)
+
+    mine = token(wanted)
+    return mine is not None and token(existing) == mine
+
+
+def conflict_error(job_id: str) -> ConflictError:
+    """The error for a name already taken by somebody else's object.
+
+    Args:
+        job_id: the job ID we wanted.
+
+    Returns:
+        A :class:`ConflictError` naming the job.
+    """
+    return ConflictError(
+        409,
+        f"an MPIJob {job_id} already exists and was not created by this submission; "
+        "choose another job_name or delete the old job",
+    )
+
+
+@dataclass(frozen=True)
+class ArrayPlan:
+    """The MPIJobs of one array submission, in task order.
+
+    Attributes:
+        array_id: the array job ID.
+        namespace: the namespace of every task.
+        array_name: the array name (label value and task name prefix).
+        max_parallel: the effective cap (0 for none).
+        tasks: the task objects, in task order.
+    """
+
+    array_id: str
+    namespace: str
+    array_name: str
+    max_parallel: int
+    tasks: tuple[dict[str, Any], ...]
+
+
+def prepare_array(
+    template: JobTemplate,
+    begin: int,
+    end: int,
+    step: int,
+    max_parallel: int,
+    *,
+    namespace: str,
+    array_name: str | None = None,
+) -> ArrayPlan:
+    """Convert and validate every task of an array before anything is sent.
+
+    Each task runs ``template_for_task(template, task_id)`` (``TASK_ID``
+    set, ``$DRMAA2_INDEX$`` replaced), is named ``<array>-<task-id>`` and
+    labelled with the array name and task ID. Tasks beyond ``max_parallel``
+    are created suspended with the ``held`` annotation.
+
+    Args:
+        template: the array's template.
+        begin: first task ID (at least 1).
+        end: last task ID.
+        step: increment.
+        max_parallel: cap on concurrently active tasks; 0 for none.
+        namespace: the tracker's namespace.
+        array_name: the array name; defaults to ``template.job_name``, else
+            a generated ``mpiarray-<random>``.
+
+    Returns:
+        The plan.
+
+    Raises:
+        InvalidArgumentError: a bad range or ``max_parallel``.
+        InvalidTemplateError: the template (for some task) is invalid.
+    """
+    task_range = TaskRange(begin, end, step)
+    validate_max_parallel(max_parallel, len(task_range))
+    name = array_name or template.job_name or generate_name(ARRAY_NAME_PREFIX)
+    task_ids = list(task_range)
+    held = held_at_submission(task_ids, max_parallel)
+    tasks = []
+    for task_id in task_ids:
+        task = prepare_job(
+            template_for_task(template, task_id),
+            namespace=namespace,
+            name=task_job_name(name, task_id),
+            labels=array_task_labels(name, task_id),
+            annotations={ANNOTATION_MAX_PARALLEL: str(max_parallel)},
+        )
+        if task_id in held:
+            task["metadata"]["annotations"][ANNOTATION_HELD] = "true"
+            task["spec"].setdefault("runPolicy", {})["suspend"] = True
+        tasks.append(task)
+    task_namespace = str(tasks[0]["metadata"]["namespace"])
+    return ArrayPlan(
+        format_job_id(task_namespace, name), task_namespace, name, max_parallel, tuple(tasks)
+    )
+
+
+def array_failure(
+    array_id: str,
+    task_name: str,
+    error: DRMAA2Error,
+    removed: list[str],
+    left_behind: list[str],
+) -> DRMAA2Error:
+    """The error for an array whose submission failed part way.
+
+    Args:
+        array_id: the array.
+        task_name: the task whose create failed.
+        error: why it failed.
+        removed: tasks created before and deleted again.
+        left_behind: tasks that could not be deleted (should be empty).
+
+    Returns:
+        An error of the same class as ``error`` whose message says what
+        happened to the tasks already created.
+    """
+    message = f"array job {array_id} not submitted: creating task {task_name} failed ({error})"
+    if removed:
+        message += f"; the {len(removed)} task(s) already created were deleted"
+    if left_behind:
+        message += f"; {len(left_behind)} task(s) could not be deleted and remain: " + ", ".join(
+            left_behind
+        )
+    if isinstance(error, BackendError):
+        return type(error)(error.status, message)
+    return BackendError(None, message)
