@@ -15,6 +15,7 @@ from airflow_provider_mpi.mpioperator.convert import (
     convert_job_template_to_mpi_job,
     new_mpi_job,
 )
+from airflow_provider_mpi.mpioperator.events import JobEvent
 from airflow_provider_mpi.mpioperator.extensions import (
     DEFAULT_SLOTS_PER_WORKER,
     DEFAULT_SSH_MOUNT_PATH,
@@ -74,6 +75,7 @@ from airflow_provider_mpi.mpioperator.extensions import (
     set_worker_resource_limit_extension,
     set_worker_resource_requests_extension,
 )
+from airflow_provider_mpi.mpioperator.ids import format_job_id, parse_array_id, parse_job_id
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
     GPU_RESOURCE,
     Accelerator,
@@ -130,6 +132,7 @@ from airflow_provider_mpi.mpioperator.quantity import (
     QuantityError,
     parse_quantity,
 )
+from airflow_provider_mpi.mpioperator.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.status import (
     LAUNCHER_FAILED,
     SubState,
@@ -151,6 +154,25 @@ from airflow_provider_mpi.mpioperator.volumes import (
     get_volume_mounts,
     set_volume_mounts,
 )
+
+# The tracker and its I/O layers import the Kubernetes clients: loaded on first use.
+_LAZY = {
+    "AsyncMPIOperatorTracker": "airflow_provider_mpi.mpioperator.async_tracker",
+    "JobWatchHub": "airflow_provider_mpi.mpioperator.watch_hub",
+    "MPIOperatorTracker": "airflow_provider_mpi.mpioperator.tracker",
+    "install_mpi_operator": "airflow_provider_mpi.mpioperator.install",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the tracker classes lazily (they pull in the Kubernetes clients)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "API_VERSION",
@@ -194,19 +216,25 @@ __all__ = [
     "RESOURCE_REQUEST_WORKER_PREFIX",
     "WORKER_COMMAND_SEPARATOR",
     "Accelerator",
+    "AsyncMPIOperatorTracker",
     "CleanPodPolicy",
     "Distribution",
     "FieldViolation",
     "ImagePullPolicy",
+    "JobEvent",
+    "JobWatchHub",
     "LauncherCreationPolicy",
     "MPIImplementation",
+    "MPIOperatorTracker",
     "QuantityError",
+    "RetryPolicy",
     "SubState",
     "VolumeMountSpec",
     "VolumeType",
     "build_mpi_job",
     "check_extension_keys",
     "convert_job_template_to_mpi_job",
+    "format_job_id",
     "format_substate",
     "get_accelerator_extension",
     "get_annotations_extension",
@@ -241,11 +269,14 @@ __all__ = [
     "get_worker_image_extension",
     "get_worker_resource_limit_extension",
     "get_worker_resource_requests_extension",
+    "install_mpi_operator",
     "job_id_of",
     "job_info_from_mpi_job",
     "job_state_from_condition",
     "job_state_from_mpi_job",
     "new_mpi_job",
+    "parse_array_id",
+    "parse_job_id",
     "parse_quantity",
     "parse_substate",
     "set_accelerator_extension",
