@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--namespace", default="default", help="namespace of the kubeconfig context")
     serve.add_argument("--token", help="bearer token (default: a random one)")
     serve.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve HTTP instead of HTTPS (kubectl will not send the token then)",
+    )
+    serve.add_argument(
         "--without-operator",
         action="store_true",
         help="a cluster without the MPI operator and its CRD",
@@ -89,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             namespace=args.namespace,
             token=args.token,
             operator_installed=not args.without_operator,
+            tls=not args.plain_http,
         ) as cluster:
             kubeconfig = cluster.kubeconfig_path
             if args.kubeconfig:

@@ -10,6 +10,7 @@ it, and it lets tests choose how time passes.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -154,6 +155,9 @@ class MPICluster:
             the operator is missing.
         faults: A fault injector to put in front of the server (default: a new
             one without faults).
+        tls: Serve HTTPS with a fresh self-signed certificate, which the
+            kubeconfig carries as ``certificate-authority-data`` (kubectl only
+            sends a bearer token over HTTPS); ``False`` serves plain HTTP.
     """
 
     def __init__(
@@ -166,6 +170,7 @@ class MPICluster:
         token: str | None = None,
         operator_installed: bool = True,
         faults: FaultInjector | None = None,
+        tls: bool = True,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
@@ -176,6 +181,8 @@ class MPICluster:
         self._port = port
         self._token = token or secrets.token_urlsafe(32)
         self._faults = faults
+        self.tls = tls
+        self._ca_pem: bytes | None = None
         self._store: Store | None = None
         self._server: Any = None
         self._loop: ControllerLoop | None = None
@@ -218,6 +225,13 @@ class MPICluster:
         self._store, self._kubelet = store, kubelet
         self._loop = ControllerLoop(store, self.clock, controllers)
         try:
+            ssl_context = None
+            if self.tls:
+                from airflow_provider_mpi.testing.tls import self_signed_identity
+
+                identity = self_signed_identity()
+                self._ca_pem = identity.certificate_pem
+                ssl_context = identity.server_context()
             self._server = EmulatorServer(
                 store,
                 host="127.0.0.1",
@@ -225,6 +239,7 @@ class MPICluster:
                 token=self._token,
                 faults=self._faults,
                 now=self.clock.now,
+                ssl_context=ssl_context,
             )
             self._server.start()
             self._tmpdir = tempfile.mkdtemp(prefix="mpi-emulator-")
@@ -252,6 +267,7 @@ class MPICluster:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
         self._store = self._server = self._loop = self._kubelet = None
         self._tmpdir = self._kubeconfig = None
+        self._ca_pem = None
 
     def __enter__(self) -> MPICluster:
         return self.start()
@@ -281,8 +297,13 @@ class MPICluster:
 
     @property
     def url(self) -> str:
-        """The API server URL, e.g. ``http://127.0.0.1:41234``."""
+        """The API server URL, e.g. ``https://127.0.0.1:41234``."""
         return str(self._need(self._server, "url").url)
+
+    @property
+    def certificate_authority(self) -> bytes | None:
+        """The PEM certificate clients must trust (``None`` with ``tls=False``)."""
+        return self._ca_pem
 
     @property
     def token(self) -> str:
@@ -318,10 +339,13 @@ class MPICluster:
     def kubeconfig(self) -> dict[str, Any]:
         """The kubeconfig as a dict (``kubernetes.config.load_kube_config_from_dict``)."""
         user = {"token": self._token}
+        cluster: dict[str, Any] = {"server": self.url}
+        if self._ca_pem is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self._ca_pem).decode("ascii")
         return {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": _CONTEXT, "cluster": {"server": self.url}}],
+            "clusters": [{"name": _CONTEXT, "cluster": cluster}],
             "users": [{"name": _CONTEXT, "user": user}],
             "contexts": [
                 {

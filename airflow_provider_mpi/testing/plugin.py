@@ -24,7 +24,16 @@ if TYPE_CHECKING:
 
 __all__ = ["mpi_cluster", "mpi_cluster_factory", "pytest_configure"]
 
-_OPTIONS = ("local_exec", "clock", "port", "namespace", "token", "operator_installed", "faults")
+_OPTIONS = (
+    "local_exec",
+    "clock",
+    "port",
+    "namespace",
+    "token",
+    "operator_installed",
+    "faults",
+    "tls",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -102,14 +104,26 @@ def test_kubeconfig_names_server_token_and_namespace(
     assert config["users"][0]["user"]["token"] == "s3cret"
     assert context["namespace"] == "team-a"
     assert cluster.store.get("namespaces", None, "team-a")
-    assert cluster.url.startswith("http://127.0.0.1:")
+    assert cluster.url.startswith("https://127.0.0.1:")
+    authority = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+    assert authority == cluster.certificate_authority
+    trust = ssl.create_default_context(cadata=authority.decode())
     request = urllib.request.Request(cluster.url + "/api/v1/namespaces")
     with pytest.raises(urllib.error.HTTPError) as caught:
-        urllib.request.urlopen(request, timeout=5)
+        urllib.request.urlopen(request, timeout=5, context=trust)
     assert caught.value.code == 401
     request.add_header("Authorization", "Bearer s3cret")
-    with urllib.request.urlopen(request, timeout=5) as response:
+    with urllib.request.urlopen(request, timeout=5, context=trust) as response:
         assert response.status == 200
+
+
+def test_plain_http_when_asked(mpi_cluster_factory: Any) -> None:
+    cluster = mpi_cluster_factory(tls=False)
+    assert cluster.url.startswith("http://127.0.0.1:")
+    assert cluster.certificate_authority is None
+    assert "certificate-authority-data" not in cluster.kubeconfig()["clusters"][0]["cluster"]
+    core = kubernetes.client.CoreV1Api(cluster.api_client())
+    assert "default" in [n.metadata.name for n in core.list_namespace().items]
 
 
 def test_the_operator_crd_is_listed_when_installed(mpi_cluster_factory: Any) -> None:

@@ -39,7 +39,7 @@ def test_serve_writes_a_kubeconfig_and_stops_on_a_signal(
     process, seen = start("--kubeconfig", str(path), "--speed", "5")
     try:
         assert seen["kubeconfig"] == str(path)
-        assert seen["url"].startswith("http://127.0.0.1:")
+        assert seen["url"].startswith("https://127.0.0.1:")
         client = kubernetes.config.new_client_from_config(config_file=str(path))
         namespaces = kubernetes.client.CoreV1Api(client).list_namespace().items
         assert "default" in [n.metadata.name for n in namespaces]
