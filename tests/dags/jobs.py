@@ -1,0 +1,28 @@
+"""Job templates for the DAG tests: scripted pods of the emulator, valid on a real cluster too."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["SCRIPT", "scripted_template"]
+
+#: Prefix of the emulator's pod script annotations (docs/internals.md).
+SCRIPT = "emulator.airflow-provider-mpi/"
+
+
+def scripted_template(
+    *, exit_code: int = 0, log: str = "", duration: float = 1, **fields: Any
+) -> dict[str, Any]:
+    """A two-worker job whose launcher runs ``duration`` s, logs ``log`` and exits ``exit_code``."""
+    annotations = {f"{SCRIPT}duration": str(duration), f"{SCRIPT}exit-code": str(exit_code)}
+    if log:
+        annotations[f"{SCRIPT}log"] = log
+    return {
+        "remoteCommand": "mpirun",
+        "args": ["-n", "2", "/opt/app", "{{ dag_run.run_id }}"],
+        "jobCategory": "example/app:1",
+        "minSlots": 2,
+        "extension": {"extensionList": {"annotations": json.dumps(annotations)}},
+        **fields,
+    }
