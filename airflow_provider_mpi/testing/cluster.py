@@ -150,9 +150,10 @@ class MPICluster:
         port: The port on 127.0.0.1 (0: any free port).
         namespace: The namespace of the kubeconfig context (created if needed).
         token: The bearer token (default: a random one).
-        operator_installed: Whether the MPI operator is installed; when False
-            no MPIJob CRD is listed and no operator runs, as on a cluster where
-            the operator is missing.
+        operator_installed: Whether the MPI operator is installed. When False
+            the ``mpijobs.kubeflow.org`` CRD is not listed and the operator
+            idles, as on a cluster without it, until the CRD is created (for
+            example by applying the operator's manifests).
         faults: A fault injector to put in front of the server (default: a new
             one without faults).
         tls: Serve HTTPS with a fresh self-signed certificate, which the
@@ -219,9 +220,11 @@ class MPICluster:
         kubelet = Kubelet(
             store, self.clock.now, local_exec=self.local_exec, wake=lambda: self._wake()
         )
-        controllers: list[Any] = [JobController(store, self.clock.now), kubelet]
-        if self.operator_installed:
-            controllers.insert(0, MPIJobController(store, self.clock.now))
+        controllers: list[Any] = [
+            MPIJobController(store, self.clock.now),
+            JobController(store, self.clock.now),
+            kubelet,
+        ]
         self._store, self._kubelet = store, kubelet
         self._loop = ControllerLoop(store, self.clock, controllers)
         try:

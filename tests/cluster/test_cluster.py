@@ -14,7 +14,7 @@ import yaml
 
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.clock import ManualClock, RealClock
-from airflow_provider_mpi.testing.cluster import ClusterNotRunningError
+from airflow_provider_mpi.testing.cluster import ClusterNotRunningError, mpijob_crd
 from tests.cluster.test_controller import mpijob
 
 GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
@@ -135,11 +135,17 @@ def test_the_operator_crd_is_listed_when_installed(mpi_cluster_factory: Any) -> 
     without = mpi_cluster_factory(operator_installed=False, clock="manual")
     ext = kubernetes.client.ApiextensionsV1Api(without.api_client())
     assert ext.list_custom_resource_definition().items == []
-    # No operator: nothing reconciles an MPIJob stored anyway.
+    # No operator: nothing reconciles an MPIJob stored anyway ...
     without.store.create("mpijobs", mpijob())
     without.advance(10)
     assert not without.store.get("mpijobs", "default", "pi").get("status")
     assert without.store.list("pods", "default")[0] == []
+    # ... until the operator's CRD is installed through the API.
+    crd = mpijob_crd()
+    del crd["status"]
+    ext.create_custom_resource_definition(crd)
+    without.advance(0)
+    assert conditions(without.store.get("mpijobs", "default", "pi"))[0] == ("Created", "True")
 
 
 def test_a_stopped_cluster_says_how_to_start_it() -> None:

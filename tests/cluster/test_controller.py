@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mpi.testing.clock import ManualClock
+from airflow_provider_mpi.testing.cluster import mpijob_crd
 from airflow_provider_mpi.testing.controller.job import JobController
 from airflow_provider_mpi.testing.controller.kubelet import NODES, Kubelet
 from airflow_provider_mpi.testing.controller.loop import ControllerLoop
@@ -80,6 +81,7 @@ class Emulator:
 def emulator() -> Iterator[Emulator]:
     clock = ManualClock(START)
     store = Store(now=clock.now)
+    store.create("customresourcedefinitions", mpijob_crd())
     controllers = [
         MPIJobController(store, clock.now),
         JobController(store, clock.now),

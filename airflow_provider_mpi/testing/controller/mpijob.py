@@ -92,10 +92,16 @@ def _replica_status(active: int = 0, succeeded: int = 0, failed: int = 0) -> JSO
 class MPIJobController:
     """The MPI operator's sync loop as a step function.
 
+    The operator acts only while the ``mpijobs.kubeflow.org`` CRD exists:
+    installing the operator's manifests through the API (the CRD included)
+    brings it to life, as on a cluster where the operator was missing.
+
     Args:
         store: The cluster state.
         now: The emulated clock.
     """
+
+    CRD_NAME = "mpijobs.kubeflow.org"
 
     def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
         self._store = store
@@ -116,6 +122,8 @@ class MPIJobController:
             sync failed (as the work queue retries), otherwise ``None``.
         """
         failed = False
+        if self._lookup("customresourcedefinitions", "", self.CRD_NAME) is None:
+            return None
         jobs, _ = self._store.list("mpijobs")
         owned: dict[str, list[tuple[str, str]]] = {}
         for plural in ("pods", "jobs", "services", "configmaps", "secrets"):
