@@ -42,6 +42,8 @@ with DAG(
             "args": ["-n", "2", "python3", "-c", SWEEP_PROGRAM, "$DRMAA2_INDEX$"],
             "jobCategory": "{{ params.image }}",
             "minSlots": 2,
+            # The seed's default is Intel MPI; the image runs Open MPI.
+            "extension": {"extensionList": {"mpiImplementation": "OpenMPI"}},
         },
         begin=1,
         end=3,

@@ -52,6 +52,8 @@ with DAG(
             "args": ["-n", "2", "python3", "-c", PI_PROGRAM, "{{ params.intervals }}"],
             "jobCategory": "{{ params.image }}",
             "minSlots": 2,
+            # The seed's default is Intel MPI; the image runs Open MPI.
+            "extension": {"extensionList": {"mpiImplementation": "OpenMPI"}},
         },
         deferrable=True,
         wait_timeout=1800,
