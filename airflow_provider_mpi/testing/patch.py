@@ -316,7 +316,8 @@ def _removals(previous: Any, applied: Any) -> Any:
     patch: dict[str, Any] = {}
     for key, old in previous.items():
         if key not in applied:
-            patch[key] = None
+            # Remove only what the manager set: a map keeps the keys others own.
+            patch[key] = _removals(old, {}) if isinstance(old, Mapping) and old else None
         else:
             nested = _removals(old, applied[key])
             if nested:
