@@ -23,6 +23,9 @@ __all__ = ["ControllerLoop", "Reconciler", "SettleError"]
 
 log = logging.getLogger(__name__)
 
+#: Controller failures kept for inspection (the first ones matter).
+_MAX_ERRORS = 100
+
 #: Changes to these resources never need a controller to act.
 _IGNORED = frozenset({"events"})
 
@@ -160,7 +163,8 @@ class ControllerLoop:
                 due = self.settle()
             except Exception as error:  # keep the cluster alive; tests read .errors
                 log.exception("emulated controllers failed")
-                self.errors.append(error)
+                if len(self.errors) < _MAX_ERRORS:
+                    self.errors.append(error)
                 due = self._clock.now() + timedelta(seconds=1)
             if due is not None:
                 remaining = (due - self._clock.now()).total_seconds()

@@ -1,0 +1,116 @@
+"""The controller loop: settling, manual stepping, timers and wake-ups on a real clock."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_mpi.testing.clock import ManualClock, RealClock
+from airflow_provider_mpi.testing.controller.loop import ControllerLoop, SettleError
+from airflow_provider_mpi.testing.store import Store
+
+START = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+class Ticker:
+    """Writes a ConfigMap at each due time; records the times it ran."""
+
+    def __init__(self, store: Store, now: object, every: float) -> None:
+        self.store = store
+        self.now = now
+        self.every = every
+        self.next: datetime | None = None
+        self.ticks: list[datetime] = []
+        self.ran = threading.Event()
+
+    def reconcile(self) -> datetime | None:
+        now = self.now()  # type: ignore[operator]
+        self.ran.set()
+        if self.next is None:
+            self.next = now + timedelta(seconds=self.every)
+        elif now >= self.next:
+            self.ticks.append(now)
+            name = f"tick-{len(self.ticks)}"
+            self.store.create("configmaps", {"metadata": {"name": name, "namespace": "default"}})
+            self.next = now + timedelta(seconds=self.every)
+        return self.next
+
+
+class Restless:
+    """Changes the store on every pass: never settles."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.count = 0
+
+    def reconcile(self) -> datetime | None:
+        self.count += 1
+        self.store.create(
+            "configmaps", {"metadata": {"name": f"x{self.count}", "namespace": "default"}}
+        )
+        return None
+
+
+def test_advance_visits_every_due_time_exactly() -> None:
+    clock = ManualClock(START)
+    store = Store(now=clock.now)
+    ticker = Ticker(store, clock.now, every=3)
+    loop = ControllerLoop(store, clock, [ticker])
+    loop.advance(10)
+    assert ticker.ticks == [START + timedelta(seconds=s) for s in (3, 6, 9)]
+    assert clock.now() == START + timedelta(seconds=10)
+    loop.stop()
+
+
+def test_a_controller_that_never_settles_is_reported() -> None:
+    clock = ManualClock(START)
+    store = Store(now=clock.now)
+    loop = ControllerLoop(store, clock, [Restless(store)], max_passes=5)
+    with pytest.raises(SettleError, match="did not settle after 5 passes"):
+        loop.settle()
+    loop.stop()
+
+
+def test_advance_rejects_a_real_clock_and_negative_steps() -> None:
+    store = Store()
+    loop = ControllerLoop(store, RealClock(), [])
+    with pytest.raises(TypeError, match="ManualClock"):
+        loop.advance(1)
+    manual = ControllerLoop(store, ManualClock(START), [])
+    with pytest.raises(ValueError, match="seconds must be >= 0"):
+        manual.advance(-1)
+
+
+def test_the_thread_follows_timers_on_a_fast_real_clock() -> None:
+    clock = RealClock(speed=100)
+    store = Store(now=clock.now)
+    ticker = Ticker(store, clock.now, every=5)  # every 50 ms of real time
+    loop = ControllerLoop(store, clock, [ticker])
+    loop.start()
+    try:
+        deadline = threading.Event()
+        for _ in range(200):
+            if len(ticker.ticks) >= 3:
+                break
+            deadline.wait(0.05)
+        assert len(ticker.ticks) >= 3
+    finally:
+        loop.stop()
+    assert loop.errors == []
+
+
+def test_the_thread_wakes_on_store_changes() -> None:
+    clock = ManualClock(START)
+    store = Store(now=clock.now)
+    ticker = Ticker(store, clock.now, every=1000)
+    loop = ControllerLoop(store, clock, [ticker])
+    loop.start()
+    try:
+        assert ticker.ran.wait(5)
+        ticker.ran.clear()
+        store.create("secrets", {"metadata": {"name": "s", "namespace": "default"}})
+        assert ticker.ran.wait(5)
+    finally:
+        loop.stop()
