@@ -324,11 +324,10 @@ def _job_pods(mpijob: Mapping[str, Any], pods: Iterable[Any] | None) -> list[Map
         metadata = _map(pod.get("metadata"))
         pod_labels = _map(metadata.get("labels"))
         pod_name = str(metadata.get("name") or "")
-        if (
-            pod_labels.get(JOB_NAME_LABEL) == name
-            or pod_name.startswith(f"{name}-launcher")
-            or (pod_name.startswith(f"{name}-worker-"))
-        ):
+        owner = pod_labels.get(JOB_NAME_LABEL)
+        if owner is None:  # unlabelled pods count by the operator's naming
+            owner = name if pod_name.startswith((f"{name}-launcher-", f"{name}-worker-")) else ""
+        if owner == name and name:
             result.append(pod)
     return result
 

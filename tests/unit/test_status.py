@@ -640,3 +640,14 @@ def test_status_mapping_never_fails_on_odd_objects(job: dict[str, Any], pods: li
     assert parse_substate(substate)[0] is not None
     info = job_info_from_mpi_job(job, pods, pods)
     assert info.state is state
+
+
+def test_pods_of_other_jobs_are_ignored() -> None:
+    lookalike = pod("pi-launcher2-launcher-xyz", "launcher", "node-q", exit_code=9)
+    lookalike["metadata"]["labels"]["training.kubeflow.org/job-name"] = "pi-launcher2"
+    unlabelled = pod("pi-worker-7", "worker", "node-u")
+    del unlabelled["metadata"]["labels"]
+    info = job_info_from_mpi_job(finished(cond("Succeeded")), [lookalike, unlabelled])
+    assert info.allocated_machines == ["node-u"]
+    assert info.exit_status == 0
+    assert "launcherPod" not in info.extension_list
