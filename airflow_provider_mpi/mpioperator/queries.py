@@ -13,6 +13,7 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE, LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
 from airflow_provider_mpi.mpioperator.validation import label_value_error, qualified_name_error
 
 __all__ = [
@@ -78,13 +79,23 @@ def array_selector(array_name: str) -> str:
     return f"{LABEL_ARRAY_ID}={array_name}"
 
 
-def _created(obj: Mapping[str, Any]) -> tuple[str, str]:
+def _created(obj: Mapping[str, Any]) -> tuple[str, str, str]:
     metadata = obj.get("metadata") or {}
-    return str(metadata.get("creationTimestamp") or ""), str(metadata.get("name") or "")
+    submitted = (metadata.get("annotations") or {}).get(ANNOTATION_SUBMITTED_AT)
+    return (
+        str(metadata.get("creationTimestamp") or ""),
+        str(submitted or ""),
+        str(metadata.get("name") or ""),
+    )
 
 
 def oldest_first(objects: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """Order objects by creation time, then name (RFC 3339 UTC sorts as text)."""
+    """Order objects by creation time, then submission time, then name.
+
+    ``creationTimestamp`` has whole seconds; the ``submitted-at`` annotation
+    orders the jobs this provider created within one second. RFC 3339 UTC
+    times sort as text.
+    """
     return sorted(objects, key=_created)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.arrays import TaskRange, template_for_task, validate_max_parallel
@@ -32,6 +33,7 @@ from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, PREFIX
 __all__ = [
     "ANNOTATION_MAX_PARALLEL",
     "ANNOTATION_SUBMISSION",
+    "ANNOTATION_SUBMITTED_AT",
     "ArrayPlan",
     "array_failure",
     "conflict_error",
@@ -42,6 +44,9 @@ __all__ = [
 
 #: Annotation: the random token of the submission that created the object.
 ANNOTATION_SUBMISSION = PREFIX + "submission"
+#: Annotation: the client's submission time (microseconds, UTC), orders jobs created
+#: within the same second (``creationTimestamp`` has whole seconds).
+ANNOTATION_SUBMITTED_AT = PREFIX + "submitted-at"
 #: Annotation on array tasks: the array's ``max_parallel`` (read when releasing).
 ANNOTATION_MAX_PARALLEL = PREFIX + "max-parallel"
 #: Name prefixes of generated names.
@@ -82,6 +87,9 @@ def prepare_job(
     chosen = name or template.job_name or generate_name(JOB_NAME_PREFIX)
     all_annotations = dict(annotations or {})
     all_annotations[ANNOTATION_SUBMISSION] = _token()
+    all_annotations[ANNOTATION_SUBMITTED_AT] = datetime.now(timezone.utc).isoformat(
+        timespec="microseconds"
+    )
     return build_mpi_job(
         template, namespace=namespace, name=chosen, labels=labels, annotations=all_annotations
     )

@@ -253,8 +253,12 @@ class JobWatchHub:
     async def _after_leaving(self, subscription: Subscription) -> None:
         if not self._subscriptions:
             await self._stop()
-        elif subscription.api is self._stream_api:
-            # The leaving waiter's client is about to be closed: move the stream.
+        elif self._stream_api is not None and subscription.api.api_client is (
+            self._stream_api.api_client
+        ):
+            if any(s.api.api_client is subscription.api.api_client for s in self._subscriptions):
+                return  # another waiter still uses (and keeps open) the same client
+            # The leaving waiter's client may be closed now: move the stream.
             await self._stop()
             self._start()
 
