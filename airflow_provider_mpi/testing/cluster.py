@@ -201,6 +201,7 @@ class MPICluster:
         """
         if self._store is not None:
             return self
+        from airflow_provider_mpi.testing.controller.events import EventReaper
         from airflow_provider_mpi.testing.controller.job import JobController
         from airflow_provider_mpi.testing.controller.kubelet import Kubelet
         from airflow_provider_mpi.testing.controller.loop import ControllerLoop
@@ -224,6 +225,7 @@ class MPICluster:
             MPIJobController(store, self.clock.now),
             JobController(store, self.clock.now),
             kubelet,
+            EventReaper(store, self.clock.now),
         ]
         self._store, self._kubelet = store, kubelet
         self._loop = ControllerLoop(store, self.clock, controllers)

@@ -114,3 +114,44 @@ def test_the_thread_wakes_on_store_changes() -> None:
         assert ticker.ran.wait(5)
     finally:
         loop.stop()
+
+
+def test_events_expire_an_hour_after_their_last_occurrence() -> None:
+    from airflow_provider_mpi.testing.controller.events import (
+        EventReaper,
+        EventRecorder,
+        EventSeverity,
+    )
+
+    clock = ManualClock(START)
+    store = Store(now=clock.now)
+    recorder = EventRecorder(store, clock.now, "test")
+    pod = store.create("configmaps", {"metadata": {"name": "cm", "namespace": "default"}})
+    recorder.record(pod, EventSeverity.NORMAL, "First", "one")
+    loop = ControllerLoop(store, clock, [EventReaper(store, clock.now)])
+    loop.advance(1800)
+    recorder.record(pod, EventSeverity.NORMAL, "Second", "two")
+    loop.advance(1800)
+    assert [e["reason"] for e in store.list("events", "default")[0]] == ["Second"]
+    loop.advance(1800)
+    assert store.list("events", "default")[0] == []
+    loop.stop()
+
+
+def test_a_repeated_event_counts_up() -> None:
+    from airflow_provider_mpi.testing.controller.events import EventRecorder, EventSeverity
+
+    clock = ManualClock(START)
+    store = Store(now=clock.now)
+    recorder = EventRecorder(store, clock.now, "test")
+    obj = store.create("configmaps", {"metadata": {"name": "cm", "namespace": "default"}})
+    recorder.record(obj, EventSeverity.WARNING, "Again", "same")
+    clock.advance(5)
+    recorder.record(obj, EventSeverity.WARNING, "Again", "same")
+    (event,) = store.list("events", "default")[0]
+    assert event["count"] == 2
+    assert event["firstTimestamp"] == "2030-01-01T00:00:00Z"
+    assert event["lastTimestamp"] == "2030-01-01T00:00:05Z"
+    assert event["involvedObject"]["kind"] == "ConfigMap"
+    assert event["source"] == {"component": "test"}
+    assert event["metadata"]["name"].startswith("cm.")

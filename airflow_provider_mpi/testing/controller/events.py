@@ -8,15 +8,16 @@ a repeat of the same event (same object, type, reason and message) bumps
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
-from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time
+from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time, parse_time
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
 
-__all__ = ["EventRecorder", "EventSeverity"]
+__all__ = ["EventReaper", "EventRecorder", "EventSeverity"]
 
 #: Shared by every recorder so that two events at the same instant get distinct names.
 _SERIAL = itertools.count()
@@ -129,3 +130,45 @@ class EventRecorder:
         except StoreError:
             return False
         return True
+
+
+class EventReaper:
+    """Deletes Events an hour after their last occurrence, as the API server's event TTL does.
+
+    Args:
+        store: The cluster state.
+        now: The emulated clock.
+        ttl: Seconds an Event lives after its ``lastTimestamp``.
+    """
+
+    def __init__(self, store: Store, now: Callable[[], datetime], ttl: float = 3600.0) -> None:
+        self._store = store
+        self._now = now
+        self._ttl = timedelta(seconds=ttl)
+        self._next: datetime | None = None
+
+    def reconcile(self) -> datetime | None:
+        """Delete expired Events when the oldest one is due.
+
+        Returns:
+            When the oldest remaining Event expires.
+        """
+        now = self._now()
+        if self._next is not None and now < self._next:
+            return self._next
+        events, _ = self._store.list("events")
+        upcoming = now + self._ttl
+        for event in events:
+            last = parse_time(
+                event.get("lastTimestamp") or event["metadata"].get("creationTimestamp")
+            )
+            expiry = (last or now) + self._ttl
+            if expiry <= now:
+                with contextlib.suppress(NotFound):
+                    self._store.delete(
+                        "events", event["metadata"]["namespace"], event["metadata"]["name"]
+                    )
+            else:
+                upcoming = min(upcoming, expiry)
+        self._next = upcoming
+        return upcoming
