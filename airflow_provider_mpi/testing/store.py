@@ -24,6 +24,17 @@ from enum import Enum
 from functools import partial
 from typing import Any, TypeVar, cast
 
+from airflow_provider_mpi.testing.errors import (
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Gone,
+    Invalid,
+    NotFound,
+    StoreError,
+)
+from airflow_provider_mpi.testing.logbook import LogBook
+from airflow_provider_mpi.testing.resources import RESOURCES, ResourceType
 from airflow_provider_mpi.testing.selectors import (
     FieldSelector,
     LabelSelector,
@@ -59,73 +70,6 @@ JSONDict = dict[str, Any]
 JSONList = list[JSONDict]
 _T = TypeVar("_T")
 
-
-@dataclass(frozen=True)
-class ResourceType:
-    """One kind of object the emulated API serves."""
-
-    group: str
-    version: str
-    plural: str
-    kind: str
-    namespaced: bool
-    subresources: frozenset[str] = frozenset()
-    short_names: tuple[str, ...] = ()
-    categories: tuple[str, ...] = ()
-
-    @property
-    def api_version(self) -> str:
-        """``v1`` for the core group, ``group/version`` otherwise."""
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    @property
-    def singular(self) -> str:
-        """The singular resource name (lower-case kind)."""
-        return self.kind.lower()
-
-    @property
-    def qualified(self) -> str:
-        """``plural.group`` as used in error messages (``pods`` for the core group)."""
-        return f"{self.plural}.{self.group}" if self.group else self.plural
-
-
-def _rt(
-    group: str,
-    version: str,
-    plural: str,
-    kind: str,
-    namespaced: bool = True,
-    subresources: tuple[str, ...] = (),
-    short_names: tuple[str, ...] = (),
-    categories: tuple[str, ...] = (),
-) -> ResourceType:
-    return ResourceType(
-        group, version, plural, kind, namespaced, frozenset(subresources), short_names, categories
-    )
-
-
-RESOURCES: dict[str, ResourceType] = {
-    rt.plural: rt
-    for rt in (
-        _rt("", "v1", "pods", "Pod", True, ("status", "log"), ("po",), ("all",)),
-        _rt("", "v1", "services", "Service", True, ("status",), ("svc",), ("all",)),
-        _rt("", "v1", "configmaps", "ConfigMap", True, (), ("cm",)),
-        _rt("", "v1", "secrets", "Secret", True),
-        _rt("", "v1", "events", "Event", True, (), ("ev",)),
-        _rt("", "v1", "namespaces", "Namespace", False, ("status",), ("ns",)),
-        _rt("batch", "v1", "jobs", "Job", True, ("status",), (), ("all",)),
-        _rt("kubeflow.org", "v2beta1", "mpijobs", "MPIJob", True, ("status",), (), ()),
-        _rt(
-            "apiextensions.k8s.io",
-            "v1",
-            "customresourcedefinitions",
-            "CustomResourceDefinition",
-            False,
-            ("status",),
-            ("crd", "crds"),
-        ),
-    )
-}
 
 #: Kinds whose ``metadata.generation`` counts spec changes.
 _GENERATION_KINDS = frozenset({"mpijobs", "jobs", "customresourcedefinitions", "pods"})
@@ -219,99 +163,6 @@ class WatchEvent:
             )
             self._encoded["json"] = line
         return line
-
-
-class StoreError(Exception):
-    """A request the store refuses; carries what a Kubernetes ``Status`` needs."""
-
-    code = 500
-    reason = "InternalError"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        causes: list[JSONDict] | None = None,
-        name: str | None = None,
-        group: str | None = None,
-        kind: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.causes: list[JSONDict] = causes or []
-        self.name = name
-        self.group = group
-        self.kind = kind
-
-    def to_status(self) -> JSONDict:
-        """Render the error as a Kubernetes ``Status`` object.
-
-        Returns:
-            ``{"kind": "Status", "apiVersion": "v1", "status": "Failure", ...}``.
-        """
-        details: JSONDict = {}
-        if self.name is not None:
-            details["name"] = self.name
-        if self.group:
-            details["group"] = self.group
-        if self.kind is not None:
-            details["kind"] = self.kind
-        if self.causes:
-            details["causes"] = self.causes
-        status: JSONDict = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
-        if details:
-            status["details"] = details
-        return status
-
-
-class NotFound(StoreError):
-    """404: the object (or its namespace) does not exist."""
-
-    code = 404
-    reason = "NotFound"
-
-
-class AlreadyExists(StoreError):
-    """409: an object of that name exists."""
-
-    code = 409
-    reason = "AlreadyExists"
-
-
-class Conflict(StoreError):
-    """409: the update was based on a stale resourceVersion."""
-
-    code = 409
-    reason = "Conflict"
-
-
-class Invalid(StoreError):
-    """422: the object breaks validation; ``causes`` name the fields."""
-
-    code = 422
-    reason = "Invalid"
-
-
-class Gone(StoreError):
-    """410: the requested resourceVersion has been compacted away."""
-
-    code = 410
-    reason = "Expired"
-
-
-class BadRequest(StoreError):
-    """400: a malformed request (bad selector, namespace mismatch...)."""
-
-    code = 400
-    reason = "BadRequest"
 
 
 def copy_json(value: _T) -> _T:
@@ -919,130 +770,3 @@ class Store:
         with self._lock:
             self._history.clear()
             self._compacted = self.resource_version
-
-
-@dataclass
-class _Stream:
-    lines: list[tuple[datetime, str]] = field(default_factory=list)
-    closed: bool = False
-    previous: list[tuple[datetime, str]] | None = None
-
-
-class LogBook:
-    """Container logs: written by the kubelet stand-in, read (and followed) by the server.
-
-    Args:
-        now: the clock stamping each line.
-    """
-
-    def __init__(self, now: Callable[[], datetime] = _utc_now) -> None:
-        self._now = now
-        self._streams: dict[tuple[str, str, str], _Stream] = {}
-        self._changed = threading.Condition()
-
-    def _stream(self, key: tuple[str, str, str]) -> _Stream:
-        stream = self._streams.get(key)
-        if stream is None:
-            stream = self._streams[key] = _Stream()
-        return stream
-
-    def append(self, namespace: str, pod: str, container: str, line: str) -> None:
-        """Append one line (without its newline) to a container's current log.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-            line: the text.
-        """
-        with self._changed:
-            self._stream((namespace, pod, container)).lines.append((self._now(), line))
-            self._changed.notify_all()
-
-    def close(self, namespace: str, pod: str, container: str) -> None:
-        """Mark the container as ended: followers stop after the last line.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-        """
-        with self._changed:
-            self._stream((namespace, pod, container)).closed = True
-            self._changed.notify_all()
-
-    def reset(self, namespace: str, pod: str, container: str) -> None:
-        """Restart the container: the current log becomes the previous one.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-        """
-        with self._changed:
-            key = (namespace, pod, container)
-            old = self._stream(key)
-            self._streams[key] = _Stream(previous=old.lines)
-            self._changed.notify_all()
-
-    def read(
-        self, namespace: str, pod: str, container: str, *, previous: bool = False
-    ) -> tuple[list[tuple[datetime, str]], bool]:
-        """Read a container's log.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-            previous: the log of the previous (restarted) instance.
-
-        Returns:
-            The ``(timestamp, line)`` pairs and whether the container has ended
-            (always True for ``previous``).
-
-        Raises:
-            BadRequest: ``previous`` asked for a container that never restarted.
-        """
-        with self._changed:
-            stream = self._streams.get((namespace, pod, container))
-            if previous:
-                if stream is None or stream.previous is None:
-                    raise BadRequest(
-                        f'previous terminated container "{container}" in pod "{pod}" not found'
-                    )
-                return list(stream.previous), True
-            if stream is None:
-                return [], False
-            return list(stream.lines), stream.closed
-
-    def wait(self, namespace: str, pod: str, container: str, seen: int, timeout: float) -> None:
-        """Block until the log has more than ``seen`` lines, is closed, or time runs out.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-            seen: lines already read.
-            timeout: seconds to wait at most.
-        """
-        key = (namespace, pod, container)
-
-        def ready() -> bool:
-            stream = self._streams.get(key)
-            return stream is not None and (len(stream.lines) > seen or stream.closed)
-
-        with self._changed:
-            self._changed.wait_for(ready, timeout=timeout)
-
-    def forget(self, namespace: str, pod: str) -> None:
-        """Drop all logs of a pod (when it is deleted).
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-        """
-        with self._changed:
-            for key in [k for k in self._streams if k[0] == namespace and k[1] == pod]:
-                self._streams[key].closed = True
-                del self._streams[key]
-            self._changed.notify_all()

@@ -1,0 +1,115 @@
+"""Errors of the emulated API server's store, each one a Kubernetes ``Status`` in waiting.
+
+The store raises them; the server renders them with :meth:`StoreError.to_status`
+and the controller catches them, so code and reason are decided once, where
+the refusal happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AlreadyExists",
+    "BadRequest",
+    "Conflict",
+    "Gone",
+    "Invalid",
+    "NotFound",
+    "StoreError",
+]
+
+JSONDict = dict[str, Any]
+
+
+class StoreError(Exception):
+    """A request the store refuses; carries what a Kubernetes ``Status`` needs."""
+
+    code = 500
+    reason = "InternalError"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        causes: list[JSONDict] | None = None,
+        name: str | None = None,
+        group: str | None = None,
+        kind: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.causes: list[JSONDict] = causes or []
+        self.name = name
+        self.group = group
+        self.kind = kind
+
+    def to_status(self) -> JSONDict:
+        """Render the error as a Kubernetes ``Status`` object.
+
+        Returns:
+            ``{"kind": "Status", "apiVersion": "v1", "status": "Failure", ...}``.
+        """
+        details: JSONDict = {}
+        if self.name is not None:
+            details["name"] = self.name
+        if self.group:
+            details["group"] = self.group
+        if self.kind is not None:
+            details["kind"] = self.kind
+        if self.causes:
+            details["causes"] = self.causes
+        status: JSONDict = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if details:
+            status["details"] = details
+        return status
+
+
+class NotFound(StoreError):
+    """404: the object (or its namespace) does not exist."""
+
+    code = 404
+    reason = "NotFound"
+
+
+class AlreadyExists(StoreError):
+    """409: an object of that name exists."""
+
+    code = 409
+    reason = "AlreadyExists"
+
+
+class Conflict(StoreError):
+    """409: the update was based on a stale resourceVersion."""
+
+    code = 409
+    reason = "Conflict"
+
+
+class Invalid(StoreError):
+    """422: the object breaks validation; ``causes`` name the fields."""
+
+    code = 422
+    reason = "Invalid"
+
+
+class Gone(StoreError):
+    """410: the requested resourceVersion has been compacted away."""
+
+    code = 410
+    reason = "Expired"
+
+
+class BadRequest(StoreError):
+    """400: a malformed request (bad selector, namespace mismatch...)."""
+
+    code = 400
+    reason = "BadRequest"
