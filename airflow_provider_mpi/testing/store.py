@@ -60,6 +60,7 @@ __all__ = [
     "StoreError",
     "WatchEvent",
     "copy_json",
+    "field_value",
     "format_timestamp",
 ]
 
@@ -203,7 +204,16 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _field_value(obj: JSONDict, path: str) -> str | None:
+def field_value(obj: JSONDict, path: str) -> str | None:
+    """The string value of a selectable field, as field selectors compare it.
+
+    Args:
+        obj: the object.
+        path: a dotted path such as ``status.phase``.
+
+    Returns:
+        The value (booleans as ``true``/``false``), or None when absent or not a scalar.
+    """
     current: Any = obj
     for part in path.split("."):
         if not isinstance(current, dict) or part not in current:
@@ -555,7 +565,7 @@ class Store:
                 continue
             if not labels.matches_object(obj):
                 continue
-            if fields.requirements and not fields.matches(partial(_field_value, obj)):
+            if fields.requirements and not fields.matches(partial(field_value, obj)):
                 continue
             yield obj
 

@@ -17,6 +17,7 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from airflow_provider_mpi.testing.selectors import FieldSelector, LabelSelector
@@ -26,6 +27,7 @@ from airflow_provider_mpi.testing.store import (
     ResourceType,
     Store,
     WatchEvent,
+    field_value,
 )
 
 __all__ = ["Delivery", "WatchHub", "Watcher"]
@@ -100,7 +102,7 @@ class Watcher:
             return False
         if not self.fields.requirements:
             return True
-        return self.fields.matches(lambda path: _field(obj, path))
+        return self.fields.matches(partial(field_value, obj))
 
     def offer(self, event: WatchEvent, previous: JSONDict | None, *, replay: bool = False) -> None:
         """Queue an event if this watcher sees it.
@@ -128,15 +130,6 @@ class Watcher:
             self.queue.put_nowait(Delivery(EventType.ADDED, event.object))
         elif before:
             self.queue.put_nowait(Delivery(EventType.DELETED, event.object))
-
-
-def _field(obj: JSONDict, path: str) -> str | None:
-    current: Any = obj
-    for part in path.split("."):
-        if not isinstance(current, dict):
-            return None
-        current = current.get(part)
-    return None if current is None or isinstance(current, (dict, list)) else str(current)
 
 
 def _key(obj: JSONDict) -> _ObjectKey:
