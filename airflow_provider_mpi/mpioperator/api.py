@@ -359,6 +359,7 @@ class MPIJobApi:
             with translated():
                 yield from _iter_lines(response)
         finally:
+            response.close()  # a stream left early must not go back to the pool
             response.release_conn()
 
     # Pods, events, logs, cluster checks
@@ -474,6 +475,7 @@ class MPIJobApi:
                 for line in _iter_lines(response):
                     yield line.decode("utf-8", errors="replace").rstrip("\r")
         finally:
+            response.close()
             response.release_conn()
 
     def get_crd(self, name: str = MPIJOB_CRD) -> dict[str, Any]:

@@ -12,10 +12,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+import re
+from datetime import datetime, timezone
 from typing import Any
 
 __all__ = ["EventType", "JobEvent", "job_events_from_k8s", "parse_timestamp"]
+
+
+_RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$")
 
 
 class EventType(str, enum.Enum):
@@ -64,11 +68,18 @@ def parse_timestamp(value: object) -> datetime | None:
     """
     if not isinstance(value, str) or not value:
         return None
-    text = value.replace("Z", "+00:00")
+    match = _RFC3339.match(value.strip())
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    # Python 3.10's fromisoformat wants 0, 3 or 6 fraction digits and no "Z".
+    fraction = (fraction or "").ljust(6, "0")[:6]
+    zone = "+00:00" if zone in ("Z", "z") else zone
     try:
-        return datetime.fromisoformat(text)
+        when = datetime.fromisoformat(f"{whole}.{fraction}{zone}")
     except ValueError:
         return None
+    return when.astimezone(timezone.utc)
 
 
 def _event_time(event: Mapping[str, Any]) -> datetime | None:
