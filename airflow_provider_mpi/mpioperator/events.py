@@ -10,9 +10,9 @@ sync and async trackers.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import re
 from datetime import datetime, timezone
 from typing import Any
 
