@@ -36,16 +36,18 @@ from airflow_provider_mpi.mpioperator.extensions import (
 )
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_annotations_extension,
-    get_backoff_limit_extension,
-    get_clean_pod_policy_extension,
     get_kueue_queue_extension,
     get_labels_extension,
-    get_launcher_creation_policy_extension,
     get_namespace_extension,
+)
+from airflow_provider_mpi.mpioperator.pods import build_pod_templates, check_template_fields
+from airflow_provider_mpi.mpioperator.policy_extensions import (
+    get_backoff_limit_extension,
+    get_clean_pod_policy_extension,
+    get_launcher_creation_policy_extension,
     get_run_launcher_as_worker_extension,
     get_ttl_seconds_after_finished_extension,
 )
-from airflow_provider_mpi.mpioperator.pods import build_pod_templates, check_template_fields
 from airflow_provider_mpi.mpioperator.validation import (
     dns1035_label_error,
     dns1123_label_error,

@@ -18,18 +18,13 @@ and raise :class:`InvalidTemplateError` naming the extension and the value.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator.extensions import (
-    EXTENSION_ACCELERATOR,
+from airflow_provider_mpi.mpioperator.extension_keys import (
     EXTENSION_ANNOTATIONS,
-    EXTENSION_BACKOFF_LIMIT,
-    EXTENSION_CLEAN_POD_POLICY,
-    EXTENSION_DISTRIBUTION,
     EXTENSION_ENV_FROM_CONFIGMAP,
     EXTENSION_ENV_FROM_SECRET,
     EXTENSION_FS_GROUP,
@@ -37,20 +32,18 @@ from airflow_provider_mpi.mpioperator.extensions import (
     EXTENSION_IMAGE_PULL_SECRETS,
     EXTENSION_KUEUE_QUEUE,
     EXTENSION_LABELS,
-    EXTENSION_LAUNCHER_CREATION_POLICY,
     EXTENSION_NAMESPACE,
     EXTENSION_NODE_SELECTORS,
     EXTENSION_PRIORITY_CLASS_NAME,
     EXTENSION_PRIVILEGED,
     EXTENSION_RUN_AS_GROUP,
-    EXTENSION_RUN_LAUNCHER_AS_WORKER,
     EXTENSION_SCHEDULER,
     EXTENSION_SERVICE_ACCOUNT_NAME,
-    EXTENSION_TTL_SECONDS_AFTER_FINISHED,
     parse_bool_extension,
     parse_choice_extension,
     parse_int_extension,
     raw_extension,
+    with_checked_extension,
     with_extensions,
 )
 from airflow_provider_mpi.mpioperator.validation import (
@@ -61,17 +54,8 @@ from airflow_provider_mpi.mpioperator.validation import (
 )
 
 __all__ = [
-    "GPU_RESOURCE",
-    "Accelerator",
-    "CleanPodPolicy",
-    "Distribution",
     "ImagePullPolicy",
-    "LauncherCreationPolicy",
-    "get_accelerator_extension",
     "get_annotations_extension",
-    "get_backoff_limit_extension",
-    "get_clean_pod_policy_extension",
-    "get_distribution_extension",
     "get_env_from_configmap_extension",
     "get_env_from_secret_extension",
     "get_fs_group_extension",
@@ -79,21 +63,14 @@ __all__ = [
     "get_image_pull_secrets_extension",
     "get_kueue_queue_extension",
     "get_labels_extension",
-    "get_launcher_creation_policy_extension",
     "get_namespace_extension",
     "get_node_selectors_extension",
     "get_priority_class_name_extension",
     "get_privileged_extension",
     "get_run_as_group_extension",
-    "get_run_launcher_as_worker_extension",
     "get_scheduler_extension",
     "get_service_account_name_extension",
-    "get_ttl_seconds_after_finished_extension",
-    "set_accelerator_extension",
     "set_annotations_extension",
-    "set_backoff_limit_extension",
-    "set_clean_pod_policy_extension",
-    "set_distribution_extension",
     "set_env_from_configmap_extension",
     "set_env_from_secret_extension",
     "set_fs_group_extension",
@@ -101,20 +78,15 @@ __all__ = [
     "set_image_pull_secrets_extension",
     "set_kueue_queue_extension",
     "set_labels_extension",
-    "set_launcher_creation_policy_extension",
     "set_namespace_extension",
     "set_node_selectors_extension",
     "set_priority_class_name_extension",
     "set_privileged_extension",
     "set_run_as_group_extension",
-    "set_run_launcher_as_worker_extension",
     "set_scheduler_extension",
     "set_service_account_name_extension",
-    "set_ttl_seconds_after_finished_extension",
 ]
 
-#: The extended resource an ``accelerator`` extension requests on each worker.
-GPU_RESOURCE = "nvidia.com/gpu"
 _INT32_MAX = 2**31 - 1
 _INT64_MAX = 2**63 - 1
 _MAX_ANNOTATIONS_BYTES = 256 * 1024
@@ -129,52 +101,6 @@ class ImagePullPolicy(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
-
-
-class CleanPodPolicy(str, enum.Enum):
-    """Which pods the operator deletes when the job ends (``runPolicy.cleanPodPolicy``)."""
-
-    RUNNING = "Running"
-    ALL = "All"
-    NONE = "None"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class LauncherCreationPolicy(str, enum.Enum):
-    """When the operator creates the launcher (``spec.launcherCreationPolicy``)."""
-
-    AT_STARTUP = "AtStartup"
-    WAIT_FOR_WORKERS_READY = "WaitForWorkersReady"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-class Distribution(str, enum.Enum):
-    """The Kubernetes distribution, which decides how accelerators are requested."""
-
-    AKS = "aks"
-    EKS = "eks"
-    GKE = "gke"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclasses.dataclass(frozen=True)
-class Accelerator:
-    """An ``accelerator`` extension: ``count`` GPUs of ``gpu_type`` per worker.
-
-    Written ``"<count>*<type>"``, e.g. ``"2*nvidia-tesla-t4"``, as in DRMAA2OS.
-    """
-
-    count: int
-    gpu_type: str
-
-    def __str__(self) -> str:
-        return f"{self.count}*{self.gpu_type}"
 
 
 # --------------------------------------------------------------------------- syntax helpers
@@ -242,28 +168,33 @@ def _string_extension(
     return raw
 
 
-def _set_checked(
-    jt: JobTemplate, key: str, value: str, getter: Callable[[JobTemplate], object]
-) -> JobTemplate:
-    new = with_extensions(jt, {key: value})
-    getter(new)
-    return new
-
-
 # --------------------------------------------------------------------------- metadata
 
 
 def set_namespace_extension(jt: JobTemplate, namespace: str) -> JobTemplate:
     """Place the job in ``namespace`` (wins over the tracker's namespace).
 
+    Args:
+        jt: the template, left untouched.
+        namespace: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
     """
-    return _set_checked(jt, EXTENSION_NAMESPACE, namespace, get_namespace_extension)
+    return with_checked_extension(jt, EXTENSION_NAMESPACE, namespace, get_namespace_extension)
 
 
 def get_namespace_extension(jt: JobTemplate) -> str | None:
     """The namespace the template asks for, or None (the tracker's namespace is used).
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
@@ -293,6 +224,12 @@ def set_labels_extension(jt: JobTemplate, labels: Mapping[str, str]) -> JobTempl
 def get_labels_extension(jt: JobTemplate) -> dict[str, str]:
     """The labels the template asks for (``k=v,...`` or a JSON object), sorted.
 
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
+
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
     """
@@ -307,6 +244,13 @@ def set_annotations_extension(jt: JobTemplate, annotations: Mapping[str, str]) -
 
     Values may hold any text; they are written as JSON when they contain commas.
 
+    Args:
+        jt: the template, left untouched.
+        annotations: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: a key is not a qualified name, or the total is over 256 KiB.
     """
@@ -318,6 +262,12 @@ def set_annotations_extension(jt: JobTemplate, annotations: Mapping[str, str]) -
 
 def get_annotations_extension(jt: JobTemplate) -> dict[str, str]:
     """The annotations the template asks for (``k=v,...`` or a JSON object), sorted.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: malformed, a bad key, or more than 256 KiB in total.
@@ -334,6 +284,13 @@ def get_annotations_extension(jt: JobTemplate) -> dict[str, str]:
 def set_node_selectors_extension(jt: JobTemplate, selectors: Mapping[str, str]) -> JobTemplate:
     """Set the node selector of the launcher and worker pods (``k=v,k2=v2``).
 
+    Args:
+        jt: the template, left untouched.
+        selectors: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: a key or value is not valid label syntax.
     """
@@ -345,6 +302,12 @@ def set_node_selectors_extension(jt: JobTemplate, selectors: Mapping[str, str]) 
 
 def get_node_selectors_extension(jt: JobTemplate) -> dict[str, str]:
     """The node selector the template asks for, sorted.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
@@ -358,14 +321,27 @@ def get_node_selectors_extension(jt: JobTemplate) -> dict[str, str]:
 def set_kueue_queue_extension(jt: JobTemplate, queue: str) -> JobTemplate:
     """Submit to a Kueue LocalQueue (label ``kueue.x-k8s.io/queue-name`` only).
 
+    Args:
+        jt: the template, left untouched.
+        queue: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: not a valid label value.
     """
-    return _set_checked(jt, EXTENSION_KUEUE_QUEUE, queue, get_kueue_queue_extension)
+    return with_checked_extension(jt, EXTENSION_KUEUE_QUEUE, queue, get_kueue_queue_extension)
 
 
 def get_kueue_queue_extension(jt: JobTemplate) -> str | None:
     """The Kueue LocalQueue, or None.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a valid label value.
@@ -379,16 +355,29 @@ def get_kueue_queue_extension(jt: JobTemplate) -> str | None:
 def set_service_account_name_extension(jt: JobTemplate, name: str) -> JobTemplate:
     """Run launcher and workers under this service account.
 
+    Args:
+        jt: the template, left untouched.
+        name: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _set_checked(
+    return with_checked_extension(
         jt, EXTENSION_SERVICE_ACCOUNT_NAME, name, get_service_account_name_extension
     )
 
 
 def get_service_account_name_extension(jt: JobTemplate) -> str | None:
     """The service account, or None (the namespace's default).
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -399,14 +388,27 @@ def get_service_account_name_extension(jt: JobTemplate) -> str | None:
 def set_scheduler_extension(jt: JobTemplate, scheduler_name: str) -> JobTemplate:
     """Schedule launcher and workers with this scheduler (``schedulerName``).
 
+    Args:
+        jt: the template, left untouched.
+        scheduler_name: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _set_checked(jt, EXTENSION_SCHEDULER, scheduler_name, get_scheduler_extension)
+    return with_checked_extension(jt, EXTENSION_SCHEDULER, scheduler_name, get_scheduler_extension)
 
 
 def get_scheduler_extension(jt: JobTemplate) -> str | None:
     """The scheduler name, or None (the default scheduler).
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -417,14 +419,29 @@ def get_scheduler_extension(jt: JobTemplate) -> str | None:
 def set_priority_class_name_extension(jt: JobTemplate, name: str) -> JobTemplate:
     """Give launcher and worker pods this PriorityClass (Kueue reads it too).
 
+    Args:
+        jt: the template, left untouched.
+        name: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _set_checked(jt, EXTENSION_PRIORITY_CLASS_NAME, name, get_priority_class_name_extension)
+    return with_checked_extension(
+        jt, EXTENSION_PRIORITY_CLASS_NAME, name, get_priority_class_name_extension
+    )
 
 
 def get_priority_class_name_extension(jt: JobTemplate) -> str | None:
     """The PriorityClass name, or None.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -434,6 +451,13 @@ def get_priority_class_name_extension(jt: JobTemplate) -> str | None:
 
 def set_image_pull_secrets_extension(jt: JobTemplate, secrets: Iterable[str]) -> JobTemplate:
     """Pull images with these Secrets (comma separated, as DRMAA2OS writes it).
+
+    Args:
+        jt: the template, left untouched.
+        secrets: the value to store.
+
+    Returns:
+        A new template with the extension set.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -447,6 +471,12 @@ def set_image_pull_secrets_extension(jt: JobTemplate, secrets: Iterable[str]) ->
 def get_image_pull_secrets_extension(jt: JobTemplate) -> list[str]:
     """The image pull Secrets, in order (empty when none).
 
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
+
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
@@ -456,6 +486,13 @@ def get_image_pull_secrets_extension(jt: JobTemplate) -> list[str]:
 
 def set_image_pull_policy_extension(jt: JobTemplate, policy: ImagePullPolicy | str) -> JobTemplate:
     """Set ``imagePullPolicy`` of every container (``Always``, ``Never``, ``IfNotPresent``).
+
+    Args:
+        jt: the template, left untouched.
+        policy: the value to store.
+
+    Returns:
+        A new template with the extension set.
 
     Raises:
         InvalidTemplateError: not one of the three.
@@ -469,6 +506,12 @@ def set_image_pull_policy_extension(jt: JobTemplate, policy: ImagePullPolicy | s
 def get_image_pull_policy_extension(jt: JobTemplate) -> ImagePullPolicy | None:
     """The image pull policy, or None (Kubernetes' default for the tag).
 
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
+
     Raises:
         InvalidTemplateError: not one of the three (DRMAA2OS ignored it silently).
     """
@@ -481,12 +524,26 @@ def get_image_pull_policy_extension(jt: JobTemplate) -> ImagePullPolicy | None:
 
 
 def set_privileged_extension(jt: JobTemplate, privileged: bool) -> JobTemplate:
-    """Run the launcher and worker containers privileged (``"true"``)."""
+    """Run the launcher and worker containers privileged (``"true"``).
+
+    Args:
+        jt: the template, left untouched.
+        privileged: the value to store.
+
+    Returns:
+        A new template with the extension set.
+    """
     return with_extensions(jt, {EXTENSION_PRIVILEGED: "true" if privileged else "false"})
 
 
 def get_privileged_extension(jt: JobTemplate) -> bool:
     """Whether the containers run privileged; False when unset.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a boolean.
@@ -498,14 +555,27 @@ def get_privileged_extension(jt: JobTemplate) -> bool:
 def set_run_as_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
     """Run the containers with this primary GID (``securityContext.runAsGroup``).
 
+    Args:
+        jt: the template, left untouched.
+        gid: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: negative or too large.
     """
-    return _set_checked(jt, EXTENSION_RUN_AS_GROUP, str(gid), get_run_as_group_extension)
+    return with_checked_extension(jt, EXTENSION_RUN_AS_GROUP, str(gid), get_run_as_group_extension)
 
 
 def get_run_as_group_extension(jt: JobTemplate) -> int | None:
     """The GID, or None.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a non-negative integer.
@@ -517,14 +587,27 @@ def get_run_as_group_extension(jt: JobTemplate) -> int | None:
 def set_fs_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
     """Give mounted volumes this group (pod ``securityContext.fsGroup``).
 
+    Args:
+        jt: the template, left untouched.
+        gid: the value to store.
+
+    Returns:
+        A new template with the extension set.
+
     Raises:
         InvalidTemplateError: negative or too large.
     """
-    return _set_checked(jt, EXTENSION_FS_GROUP, str(gid), get_fs_group_extension)
+    return with_checked_extension(jt, EXTENSION_FS_GROUP, str(gid), get_fs_group_extension)
 
 
 def get_fs_group_extension(jt: JobTemplate) -> int | None:
     """The fsGroup, or None.
+
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or None when the extension is unset or empty.
 
     Raises:
         InvalidTemplateError: not a non-negative integer.
@@ -535,6 +618,13 @@ def get_fs_group_extension(jt: JobTemplate) -> int | None:
 
 def set_env_from_secret_extension(jt: JobTemplate, secrets: Iterable[str]) -> JobTemplate:
     """Import every key of these Secrets as environment variables (``:`` separated).
+
+    Args:
+        jt: the template, left untouched.
+        secrets: the value to store.
+
+    Returns:
+        A new template with the extension set.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -547,6 +637,12 @@ def set_env_from_secret_extension(jt: JobTemplate, secrets: Iterable[str]) -> Jo
 def get_env_from_secret_extension(jt: JobTemplate) -> list[str]:
     """The Secrets imported as environment (also read from ``env-from-secrets``).
 
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
+
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
@@ -556,6 +652,13 @@ def get_env_from_secret_extension(jt: JobTemplate) -> list[str]:
 
 def set_env_from_configmap_extension(jt: JobTemplate, configmaps: Iterable[str]) -> JobTemplate:
     """Import every key of these ConfigMaps as environment variables (``:`` separated).
+
+    Args:
+        jt: the template, left untouched.
+        configmaps: the value to store.
+
+    Returns:
+        A new template with the extension set.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -568,190 +671,14 @@ def set_env_from_configmap_extension(jt: JobTemplate, configmaps: Iterable[str])
 def get_env_from_configmap_extension(jt: JobTemplate) -> list[str]:
     """The ConfigMaps imported as environment (also read from ``env-from-configmaps``).
 
+    Args:
+        jt: the template.
+
+    Returns:
+        The value, or the default when the extension is unset or empty.
+
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
     raw = raw_extension(jt, EXTENSION_ENV_FROM_CONFIGMAP)
     return [] if raw is None else _parse_names(EXTENSION_ENV_FROM_CONFIGMAP, raw, ":")
-
-
-def set_distribution_extension(jt: JobTemplate, distribution: Distribution | str) -> JobTemplate:
-    """Name the Kubernetes distribution (``aks``, ``eks``, ``gke``) for accelerators.
-
-    Raises:
-        InvalidTemplateError: not one of the three.
-    """
-    value = parse_choice_extension(
-        EXTENSION_DISTRIBUTION, str(distribution), (d.value for d in Distribution)
-    )
-    return with_extensions(jt, {EXTENSION_DISTRIBUTION: value})
-
-
-def get_distribution_extension(jt: JobTemplate) -> Distribution | None:
-    """The distribution, or None.
-
-    Raises:
-        InvalidTemplateError: not aks, eks or gke (any case).
-    """
-    raw = raw_extension(jt, EXTENSION_DISTRIBUTION)
-    if raw is None:
-        return None
-    return Distribution(
-        parse_choice_extension(EXTENSION_DISTRIBUTION, raw, (d.value for d in Distribution))
-    )
-
-
-def set_accelerator_extension(jt: JobTemplate, count: int, gpu_type: str) -> JobTemplate:
-    """Request ``count`` GPUs of ``gpu_type`` on each worker (``"<count>*<type>"``).
-
-    Raises:
-        InvalidTemplateError: count below 1 or an empty or malformed type.
-    """
-    return _set_checked(jt, EXTENSION_ACCELERATOR, f"{count}*{gpu_type}", get_accelerator_extension)
-
-
-def get_accelerator_extension(jt: JobTemplate) -> Accelerator | None:
-    """The accelerator request, or None.
-
-    Raises:
-        InvalidTemplateError: not ``<count>*<type>`` with a positive count and a label-value type.
-    """
-    raw = raw_extension(jt, EXTENSION_ACCELERATOR)
-    if raw is None:
-        return None
-    count_text, star, gpu_type = raw.partition("*")
-    if not star or not gpu_type:
-        raise InvalidTemplateError(
-            EXTENSION_ACCELERATOR, raw, "must be <count>*<type>, e.g. 1*nvidia-tesla-t4"
-        )
-    if (
-        not count_text.isdigit()
-        or not count_text.isascii()
-        or not 1 <= int(count_text) <= 1_000_000
-    ):
-        raise InvalidTemplateError(
-            EXTENSION_ACCELERATOR, raw, "the count must be a positive integer"
-        )
-    count = int(count_text)
-    if (error := label_value_error(gpu_type)) is not None:
-        raise InvalidTemplateError(EXTENSION_ACCELERATOR, raw, f"type {gpu_type!r} {error}")
-    return Accelerator(count, gpu_type)
-
-
-# ------------------------------------------------------------------ run policy and MPIJob spec
-
-
-def set_ttl_seconds_after_finished_extension(jt: JobTemplate, seconds: int) -> JobTemplate:
-    """Delete the finished MPIJob after ``seconds`` (``runPolicy.ttlSecondsAfterFinished``).
-
-    Raises:
-        InvalidTemplateError: negative or above 2^31-1.
-    """
-    return _set_checked(
-        jt,
-        EXTENSION_TTL_SECONDS_AFTER_FINISHED,
-        str(seconds),
-        get_ttl_seconds_after_finished_extension,
-    )
-
-
-def get_ttl_seconds_after_finished_extension(jt: JobTemplate) -> int | None:
-    """The TTL after finishing, or None (the job is kept).
-
-    Raises:
-        InvalidTemplateError: not an integer in 0..2^31-1.
-    """
-    raw = raw_extension(jt, EXTENSION_TTL_SECONDS_AFTER_FINISHED)
-    if raw is None:
-        return None
-    return parse_int_extension(EXTENSION_TTL_SECONDS_AFTER_FINISHED, raw, 0, _INT32_MAX)
-
-
-def set_backoff_limit_extension(jt: JobTemplate, limit: int) -> JobTemplate:
-    """Retry the launcher up to ``limit`` times (``runPolicy.backoffLimit``).
-
-    Raises:
-        InvalidTemplateError: negative or above 2^31-1.
-    """
-    return _set_checked(jt, EXTENSION_BACKOFF_LIMIT, str(limit), get_backoff_limit_extension)
-
-
-def get_backoff_limit_extension(jt: JobTemplate) -> int | None:
-    """The backoff limit, or None (the converter derives it from ``re_runnable``).
-
-    Raises:
-        InvalidTemplateError: not an integer in 0..2^31-1.
-    """
-    raw = raw_extension(jt, EXTENSION_BACKOFF_LIMIT)
-    return None if raw is None else parse_int_extension(EXTENSION_BACKOFF_LIMIT, raw, 0, _INT32_MAX)
-
-
-def set_clean_pod_policy_extension(jt: JobTemplate, policy: CleanPodPolicy | str) -> JobTemplate:
-    """Choose which pods are deleted when the job ends (``Running``, ``All``, ``None``).
-
-    Raises:
-        InvalidTemplateError: not one of the three.
-    """
-    value = parse_choice_extension(
-        EXTENSION_CLEAN_POD_POLICY, str(policy), (p.value for p in CleanPodPolicy)
-    )
-    return with_extensions(jt, {EXTENSION_CLEAN_POD_POLICY: value})
-
-
-def get_clean_pod_policy_extension(jt: JobTemplate) -> CleanPodPolicy:
-    """The clean pod policy; ``Running`` when unset (the seed's default).
-
-    Raises:
-        InvalidTemplateError: not one of the three.
-    """
-    raw = raw_extension(jt, EXTENSION_CLEAN_POD_POLICY)
-    if raw is None:
-        return CleanPodPolicy.RUNNING
-    return CleanPodPolicy(
-        parse_choice_extension(EXTENSION_CLEAN_POD_POLICY, raw, (p.value for p in CleanPodPolicy))
-    )
-
-
-def set_launcher_creation_policy_extension(
-    jt: JobTemplate, policy: LauncherCreationPolicy | str
-) -> JobTemplate:
-    """Create the launcher ``AtStartup`` or only ``WaitForWorkersReady``.
-
-    Raises:
-        InvalidTemplateError: not one of the two.
-    """
-    value = parse_choice_extension(
-        EXTENSION_LAUNCHER_CREATION_POLICY, str(policy), (p.value for p in LauncherCreationPolicy)
-    )
-    return with_extensions(jt, {EXTENSION_LAUNCHER_CREATION_POLICY: value})
-
-
-def get_launcher_creation_policy_extension(jt: JobTemplate) -> LauncherCreationPolicy | None:
-    """The launcher creation policy, or None (the operator's default, ``AtStartup``).
-
-    Raises:
-        InvalidTemplateError: not one of the two.
-    """
-    raw = raw_extension(jt, EXTENSION_LAUNCHER_CREATION_POLICY)
-    if raw is None:
-        return None
-    return LauncherCreationPolicy(
-        parse_choice_extension(
-            EXTENSION_LAUNCHER_CREATION_POLICY, raw, (p.value for p in LauncherCreationPolicy)
-        )
-    )
-
-
-def set_run_launcher_as_worker_extension(jt: JobTemplate, enabled: bool) -> JobTemplate:
-    """Let the launcher pod also run MPI ranks (``spec.runLauncherAsWorker``)."""
-    return with_extensions(jt, {EXTENSION_RUN_LAUNCHER_AS_WORKER: "true" if enabled else "false"})
-
-
-def get_run_launcher_as_worker_extension(jt: JobTemplate) -> bool | None:
-    """Whether the launcher runs ranks too, or None when unset (the operator's False).
-
-    Raises:
-        InvalidTemplateError: not a boolean.
-    """
-    raw = raw_extension(jt, EXTENSION_RUN_LAUNCHER_AS_WORKER)
-    return None if raw is None else parse_bool_extension(EXTENSION_RUN_LAUNCHER_AS_WORKER, raw)

@@ -30,10 +30,6 @@ from airflow_provider_mpi.mpioperator.extensions import (
     get_worker_resource_requests_extension,
 )
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
-    GPU_RESOURCE,
-    Distribution,
-    get_accelerator_extension,
-    get_distribution_extension,
     get_env_from_configmap_extension,
     get_env_from_secret_extension,
     get_fs_group_extension,
@@ -43,9 +39,15 @@ from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_priority_class_name_extension,
     get_privileged_extension,
     get_run_as_group_extension,
-    get_run_launcher_as_worker_extension,
     get_scheduler_extension,
     get_service_account_name_extension,
+)
+from airflow_provider_mpi.mpioperator.policy_extensions import (
+    GPU_RESOURCE,
+    Distribution,
+    get_accelerator_extension,
+    get_distribution_extension,
+    get_run_launcher_as_worker_extension,
 )
 from airflow_provider_mpi.mpioperator.quantity import parse_quantity
 from airflow_provider_mpi.mpioperator.validation import env_var_name_error, label_value_error

@@ -10,6 +10,7 @@ import pytest
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate, UnsupportedAttributeError
 from airflow_provider_mpi.mpioperator import extensions as ext
 from airflow_provider_mpi.mpioperator import k8s_extensions as k8s
+from airflow_provider_mpi.mpioperator import policy_extensions as pol
 
 
 def template(**extensions: str) -> JobTemplate:
@@ -43,13 +44,13 @@ DEFAULTS: list[tuple[Callable[[JobTemplate], Any], Any]] = [
     (k8s.get_fs_group_extension, None),
     (k8s.get_env_from_secret_extension, []),
     (k8s.get_env_from_configmap_extension, []),
-    (k8s.get_distribution_extension, None),
-    (k8s.get_accelerator_extension, None),
-    (k8s.get_ttl_seconds_after_finished_extension, None),
-    (k8s.get_backoff_limit_extension, None),
-    (k8s.get_clean_pod_policy_extension, k8s.CleanPodPolicy.RUNNING),
-    (k8s.get_launcher_creation_policy_extension, None),
-    (k8s.get_run_launcher_as_worker_extension, None),
+    (pol.get_distribution_extension, None),
+    (pol.get_accelerator_extension, None),
+    (pol.get_ttl_seconds_after_finished_extension, None),
+    (pol.get_backoff_limit_extension, None),
+    (pol.get_clean_pod_policy_extension, pol.CleanPodPolicy.RUNNING),
+    (pol.get_launcher_creation_policy_extension, None),
+    (pol.get_run_launcher_as_worker_extension, None),
 ]
 
 
@@ -269,51 +270,51 @@ ROUND_TRIPS: list[
         {"env-from-configmap": "c1"},
     ),
     (
-        k8s.set_distribution_extension,
+        pol.set_distribution_extension,
         ("GKE",),
-        k8s.get_distribution_extension,
-        k8s.Distribution.GKE,
+        pol.get_distribution_extension,
+        pol.Distribution.GKE,
         {"distribution": "gke"},
     ),
     (
-        k8s.set_accelerator_extension,
+        pol.set_accelerator_extension,
         (2, "nvidia-tesla-t4"),
-        k8s.get_accelerator_extension,
-        k8s.Accelerator(2, "nvidia-tesla-t4"),
+        pol.get_accelerator_extension,
+        pol.Accelerator(2, "nvidia-tesla-t4"),
         {"accelerator": "2*nvidia-tesla-t4"},
     ),
     (
-        k8s.set_ttl_seconds_after_finished_extension,
+        pol.set_ttl_seconds_after_finished_extension,
         (600,),
-        k8s.get_ttl_seconds_after_finished_extension,
+        pol.get_ttl_seconds_after_finished_extension,
         600,
         {"ttlsecondsafterfinished": "600"},
     ),
     (
-        k8s.set_backoff_limit_extension,
+        pol.set_backoff_limit_extension,
         (3,),
-        k8s.get_backoff_limit_extension,
+        pol.get_backoff_limit_extension,
         3,
         {"backoffLimit": "3"},
     ),
     (
-        k8s.set_clean_pod_policy_extension,
+        pol.set_clean_pod_policy_extension,
         ("all",),
-        k8s.get_clean_pod_policy_extension,
-        k8s.CleanPodPolicy.ALL,
+        pol.get_clean_pod_policy_extension,
+        pol.CleanPodPolicy.ALL,
         {"cleanPodPolicy": "All"},
     ),
     (
-        k8s.set_launcher_creation_policy_extension,
+        pol.set_launcher_creation_policy_extension,
         ("waitforworkersready",),
-        k8s.get_launcher_creation_policy_extension,
-        k8s.LauncherCreationPolicy.WAIT_FOR_WORKERS_READY,
+        pol.get_launcher_creation_policy_extension,
+        pol.LauncherCreationPolicy.WAIT_FOR_WORKERS_READY,
         {"launcherCreationPolicy": "WaitForWorkersReady"},
     ),
     (
-        k8s.set_run_launcher_as_worker_extension,
+        pol.set_run_launcher_as_worker_extension,
         (True,),
-        k8s.get_run_launcher_as_worker_extension,
+        pol.get_run_launcher_as_worker_extension,
         True,
         {"runLauncherAsWorker": "true"},
     ),
@@ -404,15 +405,15 @@ MALFORMED: list[tuple[str, str, Callable[[JobTemplate], Any]]] = [
     ("fsgroup", "1.5", k8s.get_fs_group_extension),
     ("env-from-secret", "a:B", k8s.get_env_from_secret_extension),
     ("env-from-configmap", "c_1", k8s.get_env_from_configmap_extension),
-    ("distribution", "openshift", k8s.get_distribution_extension),
-    ("accelerator", "nvidia-tesla-t4", k8s.get_accelerator_extension),
-    ("accelerator", "0*nvidia-tesla-t4", k8s.get_accelerator_extension),
-    ("accelerator", "two*t4", k8s.get_accelerator_extension),
-    ("ttlsecondsafterfinished", "-5", k8s.get_ttl_seconds_after_finished_extension),
-    ("backoffLimit", "many", k8s.get_backoff_limit_extension),
-    ("cleanPodPolicy", "Sometimes", k8s.get_clean_pod_policy_extension),
-    ("launcherCreationPolicy", "Later", k8s.get_launcher_creation_policy_extension),
-    ("runLauncherAsWorker", "maybe", k8s.get_run_launcher_as_worker_extension),
+    ("distribution", "openshift", pol.get_distribution_extension),
+    ("accelerator", "nvidia-tesla-t4", pol.get_accelerator_extension),
+    ("accelerator", "0*nvidia-tesla-t4", pol.get_accelerator_extension),
+    ("accelerator", "two*t4", pol.get_accelerator_extension),
+    ("ttlsecondsafterfinished", "-5", pol.get_ttl_seconds_after_finished_extension),
+    ("backoffLimit", "many", pol.get_backoff_limit_extension),
+    ("cleanPodPolicy", "Sometimes", pol.get_clean_pod_policy_extension),
+    ("launcherCreationPolicy", "Later", pol.get_launcher_creation_policy_extension),
+    ("runLauncherAsWorker", "maybe", pol.get_run_launcher_as_worker_extension),
 ]
 
 
@@ -437,8 +438,8 @@ SETTER_ERRORS: list[tuple[Callable[..., JobTemplate], tuple[Any, ...], str]] = [
     (ext.set_worker_command_extension, ("a<!~!>b",), "workerCommand"),
     (ext.set_worker_resource_requests_extension, ({"cpu": "lots"},), "resourceRequestWorker-cpu"),
     (k8s.set_labels_extension, ({"k": "v w"},), "labels"),
-    (k8s.set_accelerator_extension, (0, "t4"), "accelerator"),
-    (k8s.set_backoff_limit_extension, (-1,), "backoffLimit"),
+    (pol.set_accelerator_extension, (0, "t4"), "accelerator"),
+    (pol.set_backoff_limit_extension, (-1,), "backoffLimit"),
 ]
 
 
