@@ -289,9 +289,11 @@ class MPIJobOperator(_MPIJobOperatorBase):
             state, _ = tracker.job_state(job_id)
             if not state.is_terminal:
                 self._defer_to(self._trigger(job_id=job_id))
+        streamed = False
         if not state.is_terminal:
             state = self._wait_in_worker(job_id)
-        return self._complete(job_id, state, logs_streamed=not self.deferrable)
+            streamed = self.get_logs
+        return self._complete(job_id, state, logs_streamed=streamed)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired: report, log, fail or return the JobInfo."""
@@ -422,7 +424,8 @@ class MPIJobArrayOperator(_MPIJobOperatorBase):
 
     The return value is the list of task job IDs, so downstream tasks can map
     over it: ``MPIJobSensor.partial(task_id="each").expand(job_id=array.output)``.
-    ``$TASK_ID`` in the template is replaced by each task's ID (see
+    ``$DRMAA2_INDEX$`` in the template is replaced by each task's ID and
+    ``TASK_ID`` is set in its environment (see
     :func:`airflow_provider_mpi.drmaa2.arrays.template_for_task`).
 
     Args:

@@ -1,0 +1,103 @@
+"""MPIJobSensor in poke and reschedule modes, the hook's connection test, the extra link."""
+
+from __future__ import annotations
+
+# isort: off
+from tests import airflow_env  # noqa: F401
+
+# isort: on
+import json
+from typing import Any
+
+import pytest
+from airflow.sdk import DAG
+
+from airflow_provider_mpi.drmaa2 import JobState, JobTemplate
+from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.links import MPIJobLink
+from airflow_provider_mpi.operators.mpi_job import MPIJobOperator
+from airflow_provider_mpi.sensors.mpi_job import MPIJobSensor
+from tests.dags.conftest import connection_env
+from tests.dags.dagrun import task_states, xcom
+from tests.dags.jobs import scripted_template
+
+
+@pytest.mark.parametrize("mode", ["poke", "reschedule"])
+def test_sensor_modes(cluster: Any, run_dag: Any, mode: str) -> None:
+    tracker = MPIOperatorHook().get_tracker()
+    job_id = tracker.add_job(JobTemplate.from_dict(scripted_template(duration=20)))
+    with DAG(f"mpi_sensor_{mode}", schedule=None) as dag:
+        MPIJobSensor(task_id="wait", job_id=job_id, mode=mode, poke_interval=0.2, timeout=60)
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"wait": "success"}
+    assert xcom(dagrun, "wait")["id"] == job_id
+    assert tracker.job_state(job_id)[0] is JobState.DONE
+
+
+def test_sensor_fails_on_a_failed_job_that_is_no_target(cluster: Any, run_dag: Any) -> None:
+    tracker = MPIOperatorHook().get_tracker()
+    job_id = tracker.add_job(JobTemplate.from_dict(scripted_template(exit_code=1)))
+    tracker.wait(job_id, 60)
+    with DAG("mpi_sensor_failed", schedule=None) as dag:
+        MPIJobSensor(task_id="wait", job_id=job_id, poke_interval=0.2, timeout=60)
+    assert task_states(run_dag(dag)) == {"wait": "failed"}
+
+
+def test_sensor_on_running(cluster: Any, run_dag: Any) -> None:
+    tracker = MPIOperatorHook().get_tracker()
+    job_id = tracker.add_job(JobTemplate.from_dict(scripted_template(duration=3600)))
+    with DAG("mpi_sensor_running", schedule=None) as dag:
+        MPIJobSensor(task_id="wait", job_id=job_id, target_states=["Running"], deferrable=True)
+    assert task_states(run_dag(dag)) == {"wait": "success"}
+    assert tracker.job_state(job_id)[0] is JobState.RUNNING
+
+
+def test_connection_test_against_the_cluster(cluster: Any) -> None:
+    ok, message = MPIOperatorHook().test_connection()
+    assert ok, message
+
+
+def test_connection_test_names_the_missing_crd(
+    start_cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_cluster(operator_installed=False)
+    ok, message = MPIOperatorHook().test_connection()
+    assert not ok
+    assert "mpijobs.kubeflow.org" in message
+
+
+def test_connection_test_without_a_cluster(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NOWHERE",
+        json.dumps({"conn_type": "kubernetes", "extra": {"kube_config_path": str(config)}}),
+    )
+    ok, message = MPIOperatorHook("nowhere").test_connection()
+    assert not ok
+    assert message
+
+
+def test_extra_link_from_the_connection(
+    cluster: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KUBERNETES_DEFAULT",
+        connection_env(cluster, mpi_job_url_template="https://dash.example/{namespace}/{name}"),
+    )
+    with DAG("mpi_link", schedule=None) as dag:
+        MPIJobOperator(task_id="run", job_template=scripted_template())
+    dagrun = run_dag(dag)
+    job_id = xcom(dagrun, "run", "job_id")
+    namespace, name = job_id.split("/")
+    assert xcom(dagrun, "run", MPIJobLink().xcom_key) == f"https://dash.example/{namespace}/{name}"
