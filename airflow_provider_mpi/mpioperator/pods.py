@@ -55,6 +55,7 @@ from airflow_provider_mpi.mpioperator.volumes import get_volume_mounts, pod_volu
 
 __all__ = [
     "ARCH_LABEL",
+    "GKE_ACCELERATOR_LABEL",
     "HOSTNAME_LABEL",
     "MACHINE_ARCHES",
     "MACHINE_OSES",
@@ -67,6 +68,8 @@ __all__ = [
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 OS_LABEL = "kubernetes.io/os"
 ARCH_LABEL = "kubernetes.io/arch"
+#: The node label GKE puts on GPU nodes (set from ``accelerator`` with ``distribution: gke``).
+GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 #: DRMAA2 ``machine_os`` values (Go ``drmaa2interface.OS`` names, any case) -> ``kubernetes.io/os``.
 MACHINE_OSES: Mapping[str, str] = {
     "linux": "linux",
@@ -320,7 +323,14 @@ def _add_accelerator(jt: JobTemplate, pod: dict[str, Any], limits_prefix: str) -
     resources["limits"] = dict(sorted(limits.items()))
     if distribution is Distribution.GKE:
         selector = pod.setdefault("nodeSelector", {})
-        selector["cloud.google.com/gke-accelerator"] = accelerator.gpu_type
+        if selector.get(GKE_ACCELERATOR_LABEL, accelerator.gpu_type) != accelerator.gpu_type:
+            raise InvalidTemplateError(
+                "extension_list['accelerator']",
+                str(accelerator),
+                f"conflicts with node-selectors {GKE_ACCELERATOR_LABEL}="
+                f"{selector[GKE_ACCELERATOR_LABEL]}",
+            )
+        selector[GKE_ACCELERATOR_LABEL] = accelerator.gpu_type
         pod["nodeSelector"] = dict(sorted(selector.items()))
     elif distribution is Distribution.AKS:
         pod.setdefault("tolerations", []).append(

@@ -607,6 +607,17 @@ INVALID: list[tuple[str, JobTemplate, str]] = [
         "stage_in_files['/root/.ssh']",
     ),
     (
+        "gke-accelerator-conflict",
+        base(
+            extension_list={
+                "accelerator": "1*t4",
+                "distribution": "gke",
+                "node-selectors": "cloud.google.com/gke-accelerator=a100",
+            }
+        ),
+        "extension_list['accelerator']",
+    ),
+    (
         "kueue-vs-queue",
         base(queue_name="a", extension_list={"kueueQueue": "b"}),
         "extension_list['kueueQueue']",
