@@ -156,8 +156,49 @@ def _from_api_exception(exc: Any, not_found: str | None) -> DRMAA2Error:
     if retry_after is None and isinstance(details, dict):
         retry_after = parse_retry_after(details.get("retryAfterSeconds"))
     if status is None:
+        tls = _tls_error(exc)
+        if tls is not None and _tls_is_permanent(tls):
+            return BackendError(None, f"TLS failure talking to the Kubernetes API: {tls}")
         return TransientBackendError(None, message or "no response", retry_after=retry_after)
     return backend_error_for_status(status, message, retry_after=retry_after)
+
+
+_PERMANENT_TLS_WORDS = ("CERTIFICATE", "WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HANDSHAKE")
+
+
+def _tls_error(exc: BaseException) -> BaseException | None:
+    """The TLS error behind an exception (its causes and urllib3 wrappers), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    found = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _TLS_ERRORS):
+            found = current
+        reason = getattr(current, "reason", None)
+        if isinstance(current, urllib3.exceptions.MaxRetryError) and isinstance(
+            reason, BaseException
+        ):
+            current = reason
+        elif (
+            isinstance(current, urllib3.exceptions.SSLError)
+            and current.args
+            and isinstance(current.args[0], BaseException)
+        ):
+            current = current.args[0]
+        else:
+            current = current.__cause__ or current.__context__
+    return found
+
+
+def _tls_is_permanent(error: BaseException) -> bool:
+    """A certificate or protocol mismatch stays; a connection cut during TLS passes."""
+    if isinstance(error, (ssl.SSLCertVerificationError, ssl.CertificateError)):
+        return True
+    if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLSyscallError)):
+        return False
+    text = str(error).upper().replace(" ", "_")
+    return any(word in text for word in _PERMANENT_TLS_WORDS)
 
 
 def translate_error(exc: BaseException, *, not_found: str | None = None) -> DRMAA2Error:
@@ -186,10 +227,11 @@ def translate_error(exc: BaseException, *, not_found: str | None = None) -> DRMA
         )
     if isinstance(exc, _CONFIG_EXCEPTIONS):
         return BackendError(None, f"Kubernetes configuration: {exc}")
-    if isinstance(exc, _TLS_ERRORS):
-        return BackendError(None, f"TLS failure talking to the Kubernetes API: {exc}")
-    if isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(exc.reason, _TLS_ERRORS):
-        return BackendError(None, f"TLS failure talking to the Kubernetes API: {exc.reason}")
+    tls = _tls_error(exc)
+    if tls is not None:
+        if _tls_is_permanent(tls):
+            return BackendError(None, f"TLS failure talking to the Kubernetes API: {tls}")
+        return TransientBackendError(None, f"TLS connection broken: {tls}")
     if isinstance(exc, _TRANSPORT_ERRORS):
         text = str(exc) or type(exc).__name__
         return TransientBackendError(None, f"{type(exc).__name__}: {text}")

@@ -159,8 +159,12 @@ def test_transport_errors_are_transient(exc: BaseException) -> None:
     "exc",
     [
         ssl.SSLError(1, "certificate verify failed"),
-        urllib3.exceptions.SSLError("bad cert"),
-        urllib3.exceptions.MaxRetryError(None, "/x", urllib3.exceptions.SSLError("bad cert")),  # type: ignore[arg-type]
+        urllib3.exceptions.SSLError("certificate verify failed"),
+        urllib3.exceptions.MaxRetryError(
+            None,  # type: ignore[arg-type]
+            "/x",
+            urllib3.exceptions.SSLError("certificate verify failed"),
+        ),
         ConfigException("Invalid kube-config file. No configuration found."),
         ValueError("something odd in the client"),
         KeyError("x"),
@@ -230,3 +234,32 @@ NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 )
 def test_parse_retry_after(value: object, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (ssl.SSLEOFError(8, "EOF occurred in violation of protocol"), TransientBackendError),
+        (ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed"), TransientBackendError),
+        (urllib3.exceptions.SSLError(ssl.SSLEOFError(8, "EOF")), TransientBackendError),
+        (ssl.SSLCertVerificationError(1, "certificate verify failed"), BackendError),
+        (ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"), BackendError),
+    ],
+)
+def test_tls_errors_cut_connection_or_bad_certificate(exc: BaseException, cls: type) -> None:
+    assert type(translate_error(exc)) is cls
+
+
+def test_api_exception_status_zero_after_a_certificate_failure() -> None:
+    cause = urllib3.exceptions.SSLError(
+        ssl.SSLCertVerificationError(1, "certificate verify failed")
+    )
+    try:
+        try:
+            raise cause
+        except urllib3.exceptions.SSLError:
+            raise kubernetes.client.ApiException(status=0, reason="SSLError\nbad cert") from None
+    except kubernetes.client.ApiException as exc:
+        exc.__context__ = cause
+        error = translate_error(exc)
+    assert type(error) is BackendError
