@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import threading
 import uuid
 from collections import deque
@@ -34,6 +33,7 @@ from airflow_provider_mpi.testing.errors import (
     StoreError,
 )
 from airflow_provider_mpi.testing.logbook import LogBook
+from airflow_provider_mpi.testing.metadata import metadata_causes
 from airflow_provider_mpi.testing.resources import RESOURCES, ResourceType
 from airflow_provider_mpi.testing.selectors import (
     FieldSelector,
@@ -108,9 +108,6 @@ _SELECTABLE_FIELDS: dict[str, frozenset[str]] = {
     "namespaces": frozenset({"status.phase"}),
 }
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_LABEL_NAME_KINDS = frozenset({"namespaces", "services"})
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
@@ -329,34 +326,21 @@ class Store:
                         if not deps:
                             del self._dependents[uid]
 
-    def _validate_name(self, rt: ResourceType, name: Any) -> None:
-        label = rt.plural in _LABEL_NAME_KINDS
-        pattern, limit, what = (
-            (_DNS_LABEL, 63, "a lowercase RFC 1123 label")
-            if label
-            else (_DNS_SUBDOMAIN, 253, "a lowercase RFC 1123 subdomain")
+    @staticmethod
+    def _validate_metadata(rt: ResourceType, meta: JSONDict) -> None:
+        causes = metadata_causes(rt.plural, meta)
+        if not causes:
+            return
+        name = meta.get("name")
+        details = [f"{c['field']}: {c['message']}" for c in causes]
+        joined = details[0] if len(details) == 1 else "[" + ", ".join(details) + "]"
+        raise Invalid(
+            f'{rt.kind}{"." + rt.group if rt.group else ""} "{name}" is invalid: {joined}',
+            causes=causes,
+            name=str(name),
+            group=rt.group,
+            kind=rt.kind,
         )
-        if not isinstance(name, str) or not pattern.match(name) or len(name) > limit:
-            message = (
-                f"{what} must consist of lower case alphanumeric characters, '-' or '.', "
-                "and must start and end with an alphanumeric character"
-            )
-            if label:
-                message = message.replace(", '-' or '.',", " or '-',")
-            raise Invalid(
-                f'{rt.kind}{"." + rt.group if rt.group else ""} "{name}" is invalid: '
-                f'metadata.name: Invalid value: "{name}": {message}',
-                causes=[
-                    {
-                        "reason": "FieldValueInvalid",
-                        "message": f'Invalid value: "{name}": {message}',
-                        "field": "metadata.name",
-                    }
-                ],
-                name=str(name),
-                group=rt.group,
-                kind=rt.kind,
-            )
 
     # ------------------------------------------------------------------- CRUD
 
@@ -425,7 +409,7 @@ class Store:
                         break
                 meta["name"] = candidate
             name = meta["name"]
-            self._validate_name(rt, name)
+            self._validate_metadata(rt, meta)
             if (ns, name) in self._objects[plural]:
                 raise AlreadyExists(
                     f'{rt.qualified} "{name}" already exists',
@@ -643,6 +627,8 @@ class Store:
             new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
             if new == stored:
                 return copy_json(stored)
+            if subresource is None:
+                self._validate_metadata(rt, new["metadata"])
             new["metadata"]["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
             self._index_owners((plural, ns, name), new, stored)

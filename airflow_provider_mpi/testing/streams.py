@@ -153,7 +153,8 @@ async def serve_watch(
                 first = await asyncio.wait_for(watcher.queue.get(), max(0.0, wake - current))
             except asyncio.TimeoutError:
                 if bookmarks and loop.time() >= next_bookmark:
-                    await response.write(_bookmark(rt, hub.delivered_resource_version))
+                    known = max(hub.delivered_resource_version, watcher.min_resource_version)
+                    await response.write(_bookmark(rt, known))
                     next_bookmark = loop.time() + bookmark_interval
                 continue
             batch = [first]

@@ -231,6 +231,9 @@ class WatchHub:
                     watcher.queue.put_nowait(Delivery(EventType.ADDED, obj))
             watcher.min_resource_version = list_rv
         else:
+            # The client knows everything up to `since` (often from a list whose
+            # resourceVersion is ahead of what the hub has dispatched yet).
+            watcher.min_resource_version = since
             replayed: list[WatchEvent] = []
             with self._store.lock:
                 self._store.subscribe(replayed.append, since=since)()

@@ -337,3 +337,51 @@ def test_concurrent_writers_keep_versions_unique() -> None:
     assert len(seen) == 200
     assert seen == sorted(seen)
     assert len(set(seen)) == 200
+
+
+@pytest.mark.parametrize(
+    ("metadata", "field"),
+    [
+        ({"name": "ok", "labels": {"app": "has space"}}, "metadata.labels"),
+        ({"name": "ok", "labels": {"app": "x" * 64}}, "metadata.labels"),
+        ({"name": "ok", "labels": {"-bad": "x"}}, "metadata.labels"),
+        ({"name": "ok", "labels": {"Bad_Prefix/key": "x"}}, "metadata.labels"),
+        ({"name": "ok", "labels": {"app": 1}}, "metadata.labels"),
+        ({"name": "ok", "annotations": {"big": "x" * (256 * 1024)}}, "metadata.annotations"),
+        ({"name": "ok", "annotations": {"bad key": "x"}}, "metadata.annotations"),
+        ({"name": "x" * 254}, "metadata.name"),
+    ],
+)
+def test_metadata_validation(store: Store, metadata: dict, field: str) -> None:
+    with pytest.raises(Invalid) as info:
+        store.create("configmaps", {"metadata": metadata}, namespace="default")
+    assert field in [c["field"] for c in info.value.causes]
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {"app": ""},
+        {"airflow-provider-mpi/run-id": "manual__2026-01-01T00.00.00"},
+        {"training.kubeflow.org/job-role": "launcher"},
+        {"a.b.c/x_y.z-1": "V-1_2.3"},
+    ],
+)
+def test_valid_labels(store: Store, labels: dict[str, str]) -> None:
+    created = store.create(
+        "configmaps", {"metadata": {"name": "c", "labels": labels}}, namespace="default"
+    )
+    assert created["metadata"]["labels"] == labels
+
+
+def test_update_validates_metadata(store: Store) -> None:
+    created = store.create("configmaps", {"metadata": {"name": "c"}}, namespace="default")
+    created["metadata"]["labels"] = {"bad": "no spaces allowed"}
+    with pytest.raises(Invalid):
+        store.update("configmaps", created)
+
+
+def test_service_names_are_dns_labels(store: Store) -> None:
+    with pytest.raises(Invalid):
+        store.create("services", {"metadata": {"name": "a.b"}}, namespace="default")
+    store.create("configmaps", {"metadata": {"name": "a.b"}}, namespace="default")
