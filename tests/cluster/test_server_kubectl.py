@@ -183,3 +183,23 @@ def test_wrong_token_is_refused(tls_server: EmulatorServer, tmp_path: Path) -> N
     )
     assert result.returncode != 0
     assert "credentials" in result.stderr or "Unauthorized" in result.stderr
+
+
+CRD_PATH = (
+    Path(__file__).parents[2].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
+)
+
+
+@pytest.mark.skipif(not CRD_PATH.exists(), reason=f"the upstream MPIJob CRD is not at {CRD_PATH}")
+def test_installing_the_operator_crd(kubectl: Kubectl, emu_store: Store) -> None:
+    run = kubectl
+    # As on a real cluster, the CRD is too big for client-side apply's annotation...
+    refused = run("apply", "-f", str(CRD_PATH), check=False)
+    assert refused.returncode != 0
+    assert "metadata.annotations: Too long: must have at most 262144 bytes" in refused.stderr
+    # ... and installs with server-side apply.
+    assert "serverside-applied" in run("apply", "--server-side", "-f", str(CRD_PATH)).stdout
+    run("wait", "--for", "condition=established", "crd/mpijobs.kubeflow.org", "--timeout=30s")
+    crd = emu_store.get("customresourcedefinitions", None, "mpijobs.kubeflow.org")
+    assert crd["status"]["acceptedNames"]["kind"] == "MPIJob"
+    assert crd["status"]["storedVersions"] == ["v2beta1"]
