@@ -22,6 +22,7 @@ import base64
 import contextlib
 import hmac
 import json
+import logging
 import socket
 import ssl
 import struct
@@ -51,6 +52,8 @@ from airflow_provider_mpi.testing.tls import self_signed_identity
 from airflow_provider_mpi.testing.watches import WatchHub
 
 __all__ = ["LOOPBACK_HOSTS", "EmulatorServer"]
+
+_log = logging.getLogger(__name__)
 
 #: Hosts the server may bind to: it never listens beyond this machine.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -376,6 +379,11 @@ class EmulatorServer:
             return await self._dispatch(request, target, decision, on_prepared)
         except StoreError as exc:
             return json_response(exc.to_status(), exc.code)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug in the emulator: answer as the API server would
+            _log.exception("emulator failed on %s %s", request.method, request.path_qs)
+            return status_response(500, f"Internal error occurred: {type(exc).__name__}: {exc}")
 
     def _fault_response(self, decision: FaultDecision, target: Target) -> web.Response:
         fault = decision.error

@@ -712,3 +712,21 @@ def test_job_delete_without_policy_orphans_pods(k8s: client.ApiClient, emu_store
     )
     batch.delete_namespaced_job("l", "default")  # batch/v1 defaults to orphaning, as upstream
     assert [p.metadata.name for p in core.list_namespaced_pod("default").items] == ["l-abcde"]
+
+
+def test_an_emulator_bug_is_a_500_status() -> None:
+    def broken(obj: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        raise RuntimeError("validator exploded")
+
+    with EmulatorServer(Store(), token="t", validators={"configmaps": broken}) as server:
+        status, body, _ = raw(
+            server,
+            "/api/v1/namespaces/default/configmaps",
+            token="t",
+            method="POST",
+            body={"metadata": {"name": "c"}},
+            headers={"Content-Type": "application/json"},
+        )
+    assert status == 500
+    assert body["reason"] == "InternalError"
+    assert "validator exploded" in body["message"]
