@@ -6,6 +6,8 @@ from __future__ import annotations
 from tests import airflow_env  # noqa: F401
 
 # isort: on
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -53,3 +55,72 @@ def test_failure_reports_exit_code(cluster: Any, run_dag: Any, deferrable: bool)
     tracker = MPIOperatorHook().get_tracker()
     assert tracker.job_state(job_id)[0] is JobState.FAILED
     assert tracker.job_info(job_id).exit_status == 3
+
+
+def test_skip_on_exit_code(cluster: Any, run_dag: Any) -> None:
+    with DAG("mpi_skip", schedule=None) as dag:
+        MPIJobOperator(task_id="run", job_template=template(exit_code=99), skip_on_exit_code=99)
+    assert task_states(run_dag(dag)) == {"run": "skipped"}
+
+
+@pytest.mark.parametrize(
+    ("policy", "exit_code", "kept"),
+    [
+        ("never", 0, True),
+        ("on_success", 0, False),
+        ("on_success", 1, True),
+        ("always", 1, False),
+    ],
+)
+def test_delete_policy(cluster: Any, run_dag: Any, policy: str, exit_code: int, kept: bool) -> None:
+    with DAG(f"mpi_delete_{policy}_{exit_code}", schedule=None) as dag:
+        MPIJobOperator(
+            task_id="run", job_template=template(exit_code=exit_code), delete_policy=policy
+        )
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"run": "success" if exit_code == 0 else "failed"}
+    job_id = xcom(dagrun, "run", "job_id")
+    assert (job_id in MPIOperatorHook().get_tracker().list_jobs()) is kept
+
+
+class _TaskInstance:
+    """The part of a task context the operator reads, for calling execute() directly."""
+
+    dag_id = "direct"
+    task_id = "run"
+    run_id = "manual__direct"
+    map_index = -1
+    try_number = 1
+
+    def __init__(self) -> None:
+        self.xcom: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcom[key] = value
+
+
+def test_on_kill_terminates_the_running_job(cluster: Any) -> None:
+    operator = MPIJobOperator(task_id="run", job_template=template(duration=3600))
+    ti = _TaskInstance()
+    errors: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            operator.execute({"ti": ti})  # type: ignore[arg-type]
+        except BaseException as exc:
+            errors.append(exc)
+
+    worker = threading.Thread(target=execute)
+    worker.start()
+    tracker = MPIOperatorHook().get_tracker()
+    deadline = time.monotonic() + 30
+    while "job_id" not in ti.xcom and time.monotonic() < deadline:
+        time.sleep(0.05)
+    tracker.wait(ti.xcom["job_id"], 30, JobState.RUNNING)
+    operator.on_kill()  # what Airflow calls when it kills the running task
+    worker.join(30)
+    assert not worker.is_alive()
+    state, sub_state = tracker.job_state(ti.xcom["job_id"])
+    assert state is JobState.FAILED
+    assert "terminat" in sub_state.lower()
+    assert errors  # the task fails: its job was terminated
