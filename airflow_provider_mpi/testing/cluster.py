@@ -190,6 +190,7 @@ class MPICluster:
         self._kubelet: Any = None
         self._tmpdir: str | None = None
         self._kubeconfig: str | None = None
+        self._clients: list[Any] = []
 
     # -------------------------------------------------------------- lifecycle
 
@@ -261,7 +262,12 @@ class MPICluster:
             self._loop.wake()
 
     def stop(self) -> None:
-        """Stop controllers, local processes and the server; remove the kubeconfig."""
+        """Stop controllers, local processes and the server; remove the kubeconfig.
+
+        Clients made by :meth:`api_client` are closed.
+        """
+        while self._clients:
+            self._clients.pop().close()
         if self._loop is not None:
             self._loop.stop()
         if self._kubelet is not None:
@@ -379,10 +385,18 @@ class MPICluster:
         return path
 
     def api_client(self) -> Any:
-        """A ``kubernetes.client.ApiClient`` configured for this cluster."""
+        """A ``kubernetes.client.ApiClient`` configured for this cluster.
+
+        The client is closed when the cluster stops (or close it earlier with
+        ``with cluster.api_client() as client:``).
+        """
         from kubernetes import config
 
-        return config.new_client_from_config(config_file=self.kubeconfig_path, persist_config=False)
+        client = config.new_client_from_config(
+            config_file=self.kubeconfig_path, persist_config=False
+        )
+        self._clients.append(client)
+        return client
 
     def async_api_client(self) -> _AsyncClient:
         """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it (closes it)."""

@@ -111,6 +111,7 @@ def test_kubeconfig_names_server_token_and_namespace(
     request = urllib.request.Request(cluster.url + "/api/v1/namespaces")
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5, context=trust)
+    caught.value.close()
     assert caught.value.code == 401
     request.add_header("Authorization", "Bearer s3cret")
     with urllib.request.urlopen(request, timeout=5, context=trust) as response:

@@ -40,11 +40,11 @@ def test_serve_writes_a_kubeconfig_and_stops_on_a_signal(
     try:
         assert seen["kubeconfig"] == str(path)
         assert seen["url"].startswith("https://127.0.0.1:")
-        client = kubernetes.config.new_client_from_config(config_file=str(path))
-        namespaces = kubernetes.client.CoreV1Api(client).list_namespace().items
-        assert "default" in [n.metadata.name for n in namespaces]
-        crds = kubernetes.client.ApiextensionsV1Api(client).list_custom_resource_definition()
-        assert [c.metadata.name for c in crds.items] == ["mpijobs.kubeflow.org"]
+        with kubernetes.config.new_client_from_config(config_file=str(path)) as client:
+            namespaces = kubernetes.client.CoreV1Api(client).list_namespace().items
+            assert "default" in [n.metadata.name for n in namespaces]
+            crds = kubernetes.client.ApiextensionsV1Api(client).list_custom_resource_definition()
+            assert [c.metadata.name for c in crds.items] == ["mpijobs.kubeflow.org"]
     finally:
         process.send_signal(stop_signal)
         output, _ = process.communicate(timeout=20)
