@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate, UnsupportedAttributeError
 from airflow_provider_mpi.mpioperator import extensions as ext
@@ -513,3 +515,26 @@ def test_setting_an_empty_worker_command_removes_it() -> None:
     jt = ext.set_worker_command_extension(template(workerCommand="sshd"))
     assert "workerCommand" not in jt.extension_list
     assert ext.get_worker_command_extension(jt) is None
+
+
+_label_part = st.from_regex(r"[a-z0-9]([a-z0-9._-]{0,10}[a-z0-9])?", fullmatch=True)
+_dns_part = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
+_label_keys = st.one_of(_label_part, st.builds(lambda p, n: f"{p}.io/{n}", _dns_part, _label_part))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    labels=st.dictionaries(_label_keys, st.one_of(st.just(""), _label_part), max_size=4),
+    annotations=st.dictionaries(_label_keys, st.text(max_size=20), max_size=4),
+)
+def test_maps_round_trip_through_their_string_syntax(
+    labels: dict[str, str], annotations: dict[str, str]
+) -> None:
+    jt = k8s.set_labels_extension(template(), labels)
+    jt = k8s.set_annotations_extension(jt, annotations)
+    jt = k8s.set_node_selectors_extension(jt, labels)
+    assert k8s.get_labels_extension(jt) == labels
+    assert k8s.get_annotations_extension(jt) == annotations
+    assert k8s.get_node_selectors_extension(jt) == labels
+    again = JobTemplate.from_json(jt.to_json())
+    assert k8s.get_annotations_extension(again) == annotations
