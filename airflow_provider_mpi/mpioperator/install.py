@@ -163,11 +163,12 @@ def install_mpi_operator(
             client = kubernetes.dynamic.DynamicClient(
                 api_client, cache_file=os.path.join(cache_dir, "discovery.json")
             )
+        defined: set[tuple[str, str]] = set()  # (group, kind) of the CRDs applied so far
         for obj in objects:
             what = _describe(obj)
 
             def apply(obj: dict[str, Any] = obj) -> None:
-                _apply(client, obj)
+                _apply(client, obj, defined)
 
             try:
                 call_with_retry(apply, policy, what=f"apply {what}")
@@ -175,11 +176,19 @@ def install_mpi_operator(
                 raise type(exc)(exc.status, f"applying {what} failed: {exc.reason}") from exc
             log.info("applied %s", what)
             applied.append(what)
+            if obj["kind"] == "CustomResourceDefinition":
+                spec = obj.get("spec") or {}
+                defined.add((str(spec.get("group")), str((spec.get("names") or {}).get("kind"))))
     return applied
 
 
-def _resource(client: kubernetes.dynamic.DynamicClient, obj: dict[str, Any]) -> Any:
-    deadline = time.monotonic() + CRD_DISCOVERY_TIMEOUT
+def _resource(
+    client: kubernetes.dynamic.DynamicClient, obj: dict[str, Any], defined: set[tuple[str, str]]
+) -> Any:
+    group = str(obj["apiVersion"]).rpartition("/")[0]
+    # Only a kind whose CRD was applied just now may take a moment to be served.
+    patience = CRD_DISCOVERY_TIMEOUT if (group, obj["kind"]) in defined else 0.0
+    deadline = time.monotonic() + patience
     while True:
         try:
             with translated():
@@ -196,8 +205,10 @@ def _resource(client: kubernetes.dynamic.DynamicClient, obj: dict[str, Any]) -> 
             time.sleep(0.5)
 
 
-def _apply(client: kubernetes.dynamic.DynamicClient, obj: dict[str, Any]) -> None:
-    resource = _resource(client, obj)
+def _apply(
+    client: kubernetes.dynamic.DynamicClient, obj: dict[str, Any], defined: set[tuple[str, str]]
+) -> None:
+    resource = _resource(client, obj, defined)
     metadata = obj.get("metadata") or {}
     namespace = metadata.get("namespace") or ("default" if resource.namespaced else None)
     try:
