@@ -11,6 +11,7 @@ it, and it lets tests choose how time passes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 import shutil
@@ -401,6 +402,18 @@ class MPICluster:
     def async_api_client(self) -> _AsyncClient:
         """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it (closes it)."""
         return _AsyncClient(self.kubeconfig_path)
+
+    def install_operator(self) -> None:
+        """Install the MPI operator in a cluster started without it (idempotent).
+
+        Creates the ``mpijobs.kubeflow.org`` CRD, which brings the emulated
+        operator to life, as applying the operator's manifests would.
+        """
+        from airflow_provider_mpi.testing.store import AlreadyExists
+
+        with contextlib.suppress(AlreadyExists):
+            self.store.create("customresourcedefinitions", mpijob_crd())
+        self.operator_installed = True
 
     # ------------------------------------------------------------------- time
 

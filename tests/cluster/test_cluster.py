@@ -147,6 +147,18 @@ def test_the_operator_crd_is_listed_when_installed(mpi_cluster_factory: Any) -> 
     ext.create_custom_resource_definition(crd)
     without.advance(0)
     assert conditions(without.store.get("mpijobs", "default", "pi"))[0] == ("Created", "True")
+    without.install_operator()  # already there: nothing happens
+    assert len(ext.list_custom_resource_definition().items) == 1
+
+
+def test_install_operator_later(mpi_cluster_factory: Any) -> None:
+    cluster = mpi_cluster_factory(operator_installed=False, clock="manual")
+    cluster.store.create("mpijobs", mpijob())
+    cluster.advance(1)
+    assert not cluster.store.get("mpijobs", "default", "pi").get("status")
+    cluster.install_operator()
+    cluster.advance(0)
+    assert conditions(cluster.store.get("mpijobs", "default", "pi"))[-1] == ("Running", "True")
 
 
 def test_a_stopped_cluster_says_how_to_start_it() -> None:
