@@ -38,6 +38,7 @@ from airflow_provider_mpi.testing.resources import RESOURCES, ResourceType
 from airflow_provider_mpi.testing.selectors import (
     FieldSelector,
     LabelSelector,
+    Operator,
     SelectorError,
     parse_field_selector,
     parse_label_selector,
@@ -250,6 +251,7 @@ class Store:
         self._lock = threading.RLock()
         self._objects: dict[str, dict[tuple[str, str], JSONDict]] = {p: {} for p in RESOURCES}
         self._dependents: dict[str, set[_Key]] = {}
+        self._label_index: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
         self._history: deque[WatchEvent] = deque(maxlen=history)
         self._compacted = 0  # events with resourceVersion <= this are gone
         self._subscribers: dict[int, Callable[[WatchEvent], None]] = {}
@@ -429,6 +431,7 @@ class Store:
             meta["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
             self._index_owners((plural, ns, name), new, None)
+            self._index_labels((plural, ns, name), new, None)
             self._emit(EventType.ADDED, rt, new)
             return copy_json(new)
 
@@ -538,20 +541,50 @@ class Store:
     ) -> Iterator[JSONDict]:
         rt = self.resource(plural)
         bucket = self._objects[plural]
+        keys = self._candidates(plural, labels)
         pinned = fields.equals("metadata.name")
         if pinned is not None and namespace is not None and rt.namespaced:
-            hit = bucket.get((namespace, pinned))
-            candidates = [((namespace, pinned), hit)] if hit is not None else []
-        else:
-            candidates = sorted(bucket.items())
-        for (ns, _), obj in candidates:
-            if namespace and rt.namespaced and ns != namespace:
+            wanted = (namespace, pinned)
+            keys = {wanted} if keys is None or wanted in keys else set()
+        ordered = sorted(bucket) if keys is None else sorted(k for k in keys if k in bucket)
+        for key in ordered:
+            if namespace and rt.namespaced and key[0] != namespace:
                 continue
-            if not labels.matches_object(obj):
+            obj = bucket.get(key)
+            if obj is None or not labels.matches_object(obj):
                 continue
             if fields.requirements and not fields.matches(partial(field_value, obj)):
                 continue
             yield obj
+
+    def _candidates(self, plural: str, labels: LabelSelector) -> set[tuple[str, str]] | None:
+        """Keys that can match the selector's equality requirements (None: no such requirement)."""
+        found: set[tuple[str, str]] | None = None
+        for req in labels.requirements:
+            if req.operator not in (Operator.EQUALS, Operator.IN):
+                continue
+            keys: set[tuple[str, str]] = set()
+            for value in req.values:
+                keys |= self._label_index.get((plural, req.key, value), set())
+            found = keys if found is None else found & keys
+        return found
+
+    def _index_labels(self, key: _Key, obj: JSONDict | None, old: JSONDict | None) -> None:
+        plural, ns, name = key
+        before = (old or {}).get("metadata", {}).get("labels") or {}
+        after = (obj or {}).get("metadata", {}).get("labels") or {}
+        if before == after:
+            return
+        for label, value in before.items():
+            if after.get(label) != value:
+                entry = self._label_index.get((plural, label, value))
+                if entry is not None:
+                    entry.discard((ns, name))
+                    if not entry:
+                        del self._label_index[(plural, label, value)]
+        for label, value in after.items():
+            if before.get(label) != value:
+                self._label_index.setdefault((plural, label, str(value)), set()).add((ns, name))
 
     def update(self, plural: str, obj: JSONDict, *, subresource: str | None = None) -> JSONDict:
         """Replace an object (PUT), or only its status with ``subresource="status"``.
@@ -632,6 +665,7 @@ class Store:
             new["metadata"]["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
             self._index_owners((plural, ns, name), new, stored)
+            self._index_labels((plural, ns, name), new, stored)
             self._emit(EventType.MODIFIED, rt, new)
             return copy_json(new)
 
@@ -705,6 +739,7 @@ class Store:
         if rt.plural == "pods":
             self.logs.forget(ns, name)
         self._index_owners((rt.plural, ns, name), None, stored)
+        self._index_labels((rt.plural, ns, name), None, stored)
         stored["metadata"]["resourceVersion"] = self._bump()
         self._emit(EventType.DELETED, rt, stored)
         if policy is PropagationPolicy.BACKGROUND:

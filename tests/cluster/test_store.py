@@ -385,3 +385,36 @@ def test_service_names_are_dns_labels(store: Store) -> None:
     with pytest.raises(Invalid):
         store.create("services", {"metadata": {"name": "a.b"}}, namespace="default")
     store.create("configmaps", {"metadata": {"name": "a.b"}}, namespace="default")
+
+
+def test_label_index_follows_updates_and_deletes() -> None:
+    import random
+
+    rng = random.Random(3)
+    store = Store()
+    live: dict[str, dict[str, str]] = {}
+    for step in range(300):
+        name = f"c{rng.randrange(20)}"
+        labels = {k: rng.choice(["a", "b"]) for k in ("x", "y") if rng.random() < 0.7}
+        action = rng.random()
+        if name not in live:
+            store.create(
+                "configmaps", {"metadata": {"name": name, "labels": labels}}, namespace="default"
+            )
+            live[name] = labels
+        elif action < 0.3:
+            store.delete("configmaps", "default", name)
+            del live[name]
+        else:
+            obj = store.get("configmaps", "default", name)
+            obj["metadata"]["labels"] = labels
+            store.update("configmaps", obj)
+            live[name] = labels
+        for selector, wanted in (
+            ("x=a", lambda lb: lb.get("x") == "a"),
+            ("x in (a,b),y=b", lambda lb: "x" in lb and lb.get("y") == "b"),
+            ("y!=a", lambda lb: lb.get("y") != "a"),
+        ):
+            items, _ = store.list("configmaps", "default", label_selector=selector)
+            got = sorted(i["metadata"]["name"] for i in items)
+            assert got == sorted(n for n, lb in live.items() if wanted(lb)), (step, selector)
