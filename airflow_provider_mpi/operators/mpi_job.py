@@ -275,8 +275,9 @@ class MPIJobOperator(_MPIJobOperatorBase):
         """Submit (or reattach to) the job and wait for it."""
         identity = AirflowJobIdentity.from_context(context)
         template = self._labelled_template(identity)  # fails on bad input, before any request
+        url_template = self._url_template()
         tracker = self.hook.get_tracker()
-        earlier = self._find_earlier_job(identity) if self.reattach_on_retry else None
+        earlier = self._find_earlier_job(identity, template) if self.reattach_on_retry else None
         if earlier is None:
             job_id = tracker.add_job(template)
             self.log.info("Submitted MPIJob %s", job_id)
@@ -284,7 +285,7 @@ class MPIJobOperator(_MPIJobOperatorBase):
         else:
             job_id, state = earlier
         self._job_id = job_id
-        self._publish(context, job_id)
+        self._publish(context, job_id, url_template)
         if not state.is_terminal and self.deferrable:
             state, _ = tracker.job_state(job_id)
             if not state.is_terminal:
@@ -315,28 +316,40 @@ class MPIJobOperator(_MPIJobOperatorBase):
         if self._job_id is not None:
             self._terminate([self._job_id], "the task was killed")
 
-    def _publish(self, context: Context, job_id: str) -> None:
-        ti = context["ti"]
-        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+    def _url_template(self) -> str | None:
+        """The extra link's URL template, checked before anything is submitted."""
         template = self.job_url_template or self.hook.job_url_template
         if template:
-            link = MPIJobLink()
-            ti.xcom_push(key=link.xcom_key, value=format_job_url(template, job_id))
+            format_job_url(template, "namespace/name")
+        return template
 
-    def _find_earlier_job(self, identity: AirflowJobIdentity) -> tuple[str, JobState] | None:
+    def _publish(self, context: Context, job_id: str, url_template: str | None) -> None:
+        ti = context["ti"]
+        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+        if url_template:
+            ti.xcom_push(key=MPIJobLink().xcom_key, value=format_job_url(url_template, job_id))
+
+    def _find_earlier_job(
+        self, identity: AirflowJobIdentity, template: JobTemplate
+    ) -> tuple[str, JobState] | None:
+        """The job of an earlier try to follow, or None to submit a new one."""
         tracker = self.hook.get_tracker()
         jobs = tracker.find_jobs(identity.selector_labels())
         if not jobs:
             return None
         job_id = jobs[-1]
         state, sub_state = tracker.job_state(job_id)
-        if state is JobState.FAILED:
-            self.log.info(
-                "MPIJob %s of an earlier try failed (%s); submitting a new one", job_id, sub_state
-            )
-            return None
-        self.log.info("Reattaching to MPIJob %s of an earlier try (state %s)", job_id, state)
-        return job_id, state
+        if state is not JobState.FAILED:
+            self.log.info("Reattaching to MPIJob %s of an earlier try (state %s)", job_id, state)
+            return job_id, state
+        self.log.info(
+            "MPIJob %s of an earlier try failed (%s); submitting a new one", job_id, sub_state
+        )
+        if template.job_name and job_id.rpartition("/")[2] == template.job_name:
+            # A fixed job_name: the failed job holds the name the new one needs.
+            self.log.info("Deleting the failed MPIJob %s to reuse its name", job_id)
+            tracker.delete_job(job_id)
+        return None
 
     def _wait_in_worker(self, job_id: str) -> JobState:
         tracker = self.hook.get_tracker()

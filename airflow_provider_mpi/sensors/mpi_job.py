@@ -15,7 +15,12 @@ from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
@@ -105,8 +110,9 @@ class MPIJobSensor(BaseSensorOperator):
         """Check the job's state once.
 
         Raises:
-            AirflowException: the job ended in a state that is not a target
-                (it can never reach one).
+            AirflowFailException: the job ended in a state that is not a target
+                (it can never reach one, so retrying is pointless); with
+                ``soft_fail`` the sensor is skipped instead.
         """
         tracker = self.hook.get_tracker()
         state, sub_state = tracker.job_state(self.job_id)
@@ -114,7 +120,7 @@ class MPIJobSensor(BaseSensorOperator):
         if state in self._targets:
             return PokeReturnValue(is_done=True, xcom_value=tracker.job_info(self.job_id).to_dict())
         if state.is_terminal:
-            raise AirflowException(
+            raise AirflowFailException(
                 f"MPIJob {self.job_id} ended {state}"
                 + (f" ({sub_state})" if sub_state else "")
                 + f"; waited for {', '.join(str(s) for s in sorted(self._targets))}"
@@ -125,7 +131,12 @@ class MPIJobSensor(BaseSensorOperator):
         """Poke/reschedule as any sensor, or check once and defer."""
         if not self.deferrable:
             return super().execute(context)
-        first = self.poke(context)
+        try:
+            first = self.poke(context)
+        except AirflowFailException as exc:
+            if self.soft_fail:
+                raise AirflowSkipException(str(exc)) from exc
+            raise
         if first.is_done:
             return first.xcom_value
         access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
@@ -148,8 +159,10 @@ class MPIJobSensor(BaseSensorOperator):
         if payload.status is MPIJobTriggerStatus.SUCCESS:
             self.log.info("MPIJob %s reached %s", payload.job_id, payload.state)
             return payload.job_info
+        if payload.status is MPIJobTriggerStatus.ERROR:
+            raise AirflowException(payload.message)  # retries may help
+        if self.soft_fail:
+            raise AirflowSkipException(payload.message)
         if payload.status is MPIJobTriggerStatus.TIMEOUT:
-            from airflow.sdk.exceptions import AirflowSensorTimeout
-
             raise AirflowSensorTimeout(payload.message)
-        raise AirflowException(payload.message)
+        raise AirflowFailException(payload.message)
