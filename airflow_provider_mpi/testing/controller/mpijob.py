@@ -44,12 +44,16 @@ from airflow_provider_mpi.testing.controller.meta import (
     format_time,
     is_controlled_by,
 )
+from airflow_provider_mpi.testing.controller.mpijob_status import (
+    job_condition,
+    pod_phase,
+    update_mpijob_status,
+)
 from airflow_provider_mpi.testing.controller.validation import (
     CleanPodPolicy,
     LauncherCreationPolicy,
     ReplicaType,
     default_mpi_job,
-    truncate_message,
     validate_mpi_job,
     validation_message,
 )
@@ -70,23 +74,9 @@ def _suspended(obj: JSONDict) -> bool:
     return bool((obj.get("spec", {}).get("runPolicy") or {}).get("suspend"))
 
 
-def _job_condition(job: JSONDict, kind: str) -> JSONDict | None:
-    condition = find_condition(job.get("status", {}).get("conditions"), kind)
-    return condition if condition is not None and condition.get("status") == "True" else None
-
-
-def _phase(pod: JSONDict) -> str:
-    return str(pod.get("status", {}).get("phase") or "Pending")
-
-
 def _ready(pod: JSONDict) -> bool:
     condition = find_condition(pod.get("status", {}).get("conditions"), "Ready")
     return condition is not None and condition.get("status") == "True"
-
-
-def _replica_status(active: int = 0, succeeded: int = 0, failed: int = 0) -> JSONDict:
-    counts = {"active": active, "succeeded": succeeded, "failed": failed}
-    return {key: value for key, value in counts.items() if value}
 
 
 class MPIJobController:
@@ -250,7 +240,7 @@ class MPIJobController:
 
     @staticmethod
     def _launcher_finished(launcher: JSONDict) -> bool:
-        return bool(_job_condition(launcher, "Complete") or _job_condition(launcher, "Failed"))
+        return bool(job_condition(launcher, "Complete") or job_condition(launcher, "Failed"))
 
     def _get_or_create_service(self, job: JSONDict) -> None:
         wanted = new_service(job)
@@ -277,7 +267,9 @@ class MPIJobController:
         return pods
 
     def _get_or_create_config_map(self, job: JSONDict) -> None:
-        running = [p["metadata"]["name"] for p in self._worker_pods(job) if _phase(p) == "Running"]
+        running = [
+            p["metadata"]["name"] for p in self._worker_pods(job) if pod_phase(p) == "Running"
+        ]
         wanted = new_config_map(job, running)
         config_map = self._lookup(
             "configmaps", job["metadata"]["namespace"], wanted["metadata"]["name"]
@@ -341,7 +333,10 @@ class MPIJobController:
             if pod is None:
                 continue
             self._owned(job, pod)
-            if policy == CleanPodPolicy.RUNNING.value and _phase(pod) not in ("Running", "Pending"):
+            if policy == CleanPodPolicy.RUNNING.value and pod_phase(pod) not in (
+                "Running",
+                "Pending",
+            ):
                 continue
             with contextlib.suppress(NotFound):
                 self._store.delete("pods", namespace, pod["metadata"]["name"])
@@ -403,142 +398,15 @@ class MPIJobController:
         launcher: JSONDict | None,
         workers: list[JSONDict],
     ) -> None:
-        namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
-        replica_statuses = status.setdefault("replicaStatuses", {})
-        suspended = _suspended(job)
-        if suspended:
-            if self._set(
-                status,
-                JobConditionType.SUSPENDED,
-                True,
-                ConditionReason.SUSPENDED.value,
-                "MPIJob suspended",
-            ):
-                self._event(
-                    stored,
-                    EventSeverity.NORMAL,
-                    ConditionReason.SUSPENDED.value,
-                    "MPIJob suspended",
-                )
-        elif find_condition(
-            status.get("conditions"), JobConditionType.SUSPENDED.value
-        ) is not None and self._set(
-            status,
-            JobConditionType.SUSPENDED,
-            False,
-            ConditionReason.RESUMED.value,
-            "MPIJob resumed",
-        ):
-            self._event(
-                stored, EventSeverity.NORMAL, ConditionReason.RESUMED.value, "MPIJob resumed"
-            )
-            status["startTime"] = format_time(self._now())
-        launcher_running = 0
-        if launcher is not None:
-            pods = job_pods(self._store, launcher)
-            launcher_running = sum(1 for p in pods if _phase(p) == "Running")
-            failed = int(launcher.get("status", {}).get("failed") or 0)
-            if _job_condition(launcher, "Complete"):
-                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(
-                    succeeded=1, failed=failed
-                )
-                message = f"MPIJob {namespace}/{name} successfully completed."
-                self._event(stored, EventSeverity.NORMAL, ConditionReason.SUCCEEDED.value, message)
-                if not status.get("completionTime"):
-                    completion = launcher.get("status", {}).get("completionTime")
-                    if completion:
-                        status["completionTime"] = completion
-                self._set(
-                    status,
-                    JobConditionType.SUCCEEDED,
-                    True,
-                    ConditionReason.SUCCEEDED.value,
-                    message,
-                )
-            elif _job_condition(launcher, "Failed"):
-                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(failed=failed)
-                self._launcher_failed(job, stored, status, launcher, pods)
-            else:
-                replica_statuses[ReplicaType.LAUNCHER.value] = _replica_status(
-                    active=launcher_running, failed=failed
-                )
-        running = evicted = succeeded = failed_workers = 0
-        for pod in workers:
-            phase = _phase(pod)
-            if phase == "Failed":
-                failed_workers += 1
-                evicted += pod.get("status", {}).get("reason") == "Evicted"
-            elif phase == "Succeeded":
-                succeeded += 1
-            elif phase == "Running":
-                running += 1
-        replica_statuses[ReplicaType.WORKER.value] = _replica_status(
-            running, succeeded, failed_workers
-        )
-        if evicted:
-            message = f"{evicted}/{len(workers)} workers are evicted"
-            self._set(status, JobConditionType.FAILED, True, ConditionReason.EVICTED.value, message)
-            self._event(stored, EventSeverity.WARNING, ConditionReason.EVICTED.value, message)
-        if suspended:
-            message = f"MPIJob {namespace}/{name} is suspended."
-            self._set(
-                status, JobConditionType.RUNNING, False, ConditionReason.SUSPENDED.value, message
-            )
-        elif is_finished(status):
-            if find_condition(status.get("conditions"), JobConditionType.RUNNING.value) is None:
-                stamp = status.get("completionTime") or format_time(self._now())
-                message = (
-                    f"MPIJob {namespace}/{name} is finished but Running condition was never set."
-                )
-                status.setdefault("conditions", []).append(
-                    {
-                        "type": JobConditionType.RUNNING.value,
-                        "status": "False",
-                        "reason": ConditionReason.RUNNING.value,
-                        "message": message,
-                        "lastUpdateTime": stamp,
-                        "lastTransitionTime": stamp,
-                    }
-                )
-        elif launcher is not None and launcher_running >= 1 and running == len(workers):
-            message = f"MPIJob {namespace}/{name} is running."
-            self._set(
-                status, JobConditionType.RUNNING, True, ConditionReason.RUNNING.value, message
-            )
-            self._event(
-                stored,
-                EventSeverity.NORMAL,
-                ConditionReason.RUNNING.value,
-                f"MPIJob {namespace}/{name} is running",
-            )
-        self._write_status(stored, status)
+        launcher_pods = [] if launcher is None else job_pods(self._store, launcher)
 
-    def _launcher_failed(
-        self,
-        job: JSONDict,
-        stored: JSONDict,
-        status: JSONDict,
-        launcher: JSONDict,
-        pods: list[JSONDict],
-    ) -> None:
-        condition = _job_condition(launcher, "Failed") or {}
-        reason = condition.get("reason") or ConditionReason.FAILED.value
-        meta = job["metadata"]
-        message = (
-            condition.get("message") or f"MPIJob {meta['namespace']}/{meta['name']} has failed"
+        def emit(severity: EventSeverity, reason: str, message: str) -> None:
+            self._event(stored, severity, reason, message)
+
+        update_mpijob_status(
+            job, status, launcher, launcher_pods, workers, now=self._now(), emit=emit
         )
-        if reason == "BackoffLimitExceeded":
-            failed_pods = [p for p in pods if _phase(p) == "Failed"]
-            if failed_pods:
-                last = max(failed_pods, key=lambda p: p["metadata"].get("creationTimestamp", ""))
-                reason += "/" + str(last.get("status", {}).get("reason") or "")
-                message = truncate_message(
-                    message + ": " + str(last.get("status", {}).get("message") or "")
-                )
-        self._event(stored, EventSeverity.WARNING, reason, message)
-        if not status.get("completionTime"):
-            status["completionTime"] = format_time(self._now())
-        self._set(status, JobConditionType.FAILED, True, reason, message)
+        self._write_status(stored, status)
 
     def _write_status(self, stored: JSONDict, status: JSONDict) -> None:
         if status == (stored.get("status") or {}):
