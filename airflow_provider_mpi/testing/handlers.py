@@ -174,6 +174,15 @@ class ApiHandlers:
         """Validate and prune; returns the object and the warnings to send."""
         if not isinstance(obj, dict):
             raise BadRequest(f"the body must be a {rt.kind} object")
+        if rt.plural == "secrets" and "stringData" in obj:
+            # stringData is write-only: the API server folds it into data (base64).
+            string_data = obj.pop("stringData") or {}
+            if not isinstance(string_data, dict):
+                raise BadRequest("stringData must be a map of strings")
+            data = obj.setdefault("data", {}) or {}
+            for key, value in string_data.items():
+                data[key] = base64.b64encode(str(value).encode()).decode()
+            obj["data"] = data
         validator = self._validators.get(rt.plural)
         if validator is None:
             return obj, []
