@@ -117,9 +117,8 @@ def container_started(pod: Mapping[str, Any]) -> bool:
     if not statuses:
         return False
     state = statuses[0].get("state") or {}
-    return bool(state.get("running") or state.get("terminated")) or bool(
-        statuses[0].get("lastState", {}).get("terminated")
-    )
+    last = statuses[0].get("lastState") or {}
+    return "running" in state or "terminated" in state or bool(last.get("terminated"))
 
 
 def job_event_objects(job_name: str, pods: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
