@@ -149,12 +149,14 @@ def test_label_selector_watch_sees_transitions(
             _raw_watch(
                 emu_server,
                 emu_token,
-                f"watch=true&labelSelector=app%3Dx&resourceVersion={rv}&timeoutSeconds=1",
+                f"watch=true&labelSelector=app%3Dx&resourceVersion={rv}&timeoutSeconds=2",
             )
         )
     )
     thread.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while emu_server.watch_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     emu_store.update("configmaps", back)
     thread.join()
     types = [e["type"] for e in collected]
