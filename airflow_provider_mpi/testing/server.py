@@ -29,7 +29,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -127,7 +127,7 @@ class EmulatorServer:
         ssl_context: serve HTTPS with this server context instead.
         bookmark_interval: seconds between watch bookmarks.
         validators: admission per plural (default: MPIJob schema validation).
-        now: the clock for ages in ``kubectl get`` tables.
+        now: the clock for table ages and ``sinceSeconds`` (default: the store's).
 
     Raises:
         ValueError: a non-loopback host or an empty token.
@@ -170,7 +170,7 @@ class EmulatorServer:
             self._ca_pem = identity.certificate_pem
         self._ssl = ssl_context
         self._bookmark_interval = bookmark_interval
-        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._now = now or store.clock
         self._handlers = ApiHandlers(store, self._now, validators)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -438,7 +438,7 @@ class EmulatorServer:
                 on_prepared=on_prepared,
             )
         if verb is Verb.GET and target.subresource == "log":
-            return await serve_log(request, target, self.store)
+            return await serve_log(request, target, self.store, self._now)
         if target.subresource == "log":
             return status_response(405, "the server does not allow this method on pods/log")
         routes = {

@@ -263,6 +263,11 @@ class Store:
             self.create("namespaces", {"metadata": {"name": name}})
 
     @property
+    def clock(self) -> Callable[[], datetime]:
+        """The clock stamping objects and log lines (the server ages tables with it too)."""
+        return self._now
+
+    @property
     def lock(self) -> threading.RLock:
         """The store's re-entrant lock: hold it to make several calls one atomic step."""
         return self._lock

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -227,13 +227,29 @@ def _format(stamp: datetime, line: str, timestamps: bool) -> bytes:
     return (text + "\n").encode()
 
 
-async def serve_log(request: web.Request, target: Target, store: Store) -> web.StreamResponse:
-    """``GET pods/<name>/log`` with ``container``, ``follow``, ``tailLines``, ``timestamps``...
+def _int_param(request: web.Request, name: str) -> int | None:
+    text = request.query.get(name)
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"{name}: Invalid value: {text!r}: must be an integer") from None
+
+
+async def serve_log(
+    request: web.Request, target: Target, store: Store, now: Callable[[], datetime]
+) -> web.StreamResponse:
+    """``GET pods/<name>/log``.
+
+    Query parameters: ``container``, ``follow``, ``tailLines``, ``timestamps``,
+    ``previous``, ``sinceSeconds``, ``limitBytes``.
 
     Args:
         request: the request.
         target: the parsed path.
         store: the store.
+        now: the clock log lines are stamped with (for ``sinceSeconds``).
 
     Returns:
         The log as ``text/plain`` (streamed when following).
@@ -256,24 +272,33 @@ async def serve_log(request: web.Request, target: Target, store: Store) -> web.S
         raise BadRequest(
             f'container "{container}" in pod "{target.name}" is waiting to start: ContainerCreating'
         )
-    tail = query.get("tailLines")
-    if tail:
-        try:
-            count = int(tail)
-        except ValueError:
-            raise BadRequest(f"tailLines: invalid value {tail!r}") from None
+    seen = len(lines)
+    since_seconds = _int_param(request, "sinceSeconds")
+    if since_seconds is not None:
+        cutoff = now() - timedelta(seconds=since_seconds)
+        lines = [(stamp, text) for stamp, text in lines if stamp >= cutoff]
+    count = _int_param(request, "tailLines")
+    if count is not None:
         lines = lines[-count:] if count > 0 else []
-    start_index = len(
-        store.logs.read(target.namespace, target.name, container, previous=previous)[0]
-    )
+    budget = _int_param(request, "limitBytes")
     response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
     if follow:
         response.enable_chunked_encoding()
     await response.prepare(request)
-    await response.write(b"".join(_format(stamp, line, timestamps) for stamp, line in lines))
-    seen = start_index
+
+    async def send(chunk: list[tuple[datetime, str]]) -> bool:
+        """Write lines; False once limitBytes is used up."""
+        nonlocal budget
+        data = b"".join(_format(stamp, text, timestamps) for stamp, text in chunk)
+        if budget is not None:
+            data, budget = data[:budget], max(0, budget - len(data))
+        if data:
+            await response.write(data)
+        return budget is None or budget > 0
+
     try:
-        while follow and not closed:
+        more = await send(lines)
+        while more and follow and not closed:
             transport = request.transport
             if transport is None or transport.is_closing():
                 break
@@ -288,7 +313,7 @@ async def serve_log(request: web.Request, target: Target, store: Store) -> web.S
             fresh = current[seen:]
             seen = len(current)
             if fresh:
-                await response.write(b"".join(_format(s, t, timestamps) for s, t in fresh))
+                more = await send(fresh)
     except ConnectionError:
         return response
     with contextlib.suppress(ConnectionError):

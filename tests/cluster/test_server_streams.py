@@ -359,3 +359,23 @@ async def test_async_client_crud_watch_and_logs(k8s_async: Any, emu_store: Store
     with pytest.raises(aclient.ApiException) as info:
         await core.read_namespaced_pod("missing", "default")
     assert info.value.status == 404
+
+
+def test_pod_logs_since_seconds_and_limit_bytes() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    clock = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    store = Store(now=lambda: clock[0])
+    store.create("pods", pod("p"), namespace="default")
+    store.logs.append("default", "p", "main", "old line")
+    clock[0] += timedelta(seconds=100)
+    store.logs.append("default", "p", "main", "new line")
+    with EmulatorServer(store, token="t") as server:
+        configuration = client.Configuration()
+        configuration.host = server.url
+        configuration.api_key = {"BearerToken": "t"}
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        with client.ApiClient(configuration) as api:
+            assert _log(api, "p", since_seconds=10) == "new line\n"
+            assert _log(api, "p", since_seconds=1000) == "old line\nnew line\n"
+            assert _log(api, "p", limit_bytes=5) == "old l"
