@@ -16,15 +16,19 @@ that round trip is the slowest part of listing a thousand pods.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import kubernetes.client
 import kubernetes.config
 
 from airflow_provider_mpi.drmaa2.errors import BackendError
+from airflow_provider_mpi.mpioperator.queries import (
+    MPIJOB_CRD,
+    MPIJOB_GROUP,
+    MPIJOB_PLURAL,
+    MPIJOB_VERSION,
+)
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy, call_with_retry
 from airflow_provider_mpi.mpioperator.translate import translated
 
@@ -35,14 +39,9 @@ __all__ = [
     "MPIJOB_PLURAL",
     "MPIJOB_VERSION",
     "MPIJobApi",
-    "load_api_client",
     "log_kwargs",
 ]
 
-MPIJOB_GROUP = "kubeflow.org"
-MPIJOB_VERSION = "v2beta1"
-MPIJOB_PLURAL = "mpijobs"
-MPIJOB_CRD = f"{MPIJOB_PLURAL}.{MPIJOB_GROUP}"
 MERGE_PATCH = "application/merge-patch+json"
 #: Seconds to connect and to wait for an ordinary (non-streaming) answer.
 DEFAULT_REQUEST_TIMEOUT = (10.0, 60.0)
@@ -50,52 +49,6 @@ DEFAULT_REQUEST_TIMEOUT = (10.0, 60.0)
 WATCH_READ_SLACK = 15.0
 
 T = TypeVar("T")
-
-
-def load_api_client(
-    kubeconfig_path: str | os.PathLike[str] | None = None, *, context: str | None = None
-) -> kubernetes.client.ApiClient:
-    """Build an API client from a kubeconfig, without touching global state.
-
-    The configuration is looked up in this order: the argument, the
-    ``KUBECONFIG`` environment variable (a ``:``-separated list is merged),
-    ``~/.kube/config`` when it exists, then the in-cluster service account.
-    A fresh ``Configuration`` is filled each time; the process-wide default
-    of the ``kubernetes`` package is never changed.
-
-    Args:
-        kubeconfig_path: a kubeconfig file.
-        context: the kubeconfig context to use (the current one when None).
-
-    Returns:
-        A new API client.
-
-    Raises:
-        BackendError: no configuration was found or it is unusable.
-    """
-    configuration = kubernetes.client.Configuration()
-    source = kubeconfig_path or os.environ.get("KUBECONFIG")
-    if not source:
-        default = Path("~/.kube/config").expanduser()
-        source = str(default) if default.exists() else None
-    with translated():
-        if source:
-            kubernetes.config.load_kube_config(
-                config_file=os.fspath(source),
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        else:
-            try:
-                kubernetes.config.load_incluster_config(client_configuration=configuration)
-            except kubernetes.config.ConfigException as exc:
-                raise BackendError(
-                    None,
-                    "no Kubernetes configuration: pass kubeconfig_path or an api_client, set "
-                    f"KUBECONFIG, create ~/.kube/config, or run in a pod ({exc})",
-                ) from exc
-    return kubernetes.client.ApiClient(configuration)
 
 
 def _read_json(response: Any) -> dict[str, Any]:

@@ -31,9 +31,8 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.api import MPIJOB_CRD, MPIJOB_VERSION
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch, release_patch
-from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.events import JobEvent, events_about, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
     ArrayRef,
     JobRef,
@@ -45,12 +44,15 @@ from airflow_provider_mpi.mpioperator.ids import (
 from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.queries import (
     array_selector,
+    check_crd,
     container_started,
+    crd_missing,
     job_categories,
     job_event_objects,
     job_template_from_mpi_job,
     launcher_container,
     launcher_selector,
+    needs_events,
     newest,
     oldest_first,
     pods_selector,
@@ -69,7 +71,8 @@ from airflow_provider_mpi.mpioperator.submission import (
     prepare_array,
     prepare_job,
 )
-from airflow_provider_mpi.mpioperator.tracker import ARRAY_SUBMIT_WORKERS, CONTROL_ATTEMPTS
+from airflow_provider_mpi.mpioperator.tracker import CONTROL_ATTEMPTS
+from airflow_provider_mpi.mpioperator.tracker_arrays import ARRAY_SUBMIT_WORKERS
 from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
@@ -222,8 +225,7 @@ class AsyncMPIOperatorTracker:
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
         events = None
-        if not (mpijob.get("status") or {}).get("conditions"):
-            # not picked up by the operator yet: a ValidationError event tells why
+        if needs_events(mpijob):
             events = await self.api.list_events(
                 ref.namespace, field_selector=f"involvedObject.name={ref.name}"
             )
@@ -234,16 +236,9 @@ class AsyncMPIOperatorTracker:
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
         pods = await self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        objects = job_event_objects(ref.name, pods)
-        events = [
-            event
-            for event in await self.api.list_events(ref.namespace)
-            if (
-                str((event.get("involvedObject") or {}).get("kind")),
-                str((event.get("involvedObject") or {}).get("name")),
-            )
-            in objects
-        ]
+        events = events_about(
+            await self.api.list_events(ref.namespace), job_event_objects(ref.name, pods)
+        )
         return job_info_from_mpi_job(mpijob, pods=pods, events=events)
 
     async def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
@@ -269,19 +264,8 @@ class AsyncMPIOperatorTracker:
         try:
             crd = await self.api.get_crd()
         except BackendError as exc:
-            if exc.status == 404:
-                raise BackendError(
-                    404,
-                    f"the MPIJob CRD {MPIJOB_CRD} is not installed: install the MPI operator "
-                    "(install_mpi_operator or MPIOperatorTracker(install_operator=True))",
-                ) from exc
-            raise
-        versions = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []]
-        if MPIJOB_VERSION not in versions:
-            raise BackendError(
-                None,
-                f"the MPIJob CRD serves {versions}, not {MPIJOB_VERSION}: upgrade the MPI operator",
-            )
+            raise crd_missing(exc) from exc
+        check_crd(crd)
         await self.api.list_mpi_jobs(self.namespace, limit=1)
 
     # Control

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError, JobNotFoundError
+from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE, LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
@@ -19,19 +19,31 @@ from airflow_provider_mpi.mpioperator.validation import label_value_error, quali
 __all__ = [
     "LABEL_JOB_NAME",
     "LABEL_JOB_ROLE",
+    "MPIJOB_CRD",
+    "MPIJOB_GROUP",
+    "MPIJOB_PLURAL",
+    "MPIJOB_VERSION",
     "array_selector",
+    "check_crd",
     "container_started",
+    "crd_missing",
     "job_categories",
     "job_event_objects",
     "job_template_from_mpi_job",
     "launcher_container",
     "launcher_selector",
+    "needs_events",
     "newest",
     "oldest_first",
     "pods_selector",
     "selector_from_labels",
 ]
 
+#: The MPIJob API the tracker speaks.
+MPIJOB_GROUP = "kubeflow.org"
+MPIJOB_VERSION = "v2beta1"
+MPIJOB_PLURAL = "mpijobs"
+MPIJOB_CRD = f"{MPIJOB_PLURAL}.{MPIJOB_GROUP}"
 #: Pod label of the MPI operator: the MPIJob's name.
 LABEL_JOB_NAME = "training.kubeflow.org/job-name"
 #: Pod label of the MPI operator: ``launcher`` or ``worker``.
@@ -175,3 +187,48 @@ def job_categories(mpijobs: Iterable[Mapping[str, Any]]) -> list[str]:
             if container.get("image"):
                 images.add(str(container["image"]))
     return sorted(images)
+
+
+def needs_events(mpijob: Mapping[str, Any]) -> bool:
+    """Whether the state of an MPIJob may depend on its events.
+
+    Only before the operator set a condition: a ``ValidationError`` event
+    then tells that it never will (see ``status.job_state_from_mpi_job``).
+    """
+    return not (mpijob.get("status") or {}).get("conditions")
+
+
+def crd_missing(error: BackendError) -> BackendError:
+    """Explain a failed read of the MPIJob CRD.
+
+    Args:
+        error: the error of the read.
+
+    Returns:
+        For a 404, an error saying the MPI operator is not installed and how
+        to install it; any other error unchanged.
+    """
+    if error.status != 404:
+        return error
+    return BackendError(
+        404,
+        f"the MPIJob CRD {MPIJOB_CRD} is not installed: install the MPI operator "
+        "(install_mpi_operator or MPIOperatorTracker(install_operator=True))",
+    )
+
+
+def check_crd(crd: Mapping[str, Any]) -> None:
+    """Check that the MPIJob CRD serves the version the tracker speaks.
+
+    Args:
+        crd: the CustomResourceDefinition.
+
+    Raises:
+        BackendError: ``v2beta1`` is not among its versions.
+    """
+    versions = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []]
+    if MPIJOB_VERSION not in versions:
+        raise BackendError(
+            None,
+            f"the MPIJob CRD serves {versions}, not {MPIJOB_VERSION}: upgrade the MPI operator",
+        )

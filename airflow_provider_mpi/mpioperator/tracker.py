@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import kubernetes.client
@@ -25,7 +24,6 @@ import kubernetes.client
 from airflow_provider_mpi.drmaa2.errors import (
     BackendError,
     ConflictError,
-    DRMAA2Error,
     InvalidArgumentError,
     InvalidStateError,
     JobNotFoundError,
@@ -35,30 +33,27 @@ from airflow_provider_mpi.drmaa2.errors import (
 from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.api import (
-    MPIJOB_CRD,
-    MPIJOB_VERSION,
-    MPIJobApi,
-    load_api_client,
-)
-from airflow_provider_mpi.mpioperator.control import control_applied, control_patch, release_patch
-from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.api import MPIJobApi
+from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
+from airflow_provider_mpi.mpioperator.events import JobEvent, events_about, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
     JobRef,
     format_job_id,
-    parse_array_id,
     parse_job_id,
     validate_namespace,
 )
 from airflow_provider_mpi.mpioperator.install import install_mpi_operator
+from airflow_provider_mpi.mpioperator.kubeconfig import load_api_client
 from airflow_provider_mpi.mpioperator.queries import (
-    array_selector,
+    check_crd,
     container_started,
+    crd_missing,
     job_categories,
     job_event_objects,
     job_template_from_mpi_job,
     launcher_container,
     launcher_selector,
+    needs_events,
     newest,
     oldest_first,
     pods_selector,
@@ -71,28 +66,25 @@ from airflow_provider_mpi.mpioperator.status import (
     job_state_from_mpi_job,
 )
 from airflow_provider_mpi.mpioperator.submission import (
-    array_failure,
     conflict_error,
     is_same_submission,
-    prepare_array,
     prepare_job,
 )
 from airflow_provider_mpi.mpioperator.sync_watch import watch_mpi_jobs
-from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.tracker_arrays import ArrayJobMethods
+from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import Snapshot
 
 __all__ = ["MPIOperatorTracker"]
 
-#: Concurrent creates while submitting an array.
-ARRAY_SUBMIT_WORKERS = 8
 #: Attempts of a state-checked job control patch against concurrent changes.
 CONTROL_ATTEMPTS = 5
 #: The states after which a job's launcher output is complete or can be followed.
 _OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
 
 
-class MPIOperatorTracker:
+class MPIOperatorTracker(ArrayJobMethods):
     """A DRMAA2 ``JobTracker`` that runs jobs as Kubeflow MPIJobs (``kubeflow.org/v2beta1``).
 
     Args:
@@ -199,69 +191,6 @@ class MPIOperatorTracker:
         call_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
         return job_id
 
-    def add_array_job(
-        self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
-    ) -> str:
-        """Submit one MPIJob per task; see ``JobTracker.add_array_job``.
-
-        Tasks are named ``<array>-<task-id>``; those beyond ``max_parallel``
-        are created held and released by :meth:`wait_array` as slots free
-        up. If a create fails, the tasks already created are deleted and the
-        error says so.
-
-        Args:
-            template: the template every task runs (``TASK_ID`` set).
-            begin: first task ID.
-            end: last task ID.
-            step: increment.
-            max_parallel: cap on concurrently active tasks; 0 for none.
-
-        Returns:
-            The array job ID ``"<namespace>/<array>"``.
-        """
-        plan = prepare_array(template, begin, end, step, max_parallel, namespace=self.namespace)
-        created: list[str] = []
-        with ThreadPoolExecutor(max_workers=ARRAY_SUBMIT_WORKERS) as pool:
-            futures: dict[Future[str], str] = {
-                pool.submit(self._create, task): str(task["metadata"]["name"])
-                for task in plan.tasks
-            }
-            _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            failure: tuple[str, DRMAA2Error] | None = None
-            for future, name in futures.items():
-                if future.cancelled():
-                    continue
-                error = future.exception()
-                if error is None:
-                    created.append(name)
-                elif failure is None:
-                    if not isinstance(error, DRMAA2Error):
-                        raise error
-                    failure = (name, error)
-        if failure is None:
-            return plan.array_id
-        removed, left = self._remove_tasks(plan.namespace, created)
-        raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
-
-    def _remove_tasks(self, namespace: str, names: list[str]) -> tuple[list[str], list[str]]:
-        removed, left = [], []
-        for name in names:
-            job_id = format_job_id(namespace, name)
-            try:
-                self.api.delete_mpi_job(
-                    namespace, name, job_id=job_id, propagation_policy="Background"
-                )
-            except JobNotFoundError:
-                pass
-            except DRMAA2Error:
-                left.append(job_id)
-                continue
-            removed.append(job_id)
-        return removed, left
-
     # Reading
 
     def list_jobs(self) -> list[str]:
@@ -272,26 +201,6 @@ class MPIOperatorTracker:
         """
         items, _ = self.api.list_mpi_jobs(self.namespace)
         return [job_id_of(job) for job in oldest_first(items)]
-
-    def list_array_jobs(self, array_id: str) -> list[str]:
-        """The task job IDs of an array, in task order.
-
-        Args:
-            array_id: an ID from :meth:`add_array_job`, or the Go seed's JSON list.
-
-        Returns:
-            Job IDs.
-
-        Raises:
-            JobNotFoundError: no task carries the array's label.
-        """
-        ref = parse_array_id(array_id, self.namespace)
-        if ref.name is None:
-            return [str(job) for job in ref.jobs]
-        items, _ = self.api.list_mpi_jobs(ref.namespace, label_selector=array_selector(ref.name))
-        waiter = ArrayWaiter(str(ref), ref.namespace, frozenset())
-        waiter.snapshot(items)
-        return [format_job_id(ref.namespace, name) for name in waiter.names]
 
     def find_jobs(self, labels: Mapping[str, str]) -> list[str]:
         """The jobs carrying all the given labels, oldest first.
@@ -322,8 +231,7 @@ class MPIOperatorTracker:
         ref = self._ref(job_id)
         mpijob = self._get(ref)
         events = None
-        if not (mpijob.get("status") or {}).get("conditions"):
-            # not picked up by the operator yet: a ValidationError event tells why
+        if needs_events(mpijob):
             events = self.api.list_events(
                 ref.namespace, field_selector=f"involvedObject.name={ref.name}"
             )
@@ -343,20 +251,10 @@ class MPIOperatorTracker:
         ref = self._ref(job_id)
         mpijob = self._get(ref)
         pods = self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        events = self._events(ref, pods)
+        events = events_about(
+            self.api.list_events(ref.namespace), job_event_objects(ref.name, pods)
+        )
         return job_info_from_mpi_job(mpijob, pods=pods, events=events)
-
-    def _events(self, ref: JobRef, pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        objects = job_event_objects(ref.name, pods)
-        return [
-            event
-            for event in self.api.list_events(ref.namespace)
-            if (
-                str((event.get("involvedObject") or {}).get("kind")),
-                str((event.get("involvedObject") or {}).get("name")),
-            )
-            in objects
-        ]
 
     def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
         """The Kubernetes events of the job, its launcher Job and its pods, oldest first.
@@ -405,19 +303,8 @@ class MPIOperatorTracker:
         try:
             crd = self.api.get_crd()
         except BackendError as exc:
-            if exc.status == 404:
-                raise BackendError(
-                    404,
-                    f"the MPIJob CRD {MPIJOB_CRD} is not installed: install the MPI operator "
-                    "(install_mpi_operator or MPIOperatorTracker(install_operator=True))",
-                ) from exc
-            raise
-        versions = [v.get("name") for v in (crd.get("spec") or {}).get("versions") or []]
-        if MPIJOB_VERSION not in versions:
-            raise BackendError(
-                None,
-                f"the MPIJob CRD serves {versions}, not {MPIJOB_VERSION}: upgrade the MPI operator",
-            )
+            raise crd_missing(exc) from exc
+        check_crd(crd)
         self.api.list_mpi_jobs(self.namespace, limit=1)
 
     # Control
@@ -513,67 +400,6 @@ class MPIOperatorTracker:
             if reached is not None:
                 return reached
         raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
-
-    def wait_array(
-        self, array_id: str, timeout: float | None, *states: JobState
-    ) -> dict[str, JobState]:
-        """Wait for every task of an array, releasing held tasks as slots free up.
-
-        Args:
-            array_id: the array.
-            timeout: seconds; 0 checks once, None waits forever.
-            *states: the states to wait for; none means Done or Failed.
-
-        Returns:
-            The state of each task by job ID, in task order.
-
-        Raises:
-            WaitTimeoutError: the timeout passed (``last_state`` holds the
-                task states).
-            JobNotFoundError: the array or one of its tasks does not exist.
-            InvalidStateError: a task ended in a state not waited for.
-        """
-        ref = parse_array_id(array_id, self.namespace)
-        deadline = Deadline.start(timeout, time.monotonic())
-        names = None if ref.name is not None else [job.name for job in ref.jobs]
-        waiter = ArrayWaiter(str(ref), ref.namespace, wanted_states(states), names)
-        selector = array_selector(ref.name) if ref.name is not None else None
-        for item in watch_mpi_jobs(
-            self.api, ref.namespace, deadline, retry=self.retry, label_selector=selector
-        ):
-            if isinstance(item, Snapshot):
-                waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-            else:
-                waiter.observe(item.name, None if item.deleted else item.object)
-            for name in waiter.to_release():
-                self._release(ref.namespace, name)
-            if waiter.finished():
-                return waiter.states()
-        raise WaitTimeoutError(str(ref), timeout, waiter.states())
-
-    def _release(self, namespace: str, name: str) -> None:
-        job_id = format_job_id(namespace, name)
-        self.api.patch_mpi_job(namespace, name, release_patch(), job_id=job_id)
-
-    def release_array_tasks(self, array_id: str) -> list[str]:
-        """One release step: start the held tasks that ``max_parallel`` now allows.
-
-        Args:
-            array_id: the array.
-
-        Returns:
-            The job IDs released (possibly none).
-        """
-        ref = parse_array_id(array_id, self.namespace)
-        names = None if ref.name is not None else [job.name for job in ref.jobs]
-        waiter = ArrayWaiter(str(ref), ref.namespace, wanted_states(()), names)
-        selector = array_selector(ref.name) if ref.name is not None else None
-        items, version = self.api.list_mpi_jobs(ref.namespace, label_selector=selector)
-        waiter.snapshot(items, as_of=version)
-        released = waiter.to_release()
-        for name in released:
-            self._release(ref.namespace, name)
-        return [format_job_id(ref.namespace, name) for name in released]
 
     # Output
 
