@@ -169,11 +169,15 @@ class ApiHandlers:
     # ----------------------------------------------------------- admission
 
     def _admit(
-        self, rt: ResourceType, obj: JSONDict, request: web.Request
+        self, rt: ResourceType, obj: JSONDict, request: web.Request, subresource: str | None
     ) -> tuple[JSONDict, list[str]]:
         """Validate and prune; returns the object and the warnings to send."""
         if not isinstance(obj, dict):
             raise BadRequest(f"the body must be a {rt.kind} object")
+        if subresource is None and "status" in rt.subresources:
+            # A write to the main resource cannot change the status: the API server
+            # restores the stored one before validating, so a bad status is moot.
+            obj.pop("status", None)
         if rt.plural == "secrets" and "stringData" in obj:
             # stringData is write-only: the API server folds it into data (base64).
             string_data = obj.pop("stringData") or {}
@@ -266,7 +270,7 @@ class ApiHandlers:
         if not isinstance(body, dict):
             raise BadRequest(f"the body must be a {rt.kind} object")
         self._check_type(rt, body)
-        obj, warnings = self._admit(rt, body, request)
+        obj, warnings = self._admit(rt, body, request, target.subresource)
         obj = self._prepare_create(rt, obj)
         created = self.store.create(rt.plural, obj, namespace=target.namespace)
         return json_response(created, 201, self._warning_headers(warnings))
@@ -392,7 +396,7 @@ class ApiHandlers:
             )
         meta["name"] = name
         self._match_namespace(target, meta)
-        obj, warnings = self._admit(rt, body, request)
+        obj, warnings = self._admit(rt, body, request, target.subresource)
         updated = self.store.update(rt.plural, obj, subresource=target.subresource)
         return json_response(updated, 200, self._warning_headers(warnings))
 
@@ -453,7 +457,7 @@ class ApiHandlers:
             self._match_namespace(target, meta)
             if not explicit_rv:
                 meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(rt, patched, request)
+            obj, warnings = self._admit(rt, patched, request, target.subresource)
             try:
                 updated = self.store.update(rt.plural, obj, subresource=target.subresource)
             except Conflict:
@@ -495,7 +499,7 @@ class ApiHandlers:
                 live = None
             if live is None:
                 fresh = apply_configuration(None, body, strategic=strategic)
-                obj, warnings = self._admit(rt, fresh, request)
+                obj, warnings = self._admit(rt, fresh, request, target.subresource)
                 if target.subresource is None:
                     obj = self._prepare_create(rt, obj)
                 created = self.store.create(rt.plural, obj, namespace=target.namespace)
@@ -505,7 +509,7 @@ class ApiHandlers:
             previous = self._applied.get((uid, manager, target.subresource))
             merged = apply_configuration(live, body, previous, strategic=strategic)
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(rt, merged, request)
+            obj, warnings = self._admit(rt, merged, request, target.subresource)
             try:
                 updated = self.store.update(rt.plural, obj, subresource=target.subresource)
             except Conflict:

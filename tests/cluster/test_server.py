@@ -730,3 +730,14 @@ def test_an_emulator_bug_is_a_500_status() -> None:
     assert status == 500
     assert body["reason"] == "InternalError"
     assert "validator exploded" in body["message"]
+
+
+def test_main_update_ignores_even_an_invalid_status(custom: client.CustomObjectsApi) -> None:
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, mpijob())
+    created["status"] = {"conditions": [{"type": "Running", "status": "Maybe"}]}
+    created["spec"]["slotsPerWorker"] = 3
+    replaced = custom.replace_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, "pi", created
+    )
+    assert replaced["spec"]["slotsPerWorker"] == 3
+    assert "status" not in replaced
