@@ -1,0 +1,423 @@
+"""Shared pieces of the benchmarks: the emulated cluster in its own process, and figures.
+
+The benchmarks measure what a client costs the API server and how soon it
+notices a change. On a 2-core machine the emulator must not share the
+client's interpreter (and its GIL), or every figure would measure the two
+fighting for one core. :class:`ClusterProcess` therefore runs an
+:class:`~airflow_provider_mpi.testing.MPICluster` in a child process (bound
+to 127.0.0.1 only) and answers a few commands over a pipe:
+
+- the request counters of the emulated API server (by verb and resource);
+- when each MPIJob's terminal condition (``Succeeded``/``Failed`` True) was
+  written: a store subscription in the child stamps it with ``time.time()``
+  the moment the controller writes it, so a client in this process can take
+  the difference with its own ``time.time()`` (same machine, same clock);
+- how many MPIJobs were active at once (created, not suspended, not ended),
+  the maximum seen from the store's side;
+- releasing suspended MPIJobs straight in the store (no HTTP request, so
+  the counters hold only what the client under test sent).
+
+The rest are small helpers: percentiles, aligned tables, verdict lines, the
+template of a scripted job, polling baselines, and the process's RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = [
+    "SCRIPT",
+    "ClusterProcess",
+    "Counts",
+    "delays_ms",
+    "held_mpijob",
+    "percentiles",
+    "poll_wait",
+    "rss_bytes",
+    "scripted_template",
+    "table",
+    "verdict",
+]
+
+SCRIPT = "emulator.airflow-provider-mpi/"
+IMAGE = "mpioperator/mpi-pi:openmpi"
+_TERMINAL = ("Succeeded", "Failed")
+
+
+# ----------------------------------------------------------------- the child
+
+
+class _Recorder:
+    """Store subscriber in the child: terminal-condition times and active counts.
+
+    Runs under the store's lock (callbacks must be cheap): only dict updates.
+    """
+
+    def __init__(self) -> None:
+        self.ended: dict[str, float] = {}
+        self.active: set[str] = set()
+        self.max_active = 0
+        self.running: set[str] = set()
+        self.max_running = 0
+
+    def reset(self) -> None:
+        self.ended.clear()
+        self.max_active = len(self.active)
+        self.max_running = len(self.running)
+
+    def __call__(self, event: Any) -> None:
+        if event.resource.plural != "mpijobs":
+            return
+        obj = event.object
+        name = obj["metadata"]["name"]
+        conditions = (obj.get("status") or {}).get("conditions") or []
+        true = {c.get("type") for c in conditions if c.get("status") == "True"}
+        ended = any(t in true for t in _TERMINAL)
+        if ended and name not in self.ended:
+            self.ended[name] = time.time()
+        suspended = bool(((obj.get("spec") or {}).get("runPolicy") or {}).get("suspend"))
+        gone = event.type.value == "DELETED"
+        if gone or ended or suspended:
+            self.active.discard(name)
+        else:
+            self.active.add(name)
+            self.max_active = max(self.max_active, len(self.active))
+        if not gone and not ended and "Running" in true:
+            self.running.add(name)
+            self.max_running = max(self.max_running, len(self.running))
+        else:
+            self.running.discard(name)
+
+
+def _opening_counter() -> Any:
+    """A fault injector without faults that counts each request when it arrives.
+
+    The server's own counters record a request when it is answered, which for
+    a watch is when the stream ends: a watch still open at the end of a
+    measurement would not be counted. The server consults the fault injector
+    once per authenticated request on arrival, so counting there sees every
+    request, open watches included.
+    """
+    from airflow_provider_mpi.testing.faults import FaultDecision, FaultInjector, RequestInfo
+
+    class OpeningCounter(FaultInjector):
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened: dict[tuple[str, str], int] = {}
+
+        def decide(self, info: RequestInfo) -> FaultDecision:
+            key = (info.verb.value, info.resource)
+            self.opened[key] = self.opened.get(key, 0) + 1
+            return super().decide(info)
+
+    return OpeningCounter()
+
+
+def _child(conn: Connection, speed: float, tls: bool) -> None:  # pragma: no cover - child
+    import sys
+
+    from airflow_provider_mpi.testing import MPICluster
+
+    # The emulator's server and controllers share this process's GIL; a short
+    # switch interval keeps the server answering while the controllers work
+    # through a burst (a real API server does not wait for the controllers).
+    sys.setswitchinterval(0.0005)
+    recorder = _Recorder()
+    faults = _opening_counter()
+    with MPICluster(clock=speed, tls=tls, faults=faults) as cluster:
+        store = cluster.store
+        unsubscribe = store.subscribe(recorder)
+        conn.send(cluster.kubeconfig_path)
+        try:
+            while True:
+                command, args = conn.recv()
+                if command == "stop":
+                    conn.send(None)
+                    return
+                if command == "reset":
+                    cluster.requests.reset()
+                    faults.opened = {}
+                    recorder.reset()
+                    conn.send(None)
+                elif command == "counters":
+                    answered = cluster.requests.snapshot()
+                    errors = {(v.value, r): s.errors for (v, r), s in answered.items()}
+                    conn.send(
+                        {key: (n, errors.get(key, 0)) for key, n in dict(faults.opened).items()}
+                    )
+                elif command == "ended":
+                    conn.send(dict(recorder.ended))
+                elif command == "active":
+                    conn.send((recorder.max_active, recorder.max_running, len(recorder.active)))
+                elif command == "release":
+                    conn.send(_release(store, cluster.namespace, args))
+                elif command == "clear":
+                    items, _ = store.list("mpijobs", cluster.namespace)
+                    for item in items:
+                        store.delete("mpijobs", cluster.namespace, item["metadata"]["name"])
+                    for plural in ("events",):
+                        events, _ = store.list(plural, cluster.namespace)
+                        for event in events:
+                            store.delete(plural, cluster.namespace, event["metadata"]["name"])
+                    conn.send(len(items))
+                elif command == "errors":
+                    conn.send([repr(e) for e in cluster.controller_errors])
+                else:
+                    conn.send(ValueError(f"unknown command {command!r}"))
+        finally:
+            unsubscribe()
+
+
+def _release(store: Any, namespace: str, names: Sequence[str] | None) -> float:
+    """Resume suspended MPIJobs in the store; return when (``time.time()``) it was done."""
+    if names is None:
+        items, _ = store.list("mpijobs", namespace)
+        names = [item["metadata"]["name"] for item in items]
+    for name in names:
+        obj = store.get("mpijobs", namespace, name)
+        obj["spec"].setdefault("runPolicy", {})["suspend"] = False
+        store.update("mpijobs", obj)
+    return time.time()
+
+
+# ---------------------------------------------------------------- the parent
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Requests the emulated API server received, by (verb, resource)."""
+
+    by_key: dict[tuple[str, str], tuple[int, int]]
+
+    def count(self, verb: str | None = None, resource: str | None = None) -> int:
+        """Requests of that verb and resource (None: any)."""
+        return sum(
+            count
+            for (v, r), (count, _) in self.by_key.items()
+            if (verb is None or v == verb) and (resource is None or r == resource)
+        )
+
+    @property
+    def total(self) -> int:
+        """Every request."""
+        return self.count()
+
+    @property
+    def errors(self) -> int:
+        """Requests answered with an error."""
+        return sum(errors for _, errors in self.by_key.values())
+
+    def minus(self, earlier: Counts) -> Counts:
+        """The requests counted since ``earlier``."""
+        keys = set(self.by_key) | set(earlier.by_key)
+        return Counts(
+            {
+                key: (
+                    self.by_key.get(key, (0, 0))[0] - earlier.by_key.get(key, (0, 0))[0],
+                    self.by_key.get(key, (0, 0))[1] - earlier.by_key.get(key, (0, 0))[1],
+                )
+                for key in keys
+            }
+        )
+
+    def describe(self) -> str:
+        """``"get mpijobs 12, watch mpijobs 1"``, biggest first."""
+        parts = sorted(
+            ((count, f"{v} {r}") for (v, r), (count, _) in self.by_key.items() if count),
+            reverse=True,
+        )
+        return ", ".join(f"{name} {count}" for count, name in parts) or "none"
+
+
+class ClusterProcess:
+    """An ``MPICluster`` in a child process, steered over a pipe (see the module doc).
+
+    Args:
+        speed: emulated seconds per real second.
+        tls: serve HTTPS, as a real API server does.
+    """
+
+    def __init__(self, *, speed: float = 1.0, tls: bool = True) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_conn = context.Pipe()
+        self._process = context.Process(
+            target=_child, args=(child_conn, speed, tls), name="mpi-emulator", daemon=True
+        )
+        self.kubeconfig_path = ""
+
+    def __enter__(self) -> ClusterProcess:
+        self._process.start()
+        if not self._conn.poll(60):
+            raise RuntimeError("the emulated cluster did not start within 60 s")
+        self.kubeconfig_path = self._conn.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError, EOFError):
+            self._ask("stop")
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(5)
+
+    def _ask(self, command: str, args: Any = None) -> Any:
+        self._conn.send((command, args))
+        answer = self._conn.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def reset(self) -> None:
+        """Zero the request counters and forget the recorded end times."""
+        self._ask("reset")
+
+    def counters(self) -> Counts:
+        """The request counters now."""
+        return Counts(self._ask("counters"))
+
+    def ended(self) -> dict[str, float]:
+        """MPIJob name to when its terminal condition was written (epoch seconds)."""
+        ended: dict[str, float] = self._ask("ended")
+        return ended
+
+    def active(self) -> tuple[int, int, int]:
+        """(max active, max with Running=True, active now) since the last reset."""
+        answer: tuple[int, int, int] = self._ask("active")
+        return answer
+
+    def release(self, names: Sequence[str] | None = None) -> float:
+        """Resume suspended MPIJobs in the store (all when None); returns when."""
+        released: float = self._ask("release", list(names) if names is not None else None)
+        return released
+
+    def clear(self) -> int:
+        """Delete every MPIJob (and event) of the namespace in the store; returns how many."""
+        cleared: int = self._ask("clear")
+        return cleared
+
+    def controller_errors(self) -> list[str]:
+        """Errors raised on the emulator's controller thread."""
+        errors: list[str] = self._ask("errors")
+        return errors
+
+
+# ------------------------------------------------------------------ the jobs
+
+
+def scripted_template(duration: float, *, min_slots: int = 1, name: str = "") -> Any:
+    """A JobTemplate whose emulated launcher works ``duration`` seconds and succeeds."""
+    from airflow_provider_mpi.drmaa2 import JobTemplate
+    from airflow_provider_mpi.mpioperator.k8s_extensions import set_annotations_extension
+
+    jt = JobTemplate(
+        remote_command="python",
+        args=["pi.py"],
+        job_category=IMAGE,
+        min_slots=min_slots,
+        job_name=name,
+    )
+    return set_annotations_extension(jt, {SCRIPT + "duration": str(duration)})
+
+
+def held_mpijob(name: str, duration: float, namespace: str = "default") -> dict[str, Any]:
+    """The MPIJob the tracker would submit for a scripted template, created suspended.
+
+    The benchmarks create jobs suspended, start waiting, zero the counters,
+    and only then release the jobs in the store, so the wait's length and
+    the requests it cost are measured alone.
+    """
+    from airflow_provider_mpi.mpioperator.convert import build_mpi_job
+
+    mpijob = build_mpi_job(scripted_template(duration, name=name), namespace=namespace)
+    mpijob["spec"].setdefault("runPolicy", {})["suspend"] = True
+    return mpijob
+
+
+async def poll_wait(tracker: Any, job_id: str, interval: float) -> float:
+    """The Go seed's wait: ask for the state, sleep ``interval``, until the job ended.
+
+    Args:
+        tracker: an ``AsyncMPIOperatorTracker`` (the same client as ours).
+        job_id: the job.
+        interval: seconds between two reads.
+
+    Returns:
+        ``time.time()`` when the end was seen.
+    """
+    while True:
+        state, _ = await tracker.job_state(job_id)
+        if state.is_terminal:
+            return time.time()
+        await asyncio.sleep(interval)
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def percentiles(values: Sequence[float], points: Iterable[float] = (50, 95, 99)) -> list[float]:
+    """Nearest-rank percentiles, then the maximum (empty input gives NaNs)."""
+    ordered = sorted(values)
+    if not ordered:
+        return [float("nan")] * (len(list(points)) + 1)
+    out = []
+    for p in points:
+        rank = max(1, -(-len(ordered) * p // 100))
+        out.append(ordered[int(rank) - 1])
+    return [*out, ordered[-1]]
+
+
+def delays_ms(ended: dict[str, float], seen: dict[str, float]) -> list[float]:
+    """Per job, milliseconds from the terminal condition's write to the client noticing it."""
+    return [(seen[name] - ended[name]) * 1000 for name in seen if name in ended]
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """An aligned text table (numbers right-aligned)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [
+        max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(values: Sequence[str], numeric: Sequence[bool]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+    out = [line(list(headers), numeric), line(["-" * w for w in widths], [False] * len(widths))]
+    out += [line(r, numeric) for r in cells]
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(",", "").replace(".", "", 1).replace("-", "", 1).isdigit() or text == "-"
+
+
+def verdict(target: str, met: bool, figures: str) -> str:
+    """One line: ``TARGET ... met|NOT MET (figures)``."""
+    return f"verdict: {target}: {'met' if met else 'NOT MET'} ({figures})"
+
+
+def rss_bytes() -> int:
+    """This process's resident set size."""
+    with open(f"/proc/{os.getpid()}/statm", encoding="ascii") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")

@@ -1,0 +1,254 @@
+"""Benchmark: waiting on many MPIJobs at once, event-driven versus 100 ms polling.
+
+N MPIJobs (200 by default) are created suspended; the client starts waiting
+on all of them, the request counters are zeroed, and the jobs are released
+in the emulator's store, so they end after the scripted duration (two
+lengths: ~2 s and ~6 s). Side by side, in one run:
+
+- ``watch``: ``AsyncMPIOperatorTracker.wait`` for every job in one event
+  loop, all served by the shared ``JobWatchHub`` (one list, one watch);
+- ``poll``: the Go seed's wait (read the state, sleep 0.1 s, until the job
+  ended), with the same async API client, in the same event loop;
+- ``sync``: ``MPIOperatorTracker.wait`` in threads (one tracker per thread,
+  as separate Airflow workers would have), for a smaller N.
+
+Figures: the requests the emulated API server received during the wait, by
+verb; the delay from the moment the emulator's controller wrote the job's
+terminal condition (stamped by a store subscription in the emulator's
+process) to ``wait`` returning, p50/p95/p99/max.
+
+Run from the repository root: ``.venv/bin/python bench/bench_wait.py``
+(``--quick`` for a smaller, shorter run; ``--help`` for sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import sys
+import time
+from dataclasses import dataclass
+
+from _harness import (
+    ClusterProcess,
+    Counts,
+    delays_ms,
+    held_mpijob,
+    percentiles,
+    poll_wait,
+    table,
+    verdict,
+)
+
+NAMESPACE = "default"
+WAIT_TIMEOUT = 120.0
+
+
+@dataclass
+class Result:
+    """One measured case."""
+
+    mode: str
+    jobs: int
+    duration: float
+    wait_s: float
+    counts: Counts
+    delays: list[float]
+    missing: int
+
+
+async def _create_held(tracker: object, names: list[str], duration: float) -> None:
+    limit = asyncio.Semaphore(16)
+
+    async def create(name: str) -> None:
+        async with limit:
+            await tracker.api.create_mpi_job(NAMESPACE, held_mpijob(name, duration))  # type: ignore[attr-defined]
+
+    await asyncio.gather(*(create(name) for name in names))
+
+
+async def run_async(cluster: ClusterProcess, mode: str, n: int, duration: float) -> Result:
+    """Wait on n jobs in one event loop, with the watch hub or by polling."""
+    from kubernetes_asyncio import config
+
+    from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker
+
+    client = await config.new_client_from_config(
+        config_file=cluster.kubeconfig_path, persist_config=False
+    )
+    try:
+        tracker = AsyncMPIOperatorTracker(client, namespace=NAMESPACE)
+        names = [f"{mode}-{int(duration)}s-{i:04d}" for i in range(n)]
+        await _create_held(tracker, names, duration)
+        await asyncio.to_thread(cluster.reset)
+        seen: dict[str, float] = {}
+
+        async def one(name: str) -> None:
+            job_id = f"{NAMESPACE}/{name}"
+            if mode == "watch":
+                await tracker.wait(job_id, WAIT_TIMEOUT)
+                seen[name] = time.time()
+            else:
+                seen[name] = await poll_wait(tracker, job_id, 0.1)
+
+        tasks = [asyncio.ensure_future(one(name)) for name in names]
+        await asyncio.sleep(1.0)  # every waiter subscribed (or polling)
+        released = await asyncio.to_thread(cluster.release, names)
+        done, pending = await asyncio.wait(tasks, timeout=WAIT_TIMEOUT)
+        for task in pending:
+            task.cancel()
+        for task in done:
+            task.result()
+        counts = await asyncio.to_thread(cluster.counters)
+        ended = await asyncio.to_thread(cluster.ended)
+    finally:
+        await client.close()
+    await asyncio.to_thread(cluster.clear)
+    last_end = max(ended.values(), default=released)
+    return Result(
+        mode, n, duration, last_end - released, counts, delays_ms(ended, seen), n - len(seen)
+    )
+
+
+def run_sync(cluster: ClusterProcess, n: int, duration: float) -> Result:
+    """Wait on n jobs with the sync tracker, one thread (and tracker) per job."""
+    from kubernetes import config
+
+    from airflow_provider_mpi.mpioperator import MPIOperatorTracker
+
+    clients = [
+        config.new_client_from_config(config_file=cluster.kubeconfig_path, persist_config=False)
+        for _ in range(n)
+    ]
+    trackers = [MPIOperatorTracker(api_client=c, namespace=NAMESPACE) for c in clients]
+    names = [f"sync-{int(duration)}s-{i:04d}" for i in range(n)]
+    for tracker, name in zip(trackers, names, strict=True):
+        tracker.api.create_mpi_job(NAMESPACE, held_mpijob(name, duration))
+    cluster.reset()
+    seen: dict[str, float] = {}
+
+    def one(tracker: MPIOperatorTracker, name: str) -> None:
+        tracker.wait(f"{NAMESPACE}/{name}", WAIT_TIMEOUT)
+        seen[name] = time.time()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(one, t, name) for t, name in zip(trackers, names, strict=True)]
+        time.sleep(1.0)
+        released = cluster.release(names)
+        for future in futures:
+            future.result(timeout=WAIT_TIMEOUT)
+    counts, ended = cluster.counters(), cluster.ended()
+    for client in clients:
+        client.close()
+    cluster.clear()
+    last_end = max(ended.values(), default=released)
+    return Result(
+        "sync", n, duration, last_end - released, counts, delays_ms(ended, seen), n - len(seen)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases and print the tables and verdicts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200, help="jobs waited on at once (200)")
+    parser.add_argument(
+        "--sync-jobs", type=int, default=50, help="jobs for the sync tracker (50; 0: skip)"
+    )
+    parser.add_argument(
+        "--durations", type=float, nargs="+", default=[3.0, 9.0], help="job durations in s (3 9)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="50 jobs, 10 sync, durations 1 and 3 s"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.jobs, args.sync_jobs, args.durations = 50, 10, [1.0, 3.0]
+
+    results: list[Result] = []
+    started = time.monotonic()
+    with ClusterProcess(speed=1.0) as cluster:
+        for duration in args.durations:
+            for mode in ("watch", "poll"):
+                results.append(asyncio.run(run_async(cluster, mode, args.jobs, duration)))
+                print(f"  {mode:5} {duration:>4.0f} s done", file=sys.stderr, flush=True)
+            if args.sync_jobs:
+                results.append(run_sync(cluster, args.sync_jobs, duration))
+                print(f"  sync  {duration:>4.0f} s done", file=sys.stderr, flush=True)
+        errors = cluster.controller_errors()
+
+    print(
+        f"\nWaiting on many MPIJobs (emulator on 127.0.0.1, own process; "
+        f"{time.monotonic() - started:.0f} s)\n"
+    )
+    print("Requests the API server received during the wait")
+    print(
+        table(
+            [
+                "mode",
+                "jobs",
+                "job s",
+                "wait s",
+                "total",
+                "get",
+                "list",
+                "watch",
+                "req/job",
+                "errors",
+            ],
+            [
+                (
+                    r.mode,
+                    r.jobs,
+                    r.duration,
+                    r.wait_s,
+                    r.counts.total,
+                    r.counts.count("get"),
+                    r.counts.count("list"),
+                    r.counts.count("watch"),
+                    r.counts.total / r.jobs,
+                    r.counts.errors,
+                )
+                for r in results
+            ],
+        )
+    )
+    print("\nDelay from the terminal condition's write to wait() returning (ms)")
+    print(
+        table(
+            ["mode", "jobs", "job s", "p50", "p95", "p99", "max", "missing"],
+            [(r.mode, r.jobs, r.duration, *percentiles(r.delays), r.missing) for r in results],
+        )
+    )
+    if errors:
+        print(f"\nemulator controller errors: {errors}")
+
+    print()
+    watch = [r for r in results if r.mode == "watch"]
+    poll = [r for r in results if r.mode == "poll"]
+    totals = [r.counts.total for r in watch]
+    independent = max(totals) - min(totals) <= 2 and all(r.missing == 0 for r in watch)
+    poll_totals = ", ".join(f"{r.counts.total} for {r.wait_s:.1f} s" for r in poll)
+    print(
+        verdict(
+            "requests independent of the wait's length",
+            independent,
+            "watch: "
+            + ", ".join(f"{r.counts.total} for {r.wait_s:.1f} s" for r in watch)
+            + f"; 100 ms polling: {poll_totals}",
+        )
+    )
+    p99 = max(percentiles(r.delays)[2] for r in watch)
+    print(
+        verdict(
+            "p99 delay < 100 ms on loopback",
+            p99 < 100 and all(r.missing == 0 for r in watch),
+            f"watch p99 {p99:.1f} ms over {len(watch)} runs of {args.jobs} jobs; polling p99 "
+            + ", ".join(f"{percentiles(r.delays)[2]:.0f} ms" for r in poll),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
