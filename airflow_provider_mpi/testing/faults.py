@@ -104,6 +104,7 @@ class Fault:
         seconds: added latency, or the lifetime of a watch before it is dropped.
         after_events: events a watch delivers before it is dropped.
         retry_after: the ``Retry-After`` header (seconds) of an error.
+        abort: a dropped watch is reset (RST) instead of ended cleanly.
         hits: how many requests it hit so far.
     """
 
@@ -117,6 +118,7 @@ class Fault:
     seconds: float = 0.0
     after_events: int | None = None
     retry_after: int | None = None
+    abort: bool = False
     hits: int = 0
 
     def __post_init__(self) -> None:
@@ -165,6 +167,7 @@ class FaultDecision:
         drop_after_events: end a watch after this many events.
         drop_after_seconds: end a watch after this many seconds.
         expire: answer a watch with a ``410 Gone`` ERROR event.
+        drop_abort: reset the connection when dropping the watch.
     """
 
     latency: float = 0.0
@@ -173,6 +176,7 @@ class FaultDecision:
     drop_after_events: int | None = None
     drop_after_seconds: float | None = None
     expire: bool = False
+    drop_abort: bool = False
 
 
 _NO_FAULT = FaultDecision()
@@ -394,16 +398,22 @@ class FaultInjector:
         *,
         after_events: int | None = None,
         after_seconds: float | None = None,
+        abort: bool = False,
         rate: float = 1.0,
         times: int | None = None,
         resource: str | Iterable[str] | None = None,
         namespace: str | Iterable[str] | None = None,
     ) -> Fault:
-        """End matching watch streams early (the client sees a clean end of stream).
+        """End matching watch streams early.
+
+        By default the client sees a clean end of stream, as when the API
+        server's watch timeout expires; with ``abort`` the connection is reset
+        mid-stream, as a load balancer does (the client sees a broken response).
 
         Args:
             after_events: end after delivering this many events.
             after_seconds: end after this many seconds.
+            abort: reset the connection instead of ending the stream.
             rate: probability per matching watch.
             times: at most this many watches.
             resource: limit to these resources.
@@ -426,6 +436,7 @@ class FaultInjector:
             times=times,
             after_events=after_events,
             seconds=after_seconds or 0.0,
+            abort=abort,
         )
 
     def expire_watches(
@@ -500,6 +511,7 @@ class FaultInjector:
             reset = expire = False
             drop_events: int | None = None
             drop_seconds: float | None = None
+            drop_abort = False
             for fault in self._faults:
                 if not fault.matches(info):
                     continue
@@ -520,10 +532,13 @@ class FaultInjector:
                 else:
                     drop_events = fault.after_events
                     drop_seconds = fault.seconds or None
+                    drop_abort = fault.abort
                 fault.hits += 1
                 if fault.times is not None:
                     fault.times -= 1
-            return FaultDecision(latency, error, reset, drop_events, drop_seconds, expire)
+            return FaultDecision(
+                latency, error, reset, drop_events, drop_seconds, expire, drop_abort
+            )
 
 
 @dataclass

@@ -115,9 +115,8 @@ async def serve_watch(
     since = _parse_since(query.get("resourceVersion"))
     bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
     table = wants_table(request)
-    limit = _positive_float(request, "timeoutSeconds")
-    if decision.drop_after_seconds is not None:
-        limit = min(limit or decision.drop_after_seconds, decision.drop_after_seconds)
+    timeout = _positive_float(request, "timeoutSeconds")
+    drop_after = decision.drop_after_seconds
     response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
     response.enable_chunked_encoding()
     await response.prepare(request)
@@ -132,56 +131,82 @@ async def serve_watch(
         await response.write(_gone_line(exc.message))
         await response.write_eof()
         return response
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    next_bookmark = started + bookmark_interval
-    sent = 0
     try:
-        while True:
-            current = loop.time()
-            if limit is not None and current - started >= limit:
-                break
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                break
-            wake = current + _LIVENESS_SECONDS
-            if limit is not None:
-                wake = min(wake, started + limit)
-            if bookmarks:
-                wake = min(wake, next_bookmark)
-            try:
-                first = await asyncio.wait_for(watcher.queue.get(), max(0.0, wake - current))
-            except asyncio.TimeoutError:
-                if bookmarks and loop.time() >= next_bookmark:
-                    known = max(hub.delivered_resource_version, watcher.min_resource_version)
-                    await response.write(_bookmark(rt, known))
-                    next_bookmark = loop.time() + bookmark_interval
-                continue
-            batch = [first]
-            while not watcher.queue.empty() and len(batch) < 256:
-                batch.append(watcher.queue.get_nowait())
-            stop = False
-            chunks = []
-            for delivery in batch:
-                if delivery is SHUTDOWN:
-                    stop = True
-                    break
-                chunks.append(_table_line(rt, delivery, now()) if table else delivery.encoded())
-                sent += 1
-                if decision.drop_after_events is not None and sent >= decision.drop_after_events:
-                    stop = True
-                    break
-            if chunks:
-                await response.write(b"".join(chunks))
-            if stop:
-                break
-    except (ConnectionResetError, ConnectionError):
+        dropped = await _pump(
+            request,
+            response,
+            watcher,
+            hub,
+            timeout=timeout,
+            drop_after_seconds=drop_after,
+            drop_after_events=decision.drop_after_events,
+            bookmark_interval=bookmark_interval if bookmarks else None,
+            encode=(lambda d: _table_line(rt, d, now())) if table else Delivery.encoded,
+        )
+    except ConnectionError:
         return response
     finally:
         hub.unregister(watcher)
+    if dropped and decision.drop_abort and request.transport is not None:
+        request.transport.abort()  # a reset in the middle of the chunked body
+        return response
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response
+
+
+async def _pump(
+    request: web.Request,
+    response: web.StreamResponse,
+    watcher: Watcher,
+    hub: WatchHub,
+    *,
+    timeout: float | None,
+    drop_after_seconds: float | None,
+    drop_after_events: int | None,
+    bookmark_interval: float | None,
+    encode: Callable[[Delivery], bytes],
+) -> bool:
+    """Write a watcher's deliveries until the stream ends; True when a fault dropped it."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadlines = [started + t for t in (timeout, drop_after_seconds) if t is not None]
+    deadline = min(deadlines) if deadlines else None
+    next_bookmark = started + bookmark_interval if bookmark_interval else None
+    sent = 0
+    while True:
+        current = loop.time()
+        if deadline is not None and current >= deadline:
+            return drop_after_seconds is not None and current >= started + drop_after_seconds
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return False
+        wake = min(
+            t for t in (current + _LIVENESS_SECONDS, deadline, next_bookmark) if t is not None
+        )
+        try:
+            first = await asyncio.wait_for(watcher.queue.get(), max(0.0, wake - current))
+        except asyncio.TimeoutError:
+            if bookmark_interval and next_bookmark is not None and loop.time() >= next_bookmark:
+                known = max(hub.delivered_resource_version, watcher.min_resource_version)
+                await response.write(_bookmark(watcher.rt, known))
+                next_bookmark = loop.time() + bookmark_interval
+            continue
+        batch = [first]
+        while not watcher.queue.empty() and len(batch) < 256:
+            batch.append(watcher.queue.get_nowait())
+        chunks: list[bytes] = []
+        for delivery in batch:
+            if delivery is SHUTDOWN:
+                if chunks:
+                    await response.write(b"".join(chunks))
+                return False
+            chunks.append(encode(delivery))
+            sent += 1
+            if drop_after_events is not None and sent >= drop_after_events:
+                await response.write(b"".join(chunks))
+                return True
+        await response.write(b"".join(chunks))
 
 
 def _bookmark(rt: ResourceType, resource_version: int) -> bytes:

@@ -258,3 +258,22 @@ def test_every_request_is_counted(
     assert counts["list configmaps"]["errors"] == 1
     assert counts["list pods"]["errors"] == 1
     assert emu_server.counters.total == 5
+
+
+def test_aborted_watch_breaks_the_client_stream(
+    core: client.CoreV1Api, emu_faults: FaultInjector, emu_store: Store
+) -> None:
+    for i in range(3):
+        emu_store.create("configmaps", {"metadata": {"name": f"c{i}"}}, namespace="default")
+    emu_faults.drop_watches(after_events=2, abort=True, times=1)
+    names: list[str] = []
+
+    def collect() -> None:
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map, "default", timeout_seconds=5
+        ):
+            names.append(event["object"].metadata.name)
+
+    with pytest.raises(urllib3.exceptions.ProtocolError):
+        collect()
+    assert names == ["c0", "c1"]
