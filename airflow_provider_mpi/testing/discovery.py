@@ -16,6 +16,7 @@ from airflow_provider_mpi.testing.store import RESOURCES, ResourceType
 
 __all__ = [
     "EMULATED_VERSION",
+    "api_group",
     "api_group_list",
     "api_resource_list",
     "api_versions",

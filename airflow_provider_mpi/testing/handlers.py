@@ -44,7 +44,15 @@ from airflow_provider_mpi.testing.store import (
     copy_json,
 )
 
-__all__ = ["ApiHandlers", "UnsupportedMediaType", "Validator", "json_response", "wants_table"]
+__all__ = [
+    "ApiHandlers",
+    "MethodNotAllowed",
+    "UnsupportedMediaType",
+    "Validator",
+    "json_response",
+    "read_body",
+    "wants_table",
+]
 
 JSONDict = dict[str, Any]
 #: Admission for one resource: returns the pruned object and the unknown fields dropped.
@@ -140,10 +148,6 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
     except (ValueError, KeyError, IndexError, TypeError, binascii.Error) as exc:
         raise BadRequest(f"continue key is not valid: {exc}") from exc
-
-
-def _query_bool(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("true", "1")
 
 
 class ApiHandlers:

@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow_provider_mpi.testing.store import Invalid, copy_json
 
-__all__ = ["Node", "validate_mpijob"]
+__all__ = ["MPIJOB_SCHEMA", "Node", "validate_mpijob"]
 
 JSONDict = dict[str, Any]
 

@@ -51,7 +51,7 @@ from airflow_provider_mpi.testing.streams import serve_log, serve_watch
 from airflow_provider_mpi.testing.tls import self_signed_identity
 from airflow_provider_mpi.testing.watches import WatchHub
 
-__all__ = ["LOOPBACK_HOSTS", "EmulatorServer"]
+__all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "status_response"]
 
 _log = logging.getLogger(__name__)
 

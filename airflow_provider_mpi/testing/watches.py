@@ -30,7 +30,7 @@ from airflow_provider_mpi.testing.store import (
     field_value,
 )
 
-__all__ = ["Delivery", "WatchHub", "Watcher"]
+__all__ = ["SHUTDOWN", "Delivery", "WatchHub", "Watcher"]
 
 JSONDict = dict[str, Any]
 _ObjectKey = tuple[str, str, str]
