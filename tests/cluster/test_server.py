@@ -741,3 +741,30 @@ def test_main_update_ignores_even_an_invalid_status(custom: client.CustomObjects
     )
     assert replaced["spec"]["slotsPerWorker"] == 3
     assert "status" not in replaced
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("POST", "/api/v1/namespaces/default/pods/p", 405),
+        ("PUT", "/api/v1/namespaces/default/pods", 405),
+        ("POST", "/version", 405),
+        ("GET", "/api/v1/namespaces/default/widgets", 404),
+        ("GET", "/api/v1/namespaces/default/pods/p/exec", 404),
+        ("GET", "/apis/batch/v2/namespaces/default/jobs", 404),
+        ("GET", "/nothing/here", 404),
+    ],
+)
+def test_unknown_paths_and_methods(
+    emu_server: EmulatorServer, emu_token: str, method: str, path: str, code: int
+) -> None:
+    status, body, _ = raw(emu_server, path, token=emu_token, method=method, body={})
+    assert status == code
+    assert body["kind"] == "Status"
+    assert body["code"] == code
+
+
+def test_get_status_subresource(custom: client.CustomObjectsApi) -> None:
+    custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, mpijob())
+    got = custom.get_namespaced_custom_object_status(GROUP, VERSION, "default", PLURAL, "pi")
+    assert got["metadata"]["name"] == "pi"
