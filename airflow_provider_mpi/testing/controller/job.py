@@ -25,7 +25,8 @@ from airflow_provider_mpi.testing.controller.meta import (
     owner_reference,
     parse_time,
 )
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
+from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
 
 __all__ = ["JobController", "create_job", "job_pods"]
 
@@ -114,26 +115,57 @@ class JobController:
         self._store = store
         self._now = now
         self._events = EventRecorder(store, now, "job-controller")
+        self._queue = WorkQueue(store, self._keys_for)
         self._failed: dict[str, set[str]] = {}
         self._last_failure: dict[str, datetime] = {}
 
+    def close(self) -> None:
+        """Stop following the store."""
+        self._queue.close()
+
+    @staticmethod
+    def _keys_for(event: WatchEvent) -> set[Key]:
+        """The Jobs a change concerns: the Job itself, or the Job of a pod."""
+        plural = event.resource.plural
+        meta = event.object.get("metadata", {})
+        namespace = meta.get("namespace") or ""
+        if plural == "jobs":
+            return {(namespace, meta["name"])}
+        if plural != "pods":
+            return set()
+        keys = set()
+        owner = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
+        if owner:
+            keys.add((namespace, str(owner)))
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("kind") == "Job":
+                keys.add((namespace, str(ref.get("name"))))
+        return keys
+
     def reconcile(self) -> datetime | None:
-        """Sync every Job once.
+        """Sync the Jobs that changed, whose pods changed, or whose timer is due.
 
         Returns:
             The earliest time a Job needs looking at again without a store
             change (deadline, retry back-off, TTL), or ``None``.
         """
-        wakes: list[datetime] = []
-        jobs, _ = self._store.list("jobs")
-        for job in jobs:
+        now = self._now()
+        everything, keys = self._queue.take(now)
+        if everything:
+            jobs, _ = self._store.list("jobs")
+            keys |= {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in jobs}
+        for namespace, name in sorted(keys):
+            try:
+                job = self._store.get("jobs", namespace, name)
+            except NotFound:
+                continue
             try:
                 wake = self.sync(job)
             except StoreError:
-                wake = self._now() + timedelta(seconds=1)
+                wake = now + timedelta(seconds=1)
             if wake is not None:
-                wakes.append(wake)
-        return min(wakes, default=None)
+                self._queue.add_after((namespace, name), wake)
+        return self._queue.next_timer()
 
     def sync(self, job: JSONDict) -> datetime | None:
         """Sync one Job.

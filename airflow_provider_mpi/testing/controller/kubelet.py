@@ -37,12 +37,15 @@ from airflow_provider_mpi.testing.controller.scripts import (
     ScriptError,
     parse_script,
 )
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
+from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
 
 __all__ = ["NODES", "Kubelet"]
 
 NODES = tuple(f"node-{i}" for i in range(4))
 _PULL_BACKOFF_AFTER = 5.0
+#: Work-queue keys ``(namespace, "job:<name>")`` stand for every pod of an MPIJob.
+_JOB_KEY = "job:"
 _RESTART_BACKOFF_BASE = 10.0
 _RESTART_BACKOFF_MAX = 300.0
 
@@ -74,39 +77,84 @@ class Kubelet:
         self._scheduler_events = EventRecorder(store, now, "default-scheduler")
         self._pods: dict[str, PodRuntime] = {}
         self._ips = itertools.count(2)
+        self._queue = WorkQueue(store, self._keys_for)
 
     def close(self) -> None:
-        """Kill every local process (the cluster is stopping)."""
+        """Kill every local process and stop following the store (the cluster is stopping)."""
+        self._queue.close()
         for rt in self._pods.values():
             if rt.process is not None:
                 rt.process.kill()
 
+    @staticmethod
+    def _keys_for(event: WatchEvent) -> set[Key]:
+        """The pods a change concerns: the pod, and for an MPIJob or a worker, the job's pods."""
+        plural = event.resource.plural
+        meta = event.object.get("metadata", {})
+        namespace = meta.get("namespace") or ""
+        if plural == "mpijobs":  # its script may have changed
+            return {(namespace, _JOB_KEY + meta["name"])}
+        if plural != "pods":
+            return set()
+        keys = {(namespace, str(meta["name"]))}
+        job = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
+        if job and (meta.get("labels") or {}).get(JOB_ROLE_LABEL) == Role.WORKER.value:
+            keys.add((namespace, _JOB_KEY + str(job)))  # its launcher watches its peers
+        return keys
+
+    def _expand(self, everything: bool, keys: set[Key]) -> dict[Key, JSONDict | None]:
+        """The pods to step (``None``: the pod is gone)."""
+        found: dict[Key, JSONDict | None] = {}
+        if everything:
+            for pod in self._store.list("pods")[0]:
+                found[(pod["metadata"]["namespace"], pod["metadata"]["name"])] = pod
+            for rt in self._pods.values():
+                found.setdefault((rt.namespace, rt.name), None)
+        for namespace, name in keys:
+            if name.startswith(_JOB_KEY):
+                selector = f"{JOB_NAME_LABEL}={name[len(_JOB_KEY) :]}"
+                for pod in self._store.list("pods", namespace, label_selector=selector)[0]:
+                    found[(namespace, pod["metadata"]["name"])] = pod
+            elif (namespace, name) not in found:
+                try:
+                    found[(namespace, name)] = self._store.get("pods", namespace, name)
+                except NotFound:
+                    found[(namespace, name)] = None
+        return found
+
+    def _forget(self, key: Key, keep: str | None = None) -> None:
+        for uid in [u for u, rt in self._pods.items() if (rt.namespace, rt.name) == key]:
+            if uid != keep:
+                rt = self._pods.pop(uid)
+                if rt.process is not None:
+                    rt.process.kill()
+
     def reconcile(self) -> datetime | None:
-        """Move every pod on as far as the current time allows.
+        """Move the pods that changed, or whose next moment has come, as far as time allows.
 
         Returns:
             The next time something is due, or ``None``.
         """
-        pods, _ = self._store.list("pods")
-        alive = {p["metadata"]["uid"] for p in pods}
-        for uid in [u for u in self._pods if u not in alive]:
-            rt = self._pods.pop(uid)
-            if rt.process is not None:
-                rt.process.kill()
-        wakes = []
-        by_job: dict[tuple[str, str], list[JSONDict]] = {}
-        for pod in pods:
-            job = label(pod, JOB_NAME_LABEL)
-            if job and label(pod, JOB_ROLE_LABEL) == Role.WORKER.value:
-                by_job.setdefault((pod["metadata"]["namespace"], job), []).append(pod)
-        for pod in pods:
+        now = self._now()
+        everything, keys = self._queue.take(now)
+        for key, pod in sorted(self._expand(everything, keys).items()):
+            self._forget(key, keep=None if pod is None else pod["metadata"]["uid"])
+            if pod is None:
+                continue
             try:
-                wake = self._step(pod, by_job)
+                wake = self._step(pod)
             except StoreError:
-                wake = self._now() + timedelta(seconds=1)
+                wake = now + timedelta(seconds=1)
             if wake is not None:
-                wakes.append(wake)
-        return min(wakes, default=None)
+                self._queue.add_after(key, wake)
+        return self._queue.next_timer()
+
+    def _peers(self, pod: JSONDict) -> list[JSONDict]:
+        job = label(pod, JOB_NAME_LABEL)
+        if not job or self._role(pod) is not Role.LAUNCHER:
+            return []
+        selector = f"{JOB_NAME_LABEL}={job},{JOB_ROLE_LABEL}={Role.WORKER.value}"
+        return self._store.list("pods", pod["metadata"]["namespace"], label_selector=selector)[0]
 
     # ---------------------------------------------------------------- script
 
@@ -134,9 +182,7 @@ class Kubelet:
 
     # ------------------------------------------------------------------ step
 
-    def _step(
-        self, pod: JSONDict, by_job: dict[tuple[str, str], list[JSONDict]]
-    ) -> datetime | None:
+    def _step(self, pod: JSONDict) -> datetime | None:
         meta = pod["metadata"]
         rt = self._pods.get(meta["uid"])
         if rt is None:
@@ -148,11 +194,7 @@ class Kubelet:
             self._pods[rt.uid] = rt
         script = self._script(pod, rt)
         role = self._role(pod)
-        peers = (
-            by_job.get((meta["namespace"], label(pod, JOB_NAME_LABEL) or ""), [])
-            if role is Role.LAUNCHER
-            else []
-        )
+        peers = self._peers(pod)
         wake: datetime | None = None
         for _ in range(16):  # follow transitions that happen at the same instant
             before = rt.stage
@@ -386,11 +428,15 @@ class Kubelet:
                 container,
                 slots=max(1, len(peers)) * slots,
                 on_line=lambda line: self._store.logs.append(rt.namespace, rt.name, name, line),
-                on_exit=self._wake,
+                on_exit=lambda: self._exited((rt.namespace, rt.name)),
             )
         except (OSError, ValueError) as error:
             self._log(pod, rt, f"exec: {error}")
             self._terminate(pod, rt, 127 if isinstance(error, OSError) else 128, self._now())
+
+    def _exited(self, key: Key) -> None:
+        self._queue.add(key)
+        self._wake()
 
     def _terminate(self, pod: JSONDict, rt: PodRuntime, code: int, at: datetime) -> None:
         rt.exit_code, rt.finished_at = code, at

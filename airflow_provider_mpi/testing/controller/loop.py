@@ -154,6 +154,10 @@ class ControllerLoop:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        for controller in self._controllers:
+            close = getattr(controller, "close", None)
+            if callable(close):
+                close()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -57,7 +57,8 @@ from airflow_provider_mpi.testing.controller.validation import (
     validate_mpi_job,
     validation_message,
 )
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
+from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
 
 __all__ = ["MPIJobController"]
 
@@ -97,57 +98,60 @@ class MPIJobController:
         self._store = store
         self._now = now
         self._events = EventRecorder(store, now, _COMPONENT)
-        self._synced: dict[str, tuple[object, ...]] = {}
+        self._queue = WorkQueue(store, self._keys_for)
+
+    def close(self) -> None:
+        """Stop following the store."""
+        self._queue.close()
+
+    def _keys_for(self, event: WatchEvent) -> set[Key] | None:
+        """The MPIJobs a change concerns (upstream ``handleObject``)."""
+        plural = event.resource.plural
+        meta = event.object.get("metadata", {})
+        if plural == "customresourcedefinitions":
+            return None if meta.get("name") == self.CRD_NAME else set()
+        if plural in ("events", "namespaces"):
+            return set()
+        namespace = meta.get("namespace") or ""
+        if plural == "mpijobs":
+            return {(namespace, meta["name"])}
+        keys = set()
+        owner = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
+        if owner:
+            keys.add((namespace, str(owner)))
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("kind") == "MPIJob" and ref.get("apiVersion", "").startswith(
+                "kubeflow.org/"
+            ):
+                keys.add((namespace, str(ref.get("name"))))
+        return keys
 
     def reconcile(self) -> datetime | None:
-        """Sync every MPIJob whose own state or children changed since its last sync.
+        """Sync the MPIJobs that changed, or whose children changed, since the last pass.
 
-        Like the real operator, which syncs a job when an informer reports a
-        change to it or to an object it owns, a job is synced again only when
-        the resourceVersions of the job, its children or its launcher's pods
-        changed (so repeated events are not re-recorded on every pass).
+        Like the real operator, whose informers put the key of the owning
+        MPIJob on a work queue whenever the job or one of its children
+        changes; a failed sync is retried a second later.
 
         Returns:
-            When to run again without a store change: one second later if a
-            sync failed (as the work queue retries), otherwise ``None``.
+            When a retry is due, or ``None``.
         """
-        failed = False
+        now = self._now()
+        everything, keys = self._queue.take(now)
         if self._lookup("customresourcedefinitions", "", self.CRD_NAME) is None:
-            return None
-        jobs, _ = self._store.list("mpijobs")
-        owned: dict[str, list[tuple[str, str]]] = {}
-        for plural in ("pods", "jobs", "services", "configmaps", "secrets"):
-            for obj in self._store.list(plural)[0]:
-                meta = obj["metadata"]
-                for ref in meta.get("ownerReferences") or []:
-                    owned.setdefault(ref.get("uid", ""), []).append(
-                        (meta["uid"], meta["resourceVersion"])
-                    )
-
-        def fingerprint(uid: str, depth: int) -> tuple[object, ...]:
-            children = sorted(owned.get(uid, ()))
-            if depth == 0:
-                return tuple(children)
-            return tuple((child, rv, fingerprint(child, depth - 1)) for child, rv in children)
-
-        alive = set()
-        for job in jobs:
-            uid = job["metadata"]["uid"]
-            alive.add(uid)
-            mark = (job["metadata"]["resourceVersion"], fingerprint(uid, 1))
-            if self._synced.get(uid) == mark:
+            return None  # no operator without its CRD; its creation marks everything
+        if everything:
+            jobs, _ = self._store.list("mpijobs")
+            keys |= {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in jobs}
+        for namespace, name in sorted(keys):
+            job = self._lookup("mpijobs", namespace, name)
+            if job is None:
                 continue
-            self._synced[uid] = mark
             try:
                 self.sync(job)
             except (StoreError, _NotOwned):
-                del self._synced[uid]
-                failed = True
-        for uid in [u for u in self._synced if u not in alive]:
-            del self._synced[uid]
-        if failed:
-            return self._now() + timedelta(seconds=1)
-        return None
+                self._queue.add_after((namespace, name), now + timedelta(seconds=1))
+        return self._queue.next_timer()
 
     # ------------------------------------------------------------------ sync
 
