@@ -155,3 +155,31 @@ def test_a_repeated_event_counts_up() -> None:
     assert event["involvedObject"]["kind"] == "ConfigMap"
     assert event["source"] == {"component": "test"}
     assert event["metadata"]["name"].startswith("cm.")
+
+
+def test_work_queue_maps_changes_and_fires_timers() -> None:
+    from airflow_provider_mpi.testing.controller.workqueue import WorkQueue
+
+    store = Store()
+    queue = WorkQueue(
+        store,
+        lambda event: (
+            {(event.namespace or "", event.object["metadata"]["name"])}
+            if event.resource.plural == "configmaps"
+            else set()
+        ),
+    )
+    assert queue.take(START) == (True, set())  # the first pass sees everything
+    store.create("configmaps", {"metadata": {"name": "a", "namespace": "default"}})
+    store.create("secrets", {"metadata": {"name": "s", "namespace": "default"}})
+    assert queue.take(START) == (False, {("default", "a")})
+    assert queue.take(START) == (False, set())
+    queue.add_after(("default", "t"), START + timedelta(seconds=5))
+    queue.add_after(("default", "t"), START + timedelta(seconds=9))  # the earliest wins
+    assert queue.next_timer() == START + timedelta(seconds=5)
+    assert queue.take(START + timedelta(seconds=4)) == (False, set())
+    assert queue.take(START + timedelta(seconds=5)) == (False, {("default", "t")})
+    assert queue.next_timer() is None
+    queue.close()
+    store.create("configmaps", {"metadata": {"name": "b", "namespace": "default"}})
+    assert queue.take(START) == (False, set())
