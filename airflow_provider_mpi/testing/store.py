@@ -11,6 +11,8 @@ directly. All methods are thread-safe (one re-entrant lock).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import random
 import threading
@@ -782,9 +784,11 @@ class Store:
             if since is not None:
                 if since < self._compacted:
                     raise Gone(f"too old resource version: {since} ({self._compacted + 1})")
-                for event in self._history:
-                    if event.resource_version > since:
-                        callback(event)
+                first = bisect.bisect_right(
+                    self._history, since, key=lambda event: event.resource_version
+                )
+                for event in itertools.islice(self._history, first, None):
+                    callback(event)
             token = self._next_subscriber
             self._next_subscriber += 1
             self._subscribers[token] = callback
