@@ -49,8 +49,8 @@ def watch_mpi_jobs(
         api: the API layer.
         namespace: the namespace.
         deadline: when to stop (the generator returns).
-        retry: bounds consecutive failures of the stream (reset by every
-            line received); a failure past its bounds is raised.
+        retry: bounds consecutive failures of the stream, 410s included
+            (reset by every line received); a failure past its bounds is raised.
         field_selector: e.g. ``metadata.name=<job>``.
         label_selector: e.g. an array's label.
         clock: a monotonic clock.
@@ -72,7 +72,6 @@ def watch_mpi_jobs(
                     namespace, label_selector=label_selector, field_selector=field_selector
                 )
                 cursor.listed(version)
-                failures.reset(clock())
                 yield Snapshot.of(items, version)
             if deadline.expired(clock()):
                 return
@@ -103,7 +102,7 @@ def watch_mpi_jobs(
                 raise
             if recovery is WatchRecovery.RELIST:
                 log.info("watch of MPIJobs in %s expired (410); listing again", namespace)
-                continue
+                error = TransientBackendError(410, str(error))  # back off if it repeats
             delay = failures.next_delay(error, clock())
             if delay is None:
                 raise

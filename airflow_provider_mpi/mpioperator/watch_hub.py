@@ -289,11 +289,11 @@ class JobWatchHub:
             except Exception as exc:
                 error = translate_error(exc)
                 recovery = self._cursor.recover(error)
+                delay = None
                 if recovery is WatchRecovery.RELIST:
                     log.info("watch of MPIJobs in %s expired (410); listing again", self.namespace)
-                    continue
-                delay = None
-                if recovery is WatchRecovery.RESUME:
+                    error = TransientBackendError(410, str(error))  # back off if it repeats
+                if recovery is not WatchRecovery.RAISE:
                     delay = failures.next_delay(error, time.monotonic())
                 if delay is None:
                     log.warning("watch of MPIJobs in %s failed: %s", self.namespace, error)
@@ -312,7 +312,6 @@ class JobWatchHub:
             self._cursor.listed(version)
             self._objects = Snapshot.of(items, version).objects
             self._synced.set()
-            failures.reset(time.monotonic())
             if relist:
                 for subscription in list(self._subscriptions):
                     subscription.put(subscription.select(self._objects, version))
