@@ -31,7 +31,7 @@ from airflow_provider_mpi.mpioperator import (
     RetryPolicy,
 )
 from airflow_provider_mpi.testing import MPICluster
-from airflow_provider_mpi.testing.faults import Verb
+from airflow_provider_mpi.testing.faults import FaultInjector, Verb
 from tests.cluster.tracker_support import mpijob_names, template
 
 S = JobState
@@ -220,3 +220,37 @@ async def test_cancelled_wait_stops_the_stream(
         await waiting
     assert hub.waiters == 0
     assert not hub.running
+
+
+@pytest.mark.mpi_cluster(clock=20.0, faults=FaultInjector(seed=5))
+async def test_whole_method_set_under_random_faults(
+    tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    faults = mpi_cluster.faults
+    faults.fail(503, rate=0.25, verb=["get", "list", "create", "patch", "delete"])
+    faults.reset_connections(rate=0.1, verb=["get", "list", "create", "patch"])
+    faults.delay(0.02, rate=0.5)
+    faults.drop_watches(after_events=2, rate=0.5)
+    faults.expire_watches(rate=0.3)
+
+    doomed = await tracker.add_job(template(duration=200))
+    job_ids = [await tracker.add_job(template(duration=4, log=["hello"])) for _ in range(3)]
+    array_id = await tracker.add_array_job(template(duration=2, name="arr"), 1, 4, 1, 2)
+    tasks = await tracker.list_array_jobs(array_id)
+    assert sorted(await tracker.list_jobs()) == sorted([doomed, *job_ids, *tasks])
+    assert len(mpijob_names(mpi_cluster)) == 8
+
+    await tracker.job_control(doomed, A.TERMINATE)
+    results = await asyncio.gather(
+        tracker.wait(doomed, 30),
+        *(tracker.wait(job_id, 30) for job_id in job_ids),
+        tracker.wait_array(array_id, 60),
+    )
+    assert results[0] is S.FAILED
+    assert set(results[1:4]) == {S.DONE}
+    assert set(results[4].values()) == {S.DONE}
+    for job_id in job_ids:
+        assert (await tracker.job_info(job_id)).exit_status == 0
+        assert [line async for line in tracker.job_output(job_id)] == ["hello"]
+        await tracker.delete_job(job_id)
+    assert len(mpijob_names(mpi_cluster)) == 5
