@@ -186,6 +186,11 @@ def test_success_creates_the_upstream_children_and_conditions(emulator: Emulator
     assert worker["spec"]["hostname"] == "pi-worker-1"
     assert worker["spec"]["subdomain"] == "pi"
     assert worker["spec"]["containers"][0]["command"] == ["/usr/sbin/sshd", "-De"]
+    sshd, _ = emulator.store.logs.read("default", "pi-worker-1", "worker")
+    assert [text for _, text in sshd] == [
+        "Server listening on 0.0.0.0 port 22.",
+        "Server listening on :: port 22.",
+    ]
     assert worker["spec"]["nodeName"] in NODES
     assert worker["status"]["podIP"].startswith("10.244.")
 

@@ -44,6 +44,7 @@ __all__ = ["NODES", "Kubelet"]
 
 NODES = tuple(f"node-{i}" for i in range(4))
 _PULL_BACKOFF_AFTER = 5.0
+_SSHD = ("/usr/sbin/sshd", "-De")
 #: Work-queue keys ``(namespace, "job:<name>")`` stand for every pod of an MPIJob.
 _JOB_KEY = "job:"
 _RESTART_BACKOFF_BASE = 10.0
@@ -332,6 +333,9 @@ class Kubelet:
         self._container_event(pod, rt, EventSeverity.NORMAL, "Started", f"Started container {name}")
         rt.started_at = at
         self._move(rt, Stage.RUNNING, at)
+        if main.get("command") == list(_SSHD):  # the operator's default worker command
+            for line in ("Server listening on 0.0.0.0 port 22.", "Server listening on :: port 22."):
+                self._log(pod, rt, line)
 
     def _run_worker(self, pod: JSONDict, rt: PodRuntime, script: PodScript) -> datetime | None:
         eviction = script.evict_worker
