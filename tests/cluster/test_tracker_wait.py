@@ -64,6 +64,8 @@ def test_requests_do_not_grow_with_the_wait(
         job_id = tracker.add_job(template(duration=duration))
         mpi_cluster.requests.reset()
         assert tracker.wait(job_id, 30) is S.DONE
+        # the server counts a watch when it ends (the client closed it on return)
+        mpi_cluster.wait_for(lambda: mpi_cluster.requests.count(Verb.WATCH) >= 1, 10)
         counts.append(mpi_cluster.requests.total)
     assert counts[0] == counts[1]
 
