@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_mpi.testing import MPICluster
-from airflow_provider_mpi.testing.controller.localexec import local_environment, mpirun_directory
+from airflow_provider_mpi.testing.controller.localexec import (
+    local_environment,
+    local_hostfile,
+    mpirun_directory,
+)
 from tests.cluster.test_controller import mpijob
 
 PI_PROGRAM = textwrap.dedent(
@@ -120,6 +124,22 @@ def test_deleting_the_job_kills_the_process(mpi_cluster_factory: Any, tmp_path: 
         time.sleep(0.05)
     else:
         pytest.fail(f"process {pid} still runs after its pod was deleted")
+
+
+@pytest.mark.parametrize(
+    ("env", "hostfile"),
+    [
+        (
+            [{"name": "OMPI_MCA_orte_default_hostfile", "value": "/etc/mpi/hostfile"}],
+            "localhost slots=4\n",
+        ),
+        ([{"name": "I_MPI_HYDRA_HOST_FILE", "value": "/etc/mpi/hostfile"}], "localhost:4\n"),
+        ([{"name": "HYDRA_HOST_FILE", "value": "/etc/mpi/hostfile"}], "localhost:4\n"),
+        ([], "localhost slots=4\n"),
+    ],
+)
+def test_local_hostfile_per_implementation(env: list[dict[str, str]], hostfile: str) -> None:
+    assert local_hostfile({"env": env}, 4) == hostfile
 
 
 def test_local_environment_rewrites_pod_paths() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from airflow_provider_mpi.testing.controller.meta import JSONDict
 
-__all__ = ["LocalProcess", "local_environment", "mpirun_directory"]
+__all__ = ["LocalProcess", "local_environment", "local_hostfile", "mpirun_directory"]
 
 _POD_HOSTFILE = "/etc/mpi/hostfile"
 _LOCAL_MPI_ENV = {
@@ -77,6 +77,23 @@ def local_environment(
     return env
 
 
+def local_hostfile(container: JSONDict, slots: int) -> str:
+    """The one-line hostfile standing for every pod, in the MPI implementation's format.
+
+    Args:
+        container: The launcher container (its env tells Intel MPI and MPICH
+            from Open MPI, as the operator sets it).
+        slots: The slots the job has in all.
+
+    Returns:
+        ``localhost slots=N`` (Open MPI) or ``localhost:N`` (Intel MPI, MPICH).
+    """
+    names = {str(item.get("name")) for item in container.get("env") or []}
+    if names & {"I_MPI_HYDRA_HOST_FILE", "HYDRA_HOST_FILE"}:
+        return f"localhost:{max(slots, 1)}\n"
+    return f"localhost slots={max(slots, 1)}\n"
+
+
 class LocalProcess:
     """One launcher container running as a local process.
 
@@ -106,7 +123,7 @@ class LocalProcess:
         self._tmp = tempfile.TemporaryDirectory(prefix="mpi-emulator-")
         hostfile = os.path.join(self._tmp.name, "hostfile")
         with open(hostfile, "w", encoding="utf-8") as handle:
-            handle.write(f"localhost slots={max(slots, 1)}\n")
+            handle.write(local_hostfile(container, slots))
         working_dir = container.get("workingDir")
         cwd = working_dir if working_dir and os.path.isdir(working_dir) else self._tmp.name
         argv = [hostfile if arg == _POD_HOSTFILE else str(arg) for arg in argv]
