@@ -269,14 +269,14 @@ class ApiHandlers:
             201 with the created object.
         """
         rt = self._rt(target)
-        self._refuse_dry_run(request)
+        dry_run = self._dry_run(request)
         body = await read_body(request)
         if not isinstance(body, dict):
             raise BadRequest(f"the body must be a {rt.kind} object")
         self._check_type(rt, body)
         obj, warnings = self._admit(rt, body, request, target.subresource)
         obj = self._prepare_create(rt, obj)
-        created = self.store.create(rt.plural, obj, namespace=target.namespace)
+        created = self.store.create(rt.plural, obj, namespace=target.namespace, dry_run=dry_run)
         return json_response(created, 201, self._warning_headers(warnings))
 
     async def get(self, request: web.Request, target: Target) -> web.Response:
@@ -386,7 +386,7 @@ class ApiHandlers:
             200 with the stored object.
         """
         rt = self._rt(target)
-        self._refuse_dry_run(request)
+        dry_run = self._dry_run(request)
         body = await read_body(request)
         if not isinstance(body, dict):
             raise BadRequest(f"the body must be a {rt.kind} object")
@@ -401,7 +401,7 @@ class ApiHandlers:
         meta["name"] = name
         self._match_namespace(target, meta)
         obj, warnings = self._admit(rt, body, request, target.subresource)
-        updated = self.store.update(rt.plural, obj, subresource=target.subresource)
+        updated = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
         return json_response(updated, 200, self._warning_headers(warnings))
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
@@ -418,7 +418,7 @@ class ApiHandlers:
             UnsupportedMediaType: an unknown format, or a strategic merge on an MPIJob.
         """
         rt = self._rt(target)
-        self._refuse_dry_run(request)
+        dry_run = self._dry_run(request)
         media = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         try:
             patch_type = PatchType(media)
@@ -463,7 +463,9 @@ class ApiHandlers:
                 meta["resourceVersion"] = current["metadata"]["resourceVersion"]
             obj, warnings = self._admit(rt, patched, request, target.subresource)
             try:
-                updated = self.store.update(rt.plural, obj, subresource=target.subresource)
+                updated = self.store.update(
+                    rt.plural, obj, subresource=target.subresource, dry_run=dry_run
+                )
             except Conflict:
                 if explicit_rv:
                     raise
@@ -481,6 +483,7 @@ class ApiHandlers:
         *,
         strategic: bool,
     ) -> web.Response:
+        dry_run = self._dry_run(request)
         manager = request.query.get("fieldManager")
         if not manager:
             raise BadRequest("PATCH, application/apply-patch+yaml requires fieldManager")
@@ -506,8 +509,11 @@ class ApiHandlers:
                 obj, warnings = self._admit(rt, fresh, request, target.subresource)
                 if target.subresource is None:
                     obj = self._prepare_create(rt, obj)
-                created = self.store.create(rt.plural, obj, namespace=target.namespace)
-                self._applied[(created["metadata"]["uid"], manager, target.subresource)] = body
+                created = self.store.create(
+                    rt.plural, obj, namespace=target.namespace, dry_run=dry_run
+                )
+                if not dry_run:
+                    self._applied[(created["metadata"]["uid"], manager, target.subresource)] = body
                 return json_response(created, 201, self._warning_headers(warnings))
             uid = live["metadata"]["uid"]
             previous = self._applied.get((uid, manager, target.subresource))
@@ -515,10 +521,13 @@ class ApiHandlers:
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
             obj, warnings = self._admit(rt, merged, request, target.subresource)
             try:
-                updated = self.store.update(rt.plural, obj, subresource=target.subresource)
+                updated = self.store.update(
+                    rt.plural, obj, subresource=target.subresource, dry_run=dry_run
+                )
             except Conflict:
                 continue
-            self._applied[(uid, manager, target.subresource)] = body
+            if not dry_run:
+                self._applied[(uid, manager, target.subresource)] = body
             return json_response(updated, 200, self._warning_headers(warnings))
         raise Conflict(f"too many concurrent updates to {rt.qualified} {key_ns}/{name}")
 
@@ -533,7 +542,7 @@ class ApiHandlers:
             200 with the deleted object.
         """
         rt = self._rt(target)
-        self._refuse_dry_run(request)
+        dry_run = self._dry_run(request)
         name = self._name(target)
         policy, preconditions = await self._delete_options(request, rt)
         if preconditions:
@@ -548,7 +557,9 @@ class ApiHandlers:
                         group=rt.group,
                         kind=rt.plural,
                     )
-        deleted = self.store.delete(rt.plural, target.namespace, name, propagation_policy=policy)
+        deleted = self.store.delete(
+            rt.plural, target.namespace, name, propagation_policy=policy, dry_run=dry_run
+        )
         for applied in [k for k in self._applied if k[0] == deleted["metadata"]["uid"]]:
             del self._applied[applied]
         return json_response(deleted)
@@ -564,7 +575,7 @@ class ApiHandlers:
             200 with the list of deleted objects.
         """
         rt = self._rt(target)
-        self._refuse_dry_run(request)
+        dry_run = self._dry_run(request)
         policy, _ = await self._delete_options(request, rt)
         items, _ = self.store.list(
             rt.plural,
@@ -578,7 +589,11 @@ class ApiHandlers:
             try:
                 deleted.append(
                     self.store.delete(
-                        rt.plural, meta.get("namespace"), meta["name"], propagation_policy=policy
+                        rt.plural,
+                        meta.get("namespace"),
+                        meta["name"],
+                        propagation_policy=policy,
+                        dry_run=dry_run,
                     )
                 )
             except NotFound:  # already collected as a dependent
@@ -616,9 +631,12 @@ class ApiHandlers:
         return str(policy), options.get("preconditions") or {}
 
     @staticmethod
-    def _refuse_dry_run(request: web.Request) -> None:
-        if request.query.get("dryRun"):
-            raise BadRequest("dryRun is not supported by the emulated API server")
+    def _dry_run(request: web.Request) -> bool:
+        values = request.query.getall("dryRun", [])
+        for value in values:
+            if value != "All":
+                raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
+        return bool(values)
 
     @staticmethod
     def _rt(target: Target) -> ResourceType:

@@ -353,7 +353,14 @@ class Store:
 
     # ------------------------------------------------------------------- CRUD
 
-    def create(self, plural: str, obj: JSONDict, *, namespace: str | None = None) -> JSONDict:
+    def create(
+        self,
+        plural: str,
+        obj: JSONDict,
+        *,
+        namespace: str | None = None,
+        dry_run: bool = False,
+    ) -> JSONDict:
         """Create an object.
 
         Fills ``kind``/``apiVersion``, ``uid``, ``resourceVersion``,
@@ -365,6 +372,7 @@ class Store:
             plural: the resource, e.g. ``"pods"``.
             obj: the object; not modified.
             namespace: the namespace (defaults to ``metadata.namespace``).
+            dry_run: check only; the result is returned, not stored.
 
         Returns:
             A copy of the stored object.
@@ -435,6 +443,8 @@ class Store:
                 meta["generation"] = 1
             else:
                 meta.pop("generation", None)
+            if dry_run:  # everything checked, nothing stored (``?dryRun=All``)
+                return copy_json(new)
             meta["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
             self._index_owners((plural, ns, name), new, None)
@@ -593,7 +603,14 @@ class Store:
             if before.get(label) != value:
                 self._label_index.setdefault((plural, label, str(value)), set()).add((ns, name))
 
-    def update(self, plural: str, obj: JSONDict, *, subresource: str | None = None) -> JSONDict:
+    def update(
+        self,
+        plural: str,
+        obj: JSONDict,
+        *,
+        subresource: str | None = None,
+        dry_run: bool = False,
+    ) -> JSONDict:
         """Replace an object (PUT), or only its status with ``subresource="status"``.
 
         For kinds with a status subresource a main update keeps the stored
@@ -605,6 +622,7 @@ class Store:
             plural: the resource.
             obj: the new object; its metadata names it.
             subresource: None or ``"status"``.
+            dry_run: check only; the result is returned, not stored.
 
         Returns:
             A copy of the stored object.
@@ -669,6 +687,8 @@ class Store:
                 return copy_json(stored)
             if subresource is None:
                 self._validate_metadata(rt, new["metadata"])
+            if dry_run:
+                return copy_json(new)
             new["metadata"]["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
             self._index_owners((plural, ns, name), new, stored)
@@ -683,6 +703,7 @@ class Store:
         name: str,
         *,
         propagation_policy: str = "Background",
+        dry_run: bool = False,
     ) -> JSONDict:
         """Delete an object and, by ownerReference, its dependents.
 
@@ -696,6 +717,7 @@ class Store:
             namespace: the object's namespace.
             name: its name.
             propagation_policy: ``Background``, ``Foreground`` or ``Orphan``.
+            dry_run: check only; nothing is deleted.
 
         Returns:
             The deleted object as it was last stored (its final resourceVersion).
@@ -717,6 +739,8 @@ class Store:
             stored = self._objects[plural].get((ns, name))
             if stored is None:
                 raise self._not_found(rt, name)
+            if dry_run:
+                return copy_json(stored)
             return self._delete_locked(rt, ns, name, policy)
 
     def _delete_locked(

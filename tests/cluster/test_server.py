@@ -768,3 +768,27 @@ def test_get_status_subresource(custom: client.CustomObjectsApi) -> None:
     custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, mpijob())
     got = custom.get_namespaced_custom_object_status(GROUP, VERSION, "default", PLURAL, "pi")
     assert got["metadata"]["name"] == "pi"
+
+
+def test_dry_run_checks_without_storing(core: client.CoreV1Api, emu_store: Store) -> None:
+    before = emu_store.resource_version
+    created = core.create_namespaced_config_map(
+        "default", {"metadata": {"generateName": "c-"}, "data": {"a": "1"}}, dry_run="All"
+    )
+    assert created.metadata.name.startswith("c-")
+    assert created.metadata.uid
+    assert core.list_namespaced_config_map("default").items == []
+    assert emu_store.resource_version == before
+
+    core.create_namespaced_config_map("default", {"metadata": {"name": "c"}, "data": {"a": "1"}})
+    with pytest.raises(client.ApiException) as info:
+        core.create_namespaced_config_map("default", {"metadata": {"name": "c"}}, dry_run="All")
+    assert info.value.status == 409
+    patched = core.patch_namespaced_config_map("c", "default", {"data": {"a": "2"}}, dry_run="All")
+    assert patched.data == {"a": "2"}
+    assert core.read_namespaced_config_map("c", "default").data == {"a": "1"}
+    core.delete_namespaced_config_map("c", "default", dry_run="All")
+    assert core.read_namespaced_config_map("c", "default").metadata.name == "c"
+    with pytest.raises(client.ApiException) as info:
+        core.delete_namespaced_config_map("c", "default", dry_run="Some")
+    assert info.value.status == 400

@@ -91,6 +91,9 @@ def test_apply_get_wait_logs_delete(kubectl: Kubectl, emu_store: Store, tmp_path
     run = kubectl
     manifest = tmp_path / "pi.yaml"
     manifest.write_text(MPIJOB_YAML)
+    dry = run("apply", "--dry-run=server", "-f", str(manifest)).stdout
+    assert "mpijob.kubeflow.org/pi created (server dry run)" in dry
+    assert emu_store.list("mpijobs", "default")[0] == []
     assert "mpijob.kubeflow.org/pi created" in run("apply", "-f", str(manifest)).stdout
     assert "mpijob.kubeflow.org/pi unchanged" in run("apply", "-f", str(manifest)).stdout
     manifest.write_text(MPIJOB_YAML.replace("slotsPerWorker: 1", "slotsPerWorker: 2"))
