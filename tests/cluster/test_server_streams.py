@@ -379,3 +379,18 @@ def test_pod_logs_since_seconds_and_limit_bytes() -> None:
             assert _log(api, "p", since_seconds=10) == "new line\n"
             assert _log(api, "p", since_seconds=1000) == "old line\nnew line\n"
             assert _log(api, "p", limit_bytes=5) == "old l"
+
+
+def test_watch_cluster_scoped_namespaces(k8s: client.ApiClient, emu_store: Store) -> None:
+    core = client.CoreV1Api(k8s)
+    start = str(emu_store.resource_version)
+    emu_store.create("namespaces", {"metadata": {"name": "team"}})
+    emu_store.create("configmaps", {"metadata": {"name": "c"}}, namespace="team")
+    emu_store.delete("namespaces", None, "team")
+    seen = []
+    stream = watch.Watch()
+    for event in stream.stream(core.list_namespace, resource_version=start, timeout_seconds=2):
+        seen.append((event["type"], event["object"].metadata.name))
+        if len(seen) == 2:
+            stream.stop()
+    assert seen == [("ADDED", "team"), ("DELETED", "team")]
