@@ -14,7 +14,7 @@ from pathlib import Path
 import kubernetes.client
 import kubernetes.config
 
-from airflow_provider_mpi.drmaa2.errors import BackendError
+from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentError
 from airflow_provider_mpi.mpioperator.translate import translated
 
 __all__ = ["load_api_client"]
@@ -39,28 +39,38 @@ def load_api_client(
         A new API client.
 
     Raises:
-        BackendError: no configuration was found or it is unusable.
+        InvalidArgumentError: the kubeconfig cannot be loaded (the field is
+            ``kubeconfig_path``, ``KUBECONFIG`` or ``~/.kube/config``).
+        BackendError: no kubeconfig and not in a pod.
     """
     configuration = kubernetes.client.Configuration()
-    source = kubeconfig_path or os.environ.get("KUBECONFIG")
-    if not source:
+    if kubeconfig_path:
+        field, source = "kubeconfig_path", os.fspath(kubeconfig_path)
+    elif os.environ.get("KUBECONFIG"):
+        field, source = "KUBECONFIG", os.environ["KUBECONFIG"]
+    else:
         default = Path("~/.kube/config").expanduser()
-        source = str(default) if default.exists() else None
-    with translated():
-        if source:
+        field, source = "~/.kube/config", str(default) if default.exists() else ""
+    if source:
+        try:
             kubernetes.config.load_kube_config(
-                config_file=os.fspath(source),
+                config_file=source,
                 context=context,
                 client_configuration=configuration,
                 persist_config=False,
             )
-        else:
-            try:
-                kubernetes.config.load_incluster_config(client_configuration=configuration)
-            except kubernetes.config.ConfigException as exc:
-                raise BackendError(
-                    None,
-                    "no Kubernetes configuration: pass kubeconfig_path or an api_client, set "
-                    f"KUBECONFIG, create ~/.kube/config, or run in a pod ({exc})",
-                ) from exc
+        except Exception as exc:  # ConfigException, OSError, YAML errors, ...
+            raise InvalidArgumentError(
+                field, source, f"cannot load the Kubernetes configuration: {exc}"
+            ) from exc
+        return kubernetes.client.ApiClient(configuration)
+    with translated():
+        try:
+            kubernetes.config.load_incluster_config(client_configuration=configuration)
+        except kubernetes.config.ConfigException as exc:
+            raise BackendError(
+                None,
+                "no Kubernetes configuration: pass kubeconfig_path or an api_client, set "
+                f"KUBECONFIG, create ~/.kube/config, or run in a pod ({exc})",
+            ) from exc
     return kubernetes.client.ApiClient(configuration)

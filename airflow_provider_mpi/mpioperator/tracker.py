@@ -102,7 +102,8 @@ class MPIOperatorTracker(ArrayJobMethods):
     Raises:
         InvalidArgumentError: a bad namespace, or ``install_operator`` without
             a manifest.
-        BackendError: no usable Kubernetes configuration.
+        InvalidArgumentError: the kubeconfig cannot be loaded (naming its source).
+        BackendError: no Kubernetes configuration at all.
 
     Example:
         >>> tracker = MPIOperatorTracker(namespace="team-a")  # doctest: +SKIP

@@ -78,6 +78,26 @@ def test_no_configuration_says_what_to_do(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 @pytest.mark.parametrize(
+    ("text", "env"), [(None, False), ("foo: [", False), ("kind: Config\n", True)]
+)
+def test_unusable_kubeconfig_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | None, env: bool
+) -> None:
+    path = tmp_path / "kubeconfig"
+    if text is not None:
+        path.write_text(text)
+    if env:
+        monkeypatch.setenv("KUBECONFIG", str(path))
+    with pytest.raises(InvalidArgumentError) as info:
+        MPIOperatorTracker(None if env else str(path))
+    assert (info.value.field, info.value.value) == (
+        "KUBECONFIG" if env else "kubeconfig_path",
+        str(path),
+    )
+    assert "cannot load the Kubernetes configuration" in str(info.value)
+
+
+@pytest.mark.parametrize(
     ("kwargs", "field"),
     [
         ({"namespace": "Bad_NS"}, "namespace"),
