@@ -142,6 +142,7 @@ class JobWatchHub:
         self.namespace = namespace
         self.retry = retry
         self._subscriptions: list[Subscription] = []
+        self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
         self._objects: dict[str, dict[str, Any]] = {}
         self._cursor = WatchCursor()
         self._synced = asyncio.Event()
@@ -198,12 +199,19 @@ class JobWatchHub:
         """
         subscription = Subscription(api, names, label)
         self._subscriptions.append(subscription)
+        for name in names or ():
+            self._by_name.setdefault(name, []).append(subscription)
         try:
             self._start()
             subscription.initial = await self._initial(subscription)
             yield subscription
         finally:
             self._subscriptions.remove(subscription)
+            for name in names or ():
+                waiting = self._by_name[name]
+                waiting.remove(subscription)
+                if not waiting:
+                    del self._by_name[name]
             await self._after_leaving(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
@@ -275,9 +283,18 @@ class JobWatchHub:
             self._synced.clear()
 
     def _broadcast(self, item: JobChange | DRMAA2Error) -> None:
-        for subscription in list(self._subscriptions):
-            if isinstance(item, DRMAA2Error) or subscription.matches(item.name, item.object):
+        if isinstance(item, DRMAA2Error):
+            for subscription in list(self._subscriptions):
                 subscription.put(item)
+            return
+        targets = list(self._by_name.get(item.name, ()))
+        targets += [
+            s
+            for s in self._subscriptions
+            if s.label is not None and s not in targets and s.matches(item.name, item.object)
+        ]
+        for subscription in targets:
+            subscription.put(item)
 
     async def _run(self) -> None:
         failures = self.retry.start(time.monotonic())
