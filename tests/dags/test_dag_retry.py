@@ -79,3 +79,14 @@ def test_retry_after_a_failed_job_submits_anew(cluster: Any, run_dag: Any) -> No
     jobs = tracker.list_jobs()
     assert len(jobs) == 2  # one per try: the failed job is not retried in place
     assert _try_numbers(cluster) == ["1", "2"]
+
+
+def test_retry_with_a_fixed_job_name_reuses_the_name(cluster: Any, run_dag: Any) -> None:
+    with DAG("mpi_retry_named", schedule=None) as dag:
+        _operator(scripted_template(exit_code=2, jobName="nightly-sim"), deferrable=False)
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"run": "failed"}
+    assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
+    # The failed job of try 1 made way for try 2's job of the same name.
+    assert MPIOperatorHook().get_tracker().list_jobs() == ["default/nightly-sim"]
+    assert _try_numbers(cluster) == ["2"]

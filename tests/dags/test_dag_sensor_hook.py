@@ -34,13 +34,26 @@ def test_sensor_modes(cluster: Any, run_dag: Any, mode: str) -> None:
     assert tracker.job_state(job_id)[0] is JobState.DONE
 
 
-def test_sensor_fails_on_a_failed_job_that_is_no_target(cluster: Any, run_dag: Any) -> None:
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+@pytest.mark.parametrize(("soft_fail", "state"), [(False, "failed"), (True, "skipped")])
+def test_sensor_on_a_failed_job_that_is_no_target(
+    cluster: Any, run_dag: Any, deferrable: bool, soft_fail: bool, state: str
+) -> None:
     tracker = MPIOperatorHook().get_tracker()
-    job_id = tracker.add_job(JobTemplate.from_dict(scripted_template(exit_code=1)))
-    tracker.wait(job_id, 60)
-    with DAG("mpi_sensor_failed", schedule=None) as dag:
-        MPIJobSensor(task_id="wait", job_id=job_id, poke_interval=0.2, timeout=60)
-    assert task_states(run_dag(dag)) == {"wait": "failed"}
+    job_id = tracker.add_job(JobTemplate.from_dict(scripted_template(exit_code=1, duration=5)))
+    with DAG(f"mpi_sensor_failed_{deferrable}_{soft_fail}", schedule=None) as dag:
+        MPIJobSensor(
+            task_id="wait",
+            job_id=job_id,
+            poke_interval=0.2,
+            timeout=60,
+            retries=3,  # not used: a Failed job stays Failed
+            deferrable=deferrable,
+            soft_fail=soft_fail,
+        )
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"wait": state}
+    assert [ti.try_number for ti in dagrun.get_task_instances()] == [1]
 
 
 def test_sensor_on_running(cluster: Any, run_dag: Any) -> None:
@@ -101,3 +114,12 @@ def test_extra_link_from_the_connection(
     job_id = xcom(dagrun, "run", "job_id")
     namespace, name = job_id.split("/")
     assert xcom(dagrun, "run", MPIJobLink().xcom_key) == f"https://dash.example/{namespace}/{name}"
+
+
+def test_a_bad_url_template_fails_before_submitting(cluster: Any, run_dag: Any) -> None:
+    with DAG("mpi_bad_link", schedule=None) as dag:
+        MPIJobOperator(
+            task_id="run", job_template=scripted_template(), job_url_template="https://d/{pod}"
+        )
+    assert task_states(run_dag(dag)) == {"run": "failed"}
+    assert MPIOperatorHook().get_tracker().list_jobs() == []
