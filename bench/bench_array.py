@@ -1,0 +1,222 @@
+"""Benchmark: a 1,000-task array job, submitted and driven to completion under max_parallel.
+
+1. Submission: ``MPIOperatorTracker.add_array_job(template, 1, 1000, 1, 50)``;
+   seconds and requests (the emulator's counters, by verb).
+2. Completion: ``wait_array`` releases held tasks as earlier ones end; the
+   emulator's store is watched from its own process, and the largest number
+   of tasks active at once (created, not suspended, not ended) is recorded,
+   which proves ``max_parallel`` from the cluster's side. The tasks are
+   scripted to work a few emulated seconds on a fast emulated clock.
+
+Both the sync tracker and the async tracker (the trigger's path) are run, one
+array each, side by side.
+
+Run from the repository root: ``.venv/bin/python bench/bench_array.py``
+(``--quick`` for 200 tasks; ``--help`` for sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+
+from _harness import ClusterProcess, Counts, scripted_template, table, verdict
+
+NAMESPACE = "default"
+
+
+@dataclass
+class Result:
+    """One array, submitted and waited for."""
+
+    tracker: str
+    tasks: int
+    max_parallel: int
+    submit_s: float
+    submit: Counts
+    wait_s: float
+    wait: Counts
+    max_active: int
+    max_running: int
+    done: int
+
+
+def run_sync(cluster: ClusterProcess, tasks: int, max_parallel: int, duration: float) -> Result:
+    """Submit and wait with ``MPIOperatorTracker``."""
+    from kubernetes import config
+
+    from airflow_provider_mpi.drmaa2 import JobState
+    from airflow_provider_mpi.mpioperator import MPIOperatorTracker
+
+    client = config.new_client_from_config(
+        config_file=cluster.kubeconfig_path, persist_config=False
+    )
+    tracker = MPIOperatorTracker(api_client=client, namespace=NAMESPACE)
+    jt = scripted_template(duration, name="sync-sweep")
+    cluster.reset()
+    started = time.perf_counter()
+    array_id = tracker.add_array_job(jt, 1, tasks, 1, max_parallel)
+    submit_s = time.perf_counter() - started
+    submitted = cluster.counters()
+    started = time.perf_counter()
+    states = tracker.wait_array(array_id, 600)
+    wait_s = time.perf_counter() - started
+    waited = cluster.counters().minus(submitted)
+    max_active, max_running, _ = cluster.active()
+    client.close()
+    cluster.clear()
+    done = sum(state is JobState.DONE for state in states.values())
+    return Result(
+        "sync",
+        tasks,
+        max_parallel,
+        submit_s,
+        submitted,
+        wait_s,
+        waited,
+        max_active,
+        max_running,
+        done,
+    )
+
+
+async def run_async(
+    cluster: ClusterProcess, tasks: int, max_parallel: int, duration: float
+) -> Result:
+    """Submit and wait with ``AsyncMPIOperatorTracker`` (the trigger's path)."""
+    from kubernetes_asyncio import config
+
+    from airflow_provider_mpi.drmaa2 import JobState
+    from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker
+
+    client = await config.new_client_from_config(
+        config_file=cluster.kubeconfig_path, persist_config=False
+    )
+    try:
+        tracker = AsyncMPIOperatorTracker(client, namespace=NAMESPACE)
+        jt = scripted_template(duration, name="async-sweep")
+        await asyncio.to_thread(cluster.reset)
+        started = time.perf_counter()
+        array_id = await tracker.add_array_job(jt, 1, tasks, 1, max_parallel)
+        submit_s = time.perf_counter() - started
+        submitted = await asyncio.to_thread(cluster.counters)
+        started = time.perf_counter()
+        states = await tracker.wait_array(array_id, 600)
+        wait_s = time.perf_counter() - started
+        waited = (await asyncio.to_thread(cluster.counters)).minus(submitted)
+        max_active, max_running, _ = await asyncio.to_thread(cluster.active)
+    finally:
+        await client.close()
+    await asyncio.to_thread(cluster.clear)
+    done = sum(state is JobState.DONE for state in states.values())
+    return Result(
+        "async",
+        tasks,
+        max_parallel,
+        submit_s,
+        submitted,
+        wait_s,
+        waited,
+        max_active,
+        max_running,
+        done,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both trackers and print the tables and verdicts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000, help="array size (1000)")
+    parser.add_argument("--max-parallel", type=int, default=50, help="max_parallel (50)")
+    parser.add_argument(
+        "--duration", type=float, default=5.0, help="emulated seconds a task works (5)"
+    )
+    parser.add_argument(
+        "--speed", type=float, default=25.0, help="emulated seconds per real second (25)"
+    )
+    parser.add_argument(
+        "--trackers", nargs="+", choices=["sync", "async"], default=["sync", "async"]
+    )
+    parser.add_argument("--quick", action="store_true", help="200 tasks, max_parallel 20")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tasks, args.max_parallel = 200, 20
+
+    results: list[Result] = []
+    started = time.monotonic()
+    with ClusterProcess(speed=args.speed) as cluster:
+        for which in args.trackers:
+            if which == "sync":
+                results.append(run_sync(cluster, args.tasks, args.max_parallel, args.duration))
+            else:
+                results.append(
+                    asyncio.run(run_async(cluster, args.tasks, args.max_parallel, args.duration))
+                )
+            print(f"  {which} done", file=sys.stderr, flush=True)
+        errors = cluster.controller_errors()
+
+    print(
+        f"\nArray job of {args.tasks} tasks, max_parallel {args.max_parallel}, tasks of "
+        f"{args.duration:g} emulated s at {args.speed:g}x (emulator in its own process; "
+        f"{time.monotonic() - started:.0f} s)\n"
+    )
+    print("Submission (add_array_job)")
+    print(
+        table(
+            ["tracker", "tasks", "seconds", "tasks/s", "requests", "by verb"],
+            [
+                (
+                    r.tracker,
+                    r.tasks,
+                    r.submit_s,
+                    r.tasks / r.submit_s,
+                    r.submit.total,
+                    r.submit.describe(),
+                )
+                for r in results
+            ],
+        )
+    )
+    print("\nCompletion (wait_array releasing held tasks)")
+    print(
+        table(
+            ["tracker", "seconds", "requests", "req/task", "max active", "max Running", "Done"],
+            [
+                (
+                    r.tracker,
+                    r.wait_s,
+                    r.wait.total,
+                    r.wait.total / r.tasks,
+                    r.max_active,
+                    r.max_running,
+                    r.done,
+                )
+                for r in results
+            ],
+        )
+    )
+    print("\nrequests of the completion by verb")
+    for r in results:
+        print(f"  {r.tracker:6} {r.wait.describe()}")
+    if errors:
+        print(f"\nemulator controller errors: {errors}")
+    print()
+    print(
+        verdict(
+            "max_parallel holds (seen from the cluster's side)",
+            all(r.max_active <= r.max_parallel and r.done == r.tasks for r in results),
+            "; ".join(
+                f"{r.tracker}: at most {r.max_active} of {r.max_parallel} active, "
+                f"{r.done}/{r.tasks} Done"
+                for r in results
+            ),
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
