@@ -196,6 +196,12 @@ def test_success_creates_the_upstream_children_and_conditions(emulator: Emulator
 
     launcher_job = emulator.store.get("jobs", "default", "pi-launcher")
     assert launcher_job["metadata"]["ownerReferences"][0]["kind"] == "MPIJob"
+    assert launcher_job["spec"]["selector"] == {
+        "matchLabels": {"batch.kubernetes.io/controller-uid": launcher_job["metadata"]["uid"]}
+    }
+    assert (launcher_job["spec"]["backoffLimit"], launcher_job["spec"]["completions"]) == (6, 1)
+    assert launcher_job["status"]["active"] == launcher_job["status"]["ready"] == 1
+    assert launcher_job["status"]["startTime"] == emulator.at(0)
     (launcher,) = emulator.launcher_pods()
     assert launcher["metadata"]["name"].startswith("pi-launcher-")
     assert launcher["metadata"]["ownerReferences"][0]["kind"] == "Job"

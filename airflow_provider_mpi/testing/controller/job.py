@@ -205,7 +205,12 @@ class JobController:
                 status["startTime"] = format_time(now)
             status.setdefault("startTime", format_time(now))
             wake = self._progress(job, status, pods, active, failed)
-            active = [p for p in active if not self._finished(status)]
+            if self._finished(status):
+                active = []
+            elif not active:  # a pod may just have been created
+                active = [
+                    p for p in job_pods(self._store, job) if _phase(p) in ("Pending", "Running")
+                ]
         status["active"] = len(active)
         status["ready"] = sum(1 for p in active if _ready(p))
         status["failed"] = max(int(original.get("failed") or 0), len(failed))
