@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from airflow_provider_mpi.testing.controller.builders import qos_class
 from tests.cluster.test_controller import PREFIX, Emulator, emulator, mpijob
 
 __all__ = ["emulator"]  # the fixture, re-exported for pytest
@@ -118,3 +121,25 @@ def test_workers_are_spread_over_the_fake_nodes(emulator: Emulator) -> None:
     nodes = {p["spec"]["nodeName"] for n, p in emulator.pods().items() if "-worker-" in n}
     assert len(nodes) > 1
     assert nodes <= {"node-0", "node-1", "node-2", "node-3"}
+
+
+@pytest.mark.parametrize(
+    ("resources", "qos"),
+    [
+        ([{}], "BestEffort"),
+        ([{"requests": {"cpu": "1"}}], "Burstable"),
+        ([{"limits": {"cpu": "1", "memory": "1Gi"}}], "Guaranteed"),
+        (
+            [{"limits": {"cpu": "1", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}],
+            "Guaranteed",
+        ),
+        (
+            [{"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "1", "memory": "1Gi"}}],
+            "Burstable",
+        ),
+        ([{"limits": {"cpu": "1", "memory": "1Gi"}}, {}], "Burstable"),
+    ],
+)
+def test_qos_class(resources: list[dict[str, Any]], qos: str) -> None:
+    spec = {"containers": [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]}
+    assert qos_class(spec) == qos

@@ -29,6 +29,7 @@ __all__ = [
     "new_service",
     "new_ssh_secret",
     "new_worker",
+    "qos_class",
     "worker_name",
 ]
 
@@ -350,5 +351,20 @@ def apply_pod_defaults(pod: JSONDict) -> JSONDict:
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
         container.setdefault("resources", {})
-    pod.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
+    pod.setdefault("status", {"phase": "Pending", "qosClass": qos_class(spec)})
     return pod
+
+
+def qos_class(pod_spec: JSONDict) -> str:
+    """The pod's QoS class from its containers' resources, as the API server computes it."""
+    containers = pod_spec.get("containers") or []
+    resources = [c.get("resources") or {} for c in containers]
+    if not any(r.get("requests") or r.get("limits") for r in resources):
+        return "BestEffort"
+    for r in resources:
+        limits, requests = r.get("limits") or {}, r.get("requests") or {}
+        if not {"cpu", "memory"} <= set(limits):
+            return "Burstable"
+        if any(str(requests.get(k, limits[k])) != str(limits[k]) for k in ("cpu", "memory")):
+            return "Burstable"
+    return "Guaranteed"
