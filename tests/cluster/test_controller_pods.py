@@ -143,3 +143,58 @@ def test_workers_are_spread_over_the_fake_nodes(emulator: Emulator) -> None:
 def test_qos_class(resources: list[dict[str, Any]], qos: str) -> None:
     spec = {"containers": [{"name": f"c{i}", "resources": r} for i, r in enumerate(resources)]}
     assert qos_class(spec) == qos
+
+
+@pytest.mark.parametrize(
+    ("selector", "nodes"),
+    [
+        ({}, ["node-0", "node-1", "node-2", "node-3"]),
+        ({"kubernetes.io/os": "linux"}, ["node-0", "node-1", "node-2", "node-3"]),
+        ({"kubernetes.io/hostname": "node-2"}, ["node-2"]),
+        ({"gpu": "a100"}, []),
+    ],
+)
+def test_node_selector(emulator: Emulator, selector: dict[str, str], nodes: list[str]) -> None:
+    emulator.store.create("pods", bare_pod("p", nodeSelector=selector))
+    emulator.advance(1)
+    pod = emulator.store.get("pods", "default", "p")
+    if nodes:
+        assert pod["spec"]["nodeName"] in nodes
+        assert pod["status"]["phase"] == "Running"
+    else:
+        assert pod["status"]["phase"] == "Pending"
+        (condition,) = pod["status"]["conditions"]
+        assert condition["reason"] == "Unschedulable"
+        assert "didn't match Pod's node affinity/selector" in condition["message"]
+        assert [r for _, r, _ in emulator.events("Pod")] == ["FailedScheduling"]
+
+
+def hostname_affinity(operator: str, *names: str) -> dict[str, Any]:
+    expression = {"key": "kubernetes.io/hostname", "operator": operator, "values": list(names)}
+    terms = [{"matchExpressions": [expression]}]
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("affinity", "nodes"),
+    [
+        (hostname_affinity("In", "node-1", "node-3"), {"node-1", "node-3"}),
+        (hostname_affinity("NotIn", "node-0", "node-1", "node-2"), {"node-3"}),
+        (hostname_affinity("In", "gpu-box"), set()),
+    ],
+)
+def test_required_node_affinity(
+    emulator: Emulator, affinity: dict[str, Any], nodes: set[str]
+) -> None:
+    emulator.store.create("pods", bare_pod("p", affinity=affinity))
+    emulator.advance(1)
+    pod = emulator.store.get("pods", "default", "p")
+    if nodes:
+        assert pod["spec"]["nodeName"] in nodes
+    else:
+        assert pod["status"]["phase"] == "Pending"
+        assert "nodeName" not in pod["spec"]

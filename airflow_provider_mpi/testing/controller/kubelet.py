@@ -24,6 +24,7 @@ from airflow_provider_mpi.testing.controller.localexec import LocalProcess
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
 from airflow_provider_mpi.testing.controller.podstatus import (
     EVICTION_MESSAGE,
+    SELECTOR_MESSAGE,
     UNSCHEDULABLE_MESSAGE,
     PodRuntime,
     Stage,
@@ -40,7 +41,7 @@ from airflow_provider_mpi.testing.controller.scripts import (
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
 
-__all__ = ["NODES", "Kubelet"]
+__all__ = ["NODES", "Kubelet", "feasible_nodes", "node_labels"]
 
 NODES = tuple(f"node-{i}" for i in range(4))
 _PULL_BACKOFF_AFTER = 5.0
@@ -49,6 +50,59 @@ _SSHD = ("/usr/sbin/sshd", "-De")
 _JOB_KEY = "job:"
 _RESTART_BACKOFF_BASE = 10.0
 _RESTART_BACKOFF_MAX = 300.0
+
+
+def node_labels(node: str) -> dict[str, str]:
+    """The labels of a fake node."""
+    return {
+        "kubernetes.io/hostname": node,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": "emulated",
+    }
+
+
+def _matches(labels: dict[str, str], expression: JSONDict) -> bool:
+    key, operator = expression.get("key"), expression.get("operator")
+    values = [str(v) for v in expression.get("values") or []]
+    if operator == "In":
+        return labels.get(str(key)) in values
+    if operator == "NotIn":
+        return labels.get(str(key)) not in values
+    if operator == "Exists":
+        return key in labels
+    if operator == "DoesNotExist":
+        return key not in labels
+    return False  # Gt/Lt: the fake nodes have no numeric labels
+
+
+def _affinity_allows(pod_spec: JSONDict, labels: dict[str, str]) -> bool:
+    node_affinity = (pod_spec.get("affinity") or {}).get("nodeAffinity") or {}
+    required = node_affinity.get("requiredDuringSchedulingIgnoredDuringExecution")
+    if not required:
+        return True
+    terms = required.get("nodeSelectorTerms") or []
+    return any(
+        all(_matches(labels, e) for e in term.get("matchExpressions") or []) for term in terms
+    )
+
+
+def feasible_nodes(pod: JSONDict) -> list[str]:
+    """The fake nodes a pod may run on.
+
+    Its ``nodeName`` if set; else the nodes matching its ``nodeSelector`` and
+    its required node affinity (``matchExpressions`` over the node labels).
+    """
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName"):
+        return [str(spec["nodeName"])]
+    selector = spec.get("nodeSelector") or {}
+    feasible = []
+    for node in NODES:
+        labels = node_labels(node)
+        if all(labels.get(k) == v for k, v in selector.items()) and _affinity_allows(spec, labels):
+            feasible.append(node)
+    return feasible
 
 
 class Kubelet:
@@ -220,15 +274,19 @@ class Kubelet:
         now = self._now()
         stage = rt.stage
         if stage is Stage.UNSCHEDULED:
-            if role in script.unschedulable:
+            nodes = feasible_nodes(pod)
+            if role in script.unschedulable or not nodes:
+                message = UNSCHEDULABLE_MESSAGE if nodes else SELECTOR_MESSAGE
+                rt.message = message
                 self._move(rt, Stage.UNSCHEDULABLE)
                 self._scheduler_events.record(
-                    pod, EventSeverity.WARNING, "FailedScheduling", UNSCHEDULABLE_MESSAGE
+                    pod, EventSeverity.WARNING, "FailedScheduling", message
                 )
                 return pod, None
-            return self._bind(pod, rt), None
+            return self._bind(pod, rt, nodes), None
         if stage is Stage.UNSCHEDULABLE:
-            if role not in script.unschedulable:
+            if role not in script.unschedulable and feasible_nodes(pod):
+                rt.message = None
                 self._move(rt, Stage.UNSCHEDULED)
             return pod, None
         if stage is Stage.CREATING:
@@ -275,10 +333,10 @@ class Kubelet:
         containers = pod.get("spec", {}).get("containers") or [{}]
         return dict(containers[0])
 
-    def _bind(self, pod: JSONDict, rt: PodRuntime) -> JSONDict:
+    def _bind(self, pod: JSONDict, rt: PodRuntime, nodes: list[str]) -> JSONDict:
         node = pod.get("spec", {}).get("nodeName")
         if not node:
-            node = NODES[zlib.crc32(rt.name.encode()) % len(NODES)]
+            node = nodes[zlib.crc32(rt.name.encode()) % len(nodes)]
             update = copy.deepcopy(pod)
             update["spec"]["nodeName"] = node
             update["metadata"].pop("resourceVersion", None)

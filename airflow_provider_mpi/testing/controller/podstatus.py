@@ -25,6 +25,10 @@ UNSCHEDULABLE_MESSAGE = (
     "0/4 nodes are available: 4 Insufficient cpu. preemption: 0/4 nodes are available: "
     "4 No preemption victims found for incoming pod."
 )
+SELECTOR_MESSAGE = (
+    "0/4 nodes are available: 4 node(s) didn't match Pod's node affinity/selector. preemption: "
+    "0/4 nodes are available: 4 Preemption is not helpful for scheduling."
+)
 EVICTION_MESSAGE = (
     "The node was low on resource: memory. Threshold quantity: 100Mi, available: 51200Ki. "
 )
@@ -189,7 +193,7 @@ def render_status(pod: JSONDict, rt: PodRuntime) -> JSONDict:
         return {"phase": "Pending", "qosClass": qos}
     if stage is Stage.UNSCHEDULABLE:
         condition = _condition(
-            "PodScheduled", False, rt.stage_at, "Unschedulable", UNSCHEDULABLE_MESSAGE
+            "PodScheduled", False, rt.stage_at, "Unschedulable", rt.message or UNSCHEDULABLE_MESSAGE
         )
         return {"phase": "Pending", "conditions": [condition], "qosClass": qos}
     names = " ".join(str(c.get("name")) for c in containers)
