@@ -3,11 +3,14 @@
 A real cluster misbehaves: the API server answers 500 or 503 during an
 upgrade, 429 with ``Retry-After`` under priority-and-fairness, slows down,
 drops watch streams, answers ``410 Gone`` to a watch resumed from a compacted
-resourceVersion, and connections are reset by load balancers. The tracker must
-survive all of that, so the emulator can do each of it, by rate (a seeded RNG
-keeps runs reproducible) or on cue (``times=1``), limited to verbs, resources
-and namespaces. The server asks :meth:`FaultInjector.decide` once per request
-and records every request in :class:`RequestCounters`.
+resourceVersion, and connections are reset by load balancers, sometimes after
+the request took effect, so the client never learns that its create or patch
+was committed. The tracker must survive all of that, so the emulator can do
+each of it, by rate (a seeded RNG keeps runs reproducible) or on cue
+(``times=1``), limited to verbs, resources and namespaces. The server asks
+:meth:`FaultInjector.decide` once per request before handling it,
+:meth:`FaultInjector.lose_answer` once after handling it, and records every
+request in :class:`RequestCounters`.
 
 Example::
 
@@ -15,6 +18,7 @@ Example::
     faults.fail(503, times=2, verb="create", resource="mpijobs")
     faults.throttle(retry_after=1, rate=0.1)
     faults.drop_watches(after_events=3)
+    faults.lose_answers(verb="create", resource="mpijobs", times=1)  # committed, then RST
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class FaultKind(str, Enum):
     DROP_WATCH = "drop-watch"
     EXPIRE_WATCH = "expire-watch"
     FORBID = "forbid"
+    LOST_ANSWER = "lost-answer"
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class Fault:
 
     Attributes:
         kind: what it does.
-        status: the HTTP status of an ``ERROR`` (500, 503, 429...).
+        status: the HTTP status of an ``ERROR`` (500, 503, 429...) or of a
+            ``LOST_ANSWER`` that is not a reset.
         rate: probability that a matching request is hit (0..1).
         times: how many more requests it may hit (None: no limit).
         verbs: verbs it applies to (None: all).
@@ -104,7 +110,8 @@ class Fault:
         seconds: added latency, or the lifetime of a watch before it is dropped.
         after_events: events a watch delivers before it is dropped.
         retry_after: the ``Retry-After`` header (seconds) of an error.
-        abort: a dropped watch is reset (RST) instead of ended cleanly.
+        abort: a dropped watch is reset (RST) instead of ended cleanly; a lost
+            answer is a reset instead of the ``status`` error.
         hits: how many requests it hit so far.
     """
 
@@ -148,6 +155,8 @@ class Fault:
             return False
         if self.namespaces is not None and info.namespace not in self.namespaces:
             return False
+        if self.kind is FaultKind.LOST_ANSWER and info.verb is Verb.WATCH:
+            return False  # a watch's answer is a stream: see drop_watches(abort=True)
         if self.kind in (FaultKind.DROP_WATCH, FaultKind.EXPIRE_WATCH):
             if info.verb is not Verb.WATCH:
                 return False
@@ -236,7 +245,7 @@ class FaultInjector:
         namespace: str | Iterable[str] | None,
         rate: float,
         times: int | None,
-        **extra: float | int | None,
+        **extra: float | int | bool | None,
     ) -> Fault:
         verbs: frozenset[Verb] | None = None
         if verb is not None:
@@ -467,6 +476,57 @@ class FaultInjector:
             times=times,
         )
 
+    def lose_answers(
+        self,
+        status: int | None = None,
+        *,
+        rate: float = 1.0,
+        times: int | None = None,
+        verb: Verb | str | Iterable[Verb | str] | None = None,
+        resource: str | Iterable[str] | None = None,
+        namespace: str | Iterable[str] | None = None,
+    ) -> Fault:
+        """Handle matching requests, then lose their answers.
+
+        The request takes effect (a create is stored, a patch applied, a
+        delete done) and its answer never reaches the client: the connection
+        is reset, as when a load balancer drops it, or, with ``status``, a
+        5xx error replaces the real answer, as a gateway timing out (504) or
+        failing (502, 503) after forwarding the request does. Only requests
+        the server answered with a success are hit, so ``times`` counts
+        requests that took effect (losing an error answer would look to the
+        client like :meth:`reset_connections` or :meth:`fail`). Watches are
+        never hit (see :meth:`drop_watches` with ``abort``), nor are answers
+        already streaming (``follow`` logs).
+
+        Args:
+            status: answer with this 5xx ``Status`` instead of the real
+                answer; None (the default) resets the connection.
+            rate: probability per matching request that succeeded.
+            times: at most this many requests.
+            verb: limit to these verbs.
+            resource: limit to these resources.
+            namespace: limit to these namespaces.
+
+        Returns:
+            The fault.
+
+        Raises:
+            ValueError: a status that is not a 5xx code.
+        """
+        if status is not None and not 500 <= status <= 599:
+            raise ValueError(f"status of a lost answer must be a 5xx code, got {status!r}")
+        return self._new(
+            FaultKind.LOST_ANSWER,
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+            rate=rate,
+            times=times,
+            status=status if status is not None else 500,
+            abort=status is None,
+        )
+
     def forbid(
         self,
         namespace: str | Iterable[str],
@@ -513,7 +573,7 @@ class FaultInjector:
             drop_seconds: float | None = None
             drop_abort = False
             for fault in self._faults:
-                if not fault.matches(info):
+                if fault.kind is FaultKind.LOST_ANSWER or not fault.matches(info):
                     continue
                 if fault.rate < 1.0 and self._rng.random() >= fault.rate:
                     continue
@@ -540,6 +600,35 @@ class FaultInjector:
                 latency, error, reset, drop_events, drop_seconds, expire, drop_abort
             )
 
+    def lose_answer(self, info: RequestInfo, status: int) -> Fault | None:
+        """Draw whether the answer to a handled request is lost (consumes ``times``).
+
+        The server calls this after the request took effect; only
+        :meth:`lose_answers` faults take part, and only answers with a
+        status below 400.
+
+        Args:
+            info: the request.
+            status: the HTTP status the server was about to answer.
+
+        Returns:
+            The first lost-answer fault drawn (its ``abort``: reset the
+            connection; else answer its ``status``), or None to answer.
+        """
+        if status >= 400:
+            return None
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind is not FaultKind.LOST_ANSWER or not fault.matches(info):
+                    continue
+                if fault.rate < 1.0 and self._rng.random() >= fault.rate:
+                    continue
+                fault.hits += 1
+                if fault.times is not None:
+                    fault.times -= 1
+                return fault
+            return None
+
 
 @dataclass
 class RequestStats:
@@ -549,11 +638,13 @@ class RequestStats:
         count: requests seen.
         errors: requests answered with a status >= 400 (or reset).
         latencies: seconds from arrival to response (a watch: until its headers).
+        lost: requests that took effect but whose answer was lost (also errors).
     """
 
     count: int = 0
     errors: int = 0
     latencies: list[float] = field(default_factory=list)
+    lost: int = 0
 
     def percentile(self, fraction: float) -> float:
         """A latency percentile (nearest rank).
@@ -574,12 +665,13 @@ class RequestStats:
         """Summarise as plain numbers (milliseconds for latencies).
 
         Returns:
-            ``count``, ``errors``, ``mean_ms``, ``p50_ms``, ``p95_ms``, ``max_ms``.
+            ``count``, ``errors``, ``lost``, ``mean_ms``, ``p50_ms``, ``p95_ms``, ``max_ms``.
         """
         mean = sum(self.latencies) / len(self.latencies) if self.latencies else 0.0
         return {
             "count": self.count,
             "errors": self.errors,
+            "lost": self.lost,
             "mean_ms": mean * 1000,
             "p50_ms": self.percentile(0.5) * 1000,
             "p95_ms": self.percentile(0.95) * 1000,
@@ -594,7 +686,9 @@ class RequestCounters:
         self._lock = threading.Lock()
         self._stats: dict[tuple[Verb, str], RequestStats] = {}
 
-    def record(self, verb: Verb, resource: str, status: int, seconds: float) -> None:
+    def record(
+        self, verb: Verb, resource: str, status: int, seconds: float, *, lost: bool = False
+    ) -> None:
         """Count one request.
 
         Args:
@@ -602,6 +696,7 @@ class RequestCounters:
             resource: its resource (``""`` for discovery).
             status: the HTTP status answered (0 for a reset connection).
             seconds: its latency.
+            lost: it took effect but its answer was lost (:meth:`FaultInjector.lose_answers`).
         """
         with self._lock:
             stats = self._stats.get((verb, resource))
@@ -610,6 +705,8 @@ class RequestCounters:
             stats.count += 1
             if status >= 400 or status == 0:
                 stats.errors += 1
+            if lost:
+                stats.lost += 1
             stats.latencies.append(seconds)
 
     def count(self, verb: Verb | str | None = None, resource: str | None = None) -> int:
@@ -643,7 +740,7 @@ class RequestCounters:
         """
         with self._lock:
             return {
-                key: RequestStats(s.count, s.errors, list(s.latencies))
+                key: RequestStats(s.count, s.errors, list(s.latencies), s.lost)
                 for key, s in self._stats.items()
             }
 
@@ -651,7 +748,7 @@ class RequestCounters:
         """The statistics as plain data, e.g. for a benchmark's JSON output.
 
         Returns:
-            ``{"list mpijobs": {"count": 3, "errors": 0, "mean_ms": ..., ...}}``.
+            ``{"list mpijobs": {"count": 3, "errors": 0, "lost": 0, "mean_ms": ..., ...}}``.
         """
         return {
             f"{verb.value} {resource}".rstrip(): stats.as_dict()

@@ -6,7 +6,9 @@ loop, so synchronous tests, the official ``kubernetes`` client,
 cluster. Every request passes the same steps: the path is parsed into a
 target, the bearer token is checked (``401`` otherwise), the fault injector
 may delay, fail, or reset it, the handler runs, store errors become
-``Status`` objects, and the request is counted by verb and resource.
+``Status`` objects, the fault injector may lose the answer of a request that
+took effect (a reset or a 5xx instead of it), and the request is counted by
+verb and resource.
 
 Example::
 
@@ -37,6 +39,7 @@ from aiohttp import web
 
 from airflow_provider_mpi.testing import discovery
 from airflow_provider_mpi.testing.faults import (
+    Fault,
     FaultDecision,
     FaultInjector,
     FaultKind,
@@ -334,13 +337,14 @@ class EmulatorServer:
         verb = target.verb if target is not None else Verb.GET
         resource = target.resource if target is not None else ""
         prepared: list[float] = []
+        lost: list[Fault] = []
 
         def on_prepared() -> None:
             prepared.append(time.perf_counter())
 
         status = 500
         try:
-            response = await self._serve(request, target, on_prepared)
+            response = await self._serve(request, target, on_prepared, lost.append)
             status = response.status
             return response
         except _Reset:
@@ -348,10 +352,14 @@ class EmulatorServer:
             return web.Response(status=500)  # never reaches the client: the socket is gone
         finally:
             end = prepared[0] if prepared else time.perf_counter()
-            self.counters.record(verb, resource, status, end - started)
+            self.counters.record(verb, resource, status, end - started, lost=bool(lost))
 
     async def _serve(
-        self, request: web.Request, target: Target | None, on_prepared: Callable[[], None]
+        self,
+        request: web.Request,
+        target: Target | None,
+        on_prepared: Callable[[], None],
+        on_lost: Callable[[Fault], None],
     ) -> web.StreamResponse:
         if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), self._token):
             return status_response(401, "Unauthorized")
@@ -359,21 +367,40 @@ class EmulatorServer:
             return status_response(
                 405, "the server does not allow this method on the requested resource"
             )
-        decision = self.faults.decide(
-            RequestInfo(
-                target.verb,
-                target.resource,
-                target.namespace,
-                target.name,
-                request.query.get("resourceVersion"),
-            )
+        info = RequestInfo(
+            target.verb,
+            target.resource,
+            target.namespace,
+            target.name,
+            request.query.get("resourceVersion"),
         )
+        decision = self.faults.decide(info)
         if decision.latency:
             await asyncio.sleep(decision.latency)
         if decision.reset:
             self._reset(request)
         if decision.error is not None:
             return self._fault_response(decision, target)
+        response = await self._handled(request, target, decision, on_prepared)
+        if response.prepared:  # already streaming (a watch, a followed log): not losable
+            return response
+        lost = self.faults.lose_answer(info, response.status)
+        if lost is None:
+            return response
+        on_lost(lost)
+        if lost.abort:
+            self._reset(request)
+        return status_response(
+            lost.status, _MESSAGES.get(lost.status, f"injected error {lost.status}")
+        )
+
+    async def _handled(
+        self,
+        request: web.Request,
+        target: Target,
+        decision: FaultDecision,
+        on_prepared: Callable[[], None],
+    ) -> web.StreamResponse:
         try:
             return await self._dispatch(request, target, decision, on_prepared)
         except StoreError as exc:
