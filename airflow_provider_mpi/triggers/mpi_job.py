@@ -28,8 +28,9 @@ import enum
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mpi.drmaa2.errors import (
@@ -40,6 +41,9 @@ from airflow_provider_mpi.drmaa2.errors import (
 )
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook, KubeAccess
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 
@@ -233,16 +237,16 @@ class MPIJobTrigger(BaseTrigger):
                     event = await self._wait_array(tracker, str(self.array_id))
         except DRMAA2Error as exc:
             event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
-        except Exception as exc:  # e.g. the connection is unknown to the triggerer
-            hint = ""
-            if self.access.conn_id and type(exc).__name__ == "AirflowNotFoundException":
-                hint = " (pass_kube_config_to_trigger=True passes the worker's kube config)"
+        except AirflowNotFoundException as exc:  # the triggerer cannot see the connection
             event = MPIJobTriggerEvent(
-                MPIJobTriggerStatus.ERROR, subject, message=f"{type(exc).__name__}: {exc}{hint}"
+                MPIJobTriggerStatus.ERROR,
+                subject,
+                message=f"{exc} in the triggerer (pass_kube_config_to_trigger=True "
+                "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
 
-    async def _wait_job(self, tracker: Any, job_id: str) -> MPIJobTriggerEvent:
+    async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
         awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
         try:
             state = await tracker.wait(job_id, self._remaining(), *awaited)
@@ -263,7 +267,9 @@ class MPIJobTrigger(BaseTrigger):
             job_info=info.to_dict(),
         )
 
-    async def _wait_array(self, tracker: Any, array_id: str) -> MPIJobTriggerEvent:
+    async def _wait_array(
+        self, tracker: AsyncMPIOperatorTracker, array_id: str
+    ) -> MPIJobTriggerEvent:
         try:
             states: dict[str, JobState] = await tracker.wait_array(
                 array_id, self._remaining(), *_END_STATES
