@@ -108,3 +108,10 @@ async def test_many_triggers_share_one_watch(cluster: Any) -> None:
     await asyncio.sleep(0.3)  # any second stream would have ended by now too
     watches = cluster.requests.count(verb="watch", resource="mpijobs") - before
     assert watches == 1, f"{watches} watch streams for 20 triggers"
+
+
+async def test_hook_opens_an_async_tracker(cluster: Any) -> None:
+    job_id = _submit()
+    async with MPIOperatorHook().get_async_tracker() as tracker:
+        assert await tracker.wait(job_id, 30) is JobState.DONE
+        assert (await tracker.job_info(job_id)).exit_status == 0
