@@ -1,0 +1,220 @@
+"""The trackers when the cluster commits a request and its answer is lost on the way back.
+
+The emulator's fault layer (``faults.lose_answers``) handles the request,
+stores the result, then resets the connection or answers a 5xx instead. The
+tracker must neither make a second job nor report a failure for an action
+that took effect. Only the emulator stands in for the cluster here: no
+wrapper around the client, no mock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from airflow_provider_mpi.drmaa2 import JobControlAction, JobNotFoundError, JobState
+from airflow_provider_mpi.mpioperator import (
+    AsyncMPIOperatorTracker,
+    MPIOperatorTracker,
+    RetryPolicy,
+)
+from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMISSION
+from airflow_provider_mpi.testing import MPICluster
+from airflow_provider_mpi.testing.faults import Fault, Verb
+from tests.cluster.tracker_support import mpijob, mpijob_names, pods, template
+
+S = JobState
+A = JobControlAction
+FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, total_timeout=20)
+
+#: How the answer is lost: a connection reset (None) or a 5xx in its place.
+LOSSES = [pytest.param(None, id="reset"), pytest.param(503, id="503")]
+
+
+@pytest.fixture
+def tracker(mpi_cluster: MPICluster) -> MPIOperatorTracker:
+    return MPIOperatorTracker(mpi_cluster.kubeconfig_path, retry=FAST_RETRY)
+
+
+@pytest.fixture
+async def async_tracker(mpi_cluster: MPICluster) -> AsyncIterator[AsyncMPIOperatorTracker]:
+    async with mpi_cluster.async_api_client() as client:
+        yield AsyncMPIOperatorTracker(client, retry=FAST_RETRY)
+
+
+def lose(cluster: MPICluster, status: int | None, verb: str, times: int = 1) -> Fault:
+    return cluster.faults.lose_answers(status, verb=verb, resource="mpijobs", times=times)
+
+
+def took_effect(cluster: MPICluster, verb: Verb) -> int:
+    """Requests on mpijobs that changed the store: answered with success, or lost."""
+    stats = cluster.requests.snapshot().get((verb, "mpijobs"))
+    return 0 if stats is None else stats.count - stats.errors + stats.lost
+
+
+def lost(cluster: MPICluster, verb: Verb) -> int:
+    stats = cluster.requests.snapshot().get((verb, "mpijobs"))
+    return 0 if stats is None else stats.lost
+
+
+# ------------------------------------------------------------------ sync: submission
+
+
+@pytest.mark.parametrize("status", LOSSES)
+@pytest.mark.parametrize("name", ["", "pi"], ids=["generated-name", "job-name"])
+def test_add_job_makes_one_job(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster, status: int | None, name: str
+) -> None:
+    fault = lose(mpi_cluster, status, "create")
+    job_id = tracker.add_job(template(name=name))
+    assert fault.hits == 1
+    assert mpijob_names(mpi_cluster) == [job_id.split("/")[1]]
+    if name:
+        assert job_id == "default/pi"
+    assert took_effect(mpi_cluster, Verb.CREATE) == 1
+    assert lost(mpi_cluster, Verb.CREATE) == 1
+    # the job is the one submitted, and it runs
+    assert tracker.job_template(job_id) == template(name=name)
+    assert tracker.job_state(job_id)[0] in (S.QUEUED, S.RUNNING)
+
+
+def test_add_job_under_a_rate_of_lost_answers(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    reset = mpi_cluster.faults.lose_answers(rate=0.3, verb="create")
+    gateway = mpi_cluster.faults.lose_answers(504, rate=0.3, verb="create")
+    job_ids = [tracker.add_job(template()) for _ in range(10)]
+    assert reset.hits + gateway.hits > 0
+    assert len(set(job_ids)) == 10
+    assert mpijob_names(mpi_cluster) == sorted(j.split("/")[1] for j in job_ids)
+    assert took_effect(mpi_cluster, Verb.CREATE) == 10
+
+
+@pytest.mark.parametrize("status", LOSSES)
+def test_add_array_job_makes_each_task_once(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    fault = lose(mpi_cluster, status, "create", times=3)
+    array_id = tracker.add_array_job(template(name="arr"), 1, 6, 1, 2)
+    assert array_id == "default/arr"
+    assert fault.hits == 3
+    names = [f"arr-{i}" for i in range(1, 7)]
+    assert mpijob_names(mpi_cluster) == sorted(names)
+    assert tracker.list_array_jobs(array_id) == [f"default/{n}" for n in names]
+    assert took_effect(mpi_cluster, Verb.CREATE) == 6
+    # max_parallel still holds: the tasks beyond the first two were created held
+    suspended = [
+        n for n in names if mpijob(mpi_cluster, f"default/{n}")["spec"]["runPolicy"].get("suspend")
+    ]
+    assert suspended == names[2:]
+
+
+# ------------------------------------------------------------------ sync: control and delete
+
+
+@pytest.mark.parametrize("status", LOSSES)
+@pytest.mark.mpi_cluster(clock="manual")
+def test_terminate_succeeds_once(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    job_id = tracker.add_job(template(duration=100))
+    mpi_cluster.advance(0)
+    assert tracker.job_state(job_id)[0] is S.RUNNING
+    fault = lose(mpi_cluster, status, "patch")
+    tracker.job_control(job_id, A.TERMINATE)  # no error: the action took effect
+    assert fault.hits == 1
+    assert took_effect(mpi_cluster, Verb.PATCH) == 1
+    mpi_cluster.advance(0)
+    assert tracker.job_state(job_id) == (S.FAILED, "terminated")
+    assert pods(mpi_cluster, job_id.split("/")[1]) == []
+    assert tracker.job_info(job_id).state is S.FAILED  # the record survives
+
+
+@pytest.mark.parametrize("status", LOSSES)
+@pytest.mark.mpi_cluster(clock="manual")
+def test_suspend_and_resume_succeed_once(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    job_id = tracker.add_job(template(duration=100))
+    mpi_cluster.advance(0)
+    lose(mpi_cluster, status, "patch")
+    tracker.job_control(job_id, A.SUSPEND)
+    mpi_cluster.advance(0)
+    assert tracker.job_state(job_id)[0] is S.SUSPENDED
+    lose(mpi_cluster, status, "patch")
+    tracker.job_control(job_id, A.RESUME)
+    mpi_cluster.advance(0)
+    assert tracker.job_state(job_id)[0] is S.RUNNING
+    assert took_effect(mpi_cluster, Verb.PATCH) == 2
+    assert lost(mpi_cluster, Verb.PATCH) == 2
+
+
+@pytest.mark.parametrize("status", LOSSES)
+@pytest.mark.mpi_cluster(clock="manual")
+def test_delete_job_succeeds_once(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    job_id = tracker.add_job(template(duration=100))
+    mpi_cluster.advance(0)
+    tracker.job_control(job_id, A.TERMINATE)
+    mpi_cluster.advance(0)
+    fault = lose(mpi_cluster, status, "delete")
+    tracker.delete_job(job_id)  # the repeat meets 404: deleted already
+    assert fault.hits == 1
+    assert took_effect(mpi_cluster, Verb.DELETE) == 1
+    assert mpijob_names(mpi_cluster) == []
+    mpi_cluster.advance(0)
+    assert pods(mpi_cluster, job_id.split("/")[1]) == []
+    with pytest.raises(JobNotFoundError):
+        tracker.job_state(job_id)
+
+
+# ------------------------------------------------------------------ async twin
+
+
+@pytest.mark.parametrize("status", LOSSES)
+async def test_async_add_job_makes_one_job(
+    async_tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    fault = lose(mpi_cluster, status, "create")
+    job_id = await async_tracker.add_job(template())
+    assert fault.hits == 1
+    assert mpijob_names(mpi_cluster) == [job_id.split("/")[1]]
+    assert took_effect(mpi_cluster, Verb.CREATE) == 1
+    annotations = mpijob(mpi_cluster, job_id)["metadata"]["annotations"]
+    assert ANNOTATION_SUBMISSION in annotations
+
+
+@pytest.mark.parametrize("status", LOSSES)
+async def test_async_add_array_job_makes_each_task_once(
+    async_tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    fault = lose(mpi_cluster, status, "create", times=2)
+    array_id = await async_tracker.add_array_job(template(name="arr"), 1, 4, 1, 0)
+    assert fault.hits == 2
+    assert mpijob_names(mpi_cluster) == [f"arr-{i}" for i in range(1, 5)]
+    assert len(await async_tracker.list_array_jobs(array_id)) == 4
+    assert took_effect(mpi_cluster, Verb.CREATE) == 4
+
+
+@pytest.mark.parametrize("status", LOSSES)
+@pytest.mark.mpi_cluster(clock="manual")
+async def test_async_terminate_and_delete_succeed_once(
+    async_tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster, status: int | None
+) -> None:
+    job_id = await async_tracker.add_job(template(duration=100))
+    mpi_cluster.advance(0)
+    control = lose(mpi_cluster, status, "patch")
+    await async_tracker.job_control(job_id, A.TERMINATE)
+    assert control.hits == 1
+    assert took_effect(mpi_cluster, Verb.PATCH) == 1
+    mpi_cluster.advance(0)
+    assert await async_tracker.job_state(job_id) == (S.FAILED, "terminated")
+    delete = lose(mpi_cluster, status, "delete")
+    await async_tracker.delete_job(job_id)
+    assert delete.hits == 1
+    assert took_effect(mpi_cluster, Verb.DELETE) == 1
+    assert mpijob_names(mpi_cluster) == []
+    with pytest.raises(JobNotFoundError):
+        await async_tracker.job_state(job_id)
