@@ -9,7 +9,7 @@ the end, and finishing turns ``Running`` to False.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -22,7 +22,8 @@ from airflow_provider_mpi.testing.controller.mpijob import MPIJobController
 from airflow_provider_mpi.testing.store import Store, WatchEvent
 from tests.cluster.test_controller import START, mpijob
 
-Step = float | Callable[[Store], None]
+if TYPE_CHECKING:  # annotations only: no runtime union of a Callable alias on 3.10
+    Step = float | Callable[[Store], None]
 
 CREATED = ("Created", "True", "MPIJobCreated")
 RUNNING = ("Running", "True", "MPIJobRunning")
