@@ -17,19 +17,28 @@ the trigger (see ``docs/airflow.md``).
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
+from airflow_provider_mpi.hooks._kube_config import (
+    DEFAULT_CONN_ID,
+    DEFAULT_NAMESPACE,
+    URL_TEMPLATE_EXTRA,
+    KubeAccess,
+    KubeConfigSource,
+    as_bool,
+    choose_kube_config_source,
+    connection_extra,
+    default_kube_config_path,
+    parse_kube_config,
+)
 
 if TYPE_CHECKING:  # imported when used: DAG files importing operators stay light
     from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
@@ -45,110 +54,6 @@ __all__ = [
     "choose_kube_config_source",
 ]
 
-DEFAULT_NAMESPACE = "default"
-#: Connection extra holding the URL template of the "MPI Job" extra link.
-URL_TEMPLATE_EXTRA = "mpi_job_url_template"
-_DEFAULT_CONN_ID = "kubernetes_default"
-
-
-class KubeConfigSource(str, enum.Enum):
-    """Where the Kubernetes client configuration comes from."""
-
-    IN_CLUSTER = "in_cluster"
-    FILE = "kube_config_path"
-    INLINE = "kube_config"
-    DEFAULT = "default"
-
-
-def choose_kube_config_source(
-    *, in_cluster: bool | None, config_file: str | None, kube_config: object
-) -> KubeConfigSource:
-    """Pick the one configuration source, as the cncf ``KubernetesHook`` does.
-
-    Args:
-        in_cluster: use the pod's service account.
-        config_file: a kube config file path.
-        kube_config: an inline kube config (dict, JSON or YAML text).
-
-    Returns:
-        The source to load.
-
-    Raises:
-        InvalidArgumentError: more than one source is set.
-    """
-    chosen = [
-        source
-        for source, value in (
-            (KubeConfigSource.IN_CLUSTER, in_cluster),
-            (KubeConfigSource.FILE, config_file),
-            (KubeConfigSource.INLINE, kube_config),
-        )
-        if value
-    ]
-    if len(chosen) > 1:
-        raise InvalidArgumentError(
-            "connection",
-            [source.value for source in chosen],
-            "in_cluster, kube_config_path and kube_config are mutually exclusive",
-        )
-    return chosen[0] if chosen else KubeConfigSource.DEFAULT
-
-
-def _parse_kube_config(value: object, origin: str) -> dict[str, Any]:
-    """Read an inline kube config given as a dict, JSON or YAML text."""
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, str):
-        try:
-            parsed = yaml.safe_load(value)  # JSON is YAML
-        except yaml.YAMLError as exc:
-            raise InvalidArgumentError(
-                origin, "<kube config>", f"not YAML or JSON: {exc}"
-            ) from None
-        if isinstance(parsed, dict):
-            return parsed
-    raise InvalidArgumentError(origin, "<kube config>", "must be a kube config mapping")
-
-
-def _extra(extras: Mapping[str, Any], name: str) -> Any:
-    """Read a connection extra, also under its pre-Airflow-2.3 prefixed name."""
-    if name in extras:
-        return extras[name] or None
-    return extras.get(f"extra__kubernetes__{name}") or None
-
-
-def _as_bool(value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "1", "yes")
-
-
-@dataclass(frozen=True)
-class KubeAccess:
-    """Everything a trigger needs to reach the cluster, as JSON-ready fields.
-
-    Attributes:
-        conn_id: the Airflow connection to read in the triggerer, or None when
-            everything needed is in the other fields.
-        namespace: the namespace of the jobs.
-        config_file: a kube config path (must exist where the trigger runs).
-        cluster_context: the kube config context.
-        in_cluster: use the service account of the pod the trigger runs in.
-        kube_config: a resolved kube config, passed when the connection is not
-            visible to the triggerer. It is stored with the trigger's kwargs.
-    """
-
-    conn_id: str | None = _DEFAULT_CONN_ID
-    namespace: str | None = None
-    config_file: str | None = None
-    cluster_context: str | None = None
-    in_cluster: bool | None = None
-    kube_config: dict[str, Any] | None = None
-
-    def to_kwargs(self) -> dict[str, Any]:
-        """Return the fields as keyword arguments (for a trigger's ``serialize``)."""
-        return asdict(self)
-
 
 class MPIOperatorHook(BaseHook):
     """Reach the MPI operator through an Airflow ``kubernetes`` connection.
@@ -163,13 +68,13 @@ class MPIOperatorHook(BaseHook):
     """
 
     conn_name_attr = "kubernetes_conn_id"
-    default_conn_name = _DEFAULT_CONN_ID
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "kubernetes"
     hook_name = "MPI Operator (Kubernetes connection)"
 
     def __init__(
         self,
-        conn_id: str = _DEFAULT_CONN_ID,
+        conn_id: str = DEFAULT_CONN_ID,
         *,
         namespace: str | None = None,
         config_file: str | None = None,
@@ -204,13 +109,15 @@ class MPIOperatorHook(BaseHook):
     def namespace(self) -> str:
         """The namespace of the jobs: argument, connection extra, or ``default``."""
         return str(
-            self._namespace or _extra(self.connection_extras, "namespace") or DEFAULT_NAMESPACE
+            self._namespace
+            or connection_extra(self.connection_extras, "namespace")
+            or DEFAULT_NAMESPACE
         )
 
     @property
     def job_url_template(self) -> str | None:
         """The connection's ``mpi_job_url_template`` extra, if any."""
-        value = _extra(self.connection_extras, URL_TEMPLATE_EXTRA)
+        value = connection_extra(self.connection_extras, URL_TEMPLATE_EXTRA)
         return str(value) if value else None
 
     @cached_property
@@ -286,23 +193,23 @@ class MPIOperatorHook(BaseHook):
         extras = self.connection_extras
         in_cluster = self.in_cluster
         if in_cluster is None:
-            in_cluster = _as_bool(_extra(extras, "in_cluster"))
-        config_file = self.config_file or _extra(extras, "kube_config_path")
-        inline = _extra(extras, "kube_config")
-        context = self.cluster_context or _extra(extras, "cluster_context")
+            in_cluster = as_bool(connection_extra(extras, "in_cluster"))
+        config_file = self.config_file or connection_extra(extras, "kube_config_path")
+        inline = connection_extra(extras, "kube_config")
+        context = self.cluster_context or connection_extra(extras, "cluster_context")
         source = choose_kube_config_source(
             in_cluster=in_cluster, config_file=config_file, kube_config=inline
         )
         kube_config: dict[str, Any] | None = None
         if source is KubeConfigSource.FILE or source is KubeConfigSource.DEFAULT:
-            path = config_file or _default_kube_config_path()
+            path = config_file or default_kube_config_path()
             try:
                 text = Path(os.path.expanduser(path)).read_text(encoding="utf-8")
             except OSError as exc:
                 raise InvalidArgumentError("kube_config_path", path, str(exc)) from exc
-            kube_config = _parse_kube_config(text, "kube_config_path")
+            kube_config = parse_kube_config(text, "kube_config_path")
         elif source is KubeConfigSource.INLINE:
-            kube_config = _parse_kube_config(inline, "kube_config")
+            kube_config = parse_kube_config(inline, "kube_config")
         return KubeAccess(
             conn_id=None,
             namespace=self.namespace,
@@ -328,10 +235,6 @@ class MPIOperatorHook(BaseHook):
         ).get_tracker()
 
 
-def _default_kube_config_path() -> str:
-    return os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]
-
-
 class AsyncMPIOperatorHook:
     """The async side for triggers: the same fields, resolved with ``kubernetes_asyncio``.
 
@@ -351,7 +254,7 @@ class AsyncMPIOperatorHook:
 
     def __init__(
         self,
-        conn_id: str | None = _DEFAULT_CONN_ID,
+        conn_id: str | None = DEFAULT_CONN_ID,
         *,
         namespace: str | None = None,
         config_file: str | None = None,
@@ -384,7 +287,7 @@ class AsyncMPIOperatorHook:
         try:
             connection = await BaseHook.aget_connection(self.conn_id)
         except AirflowNotFoundException:
-            if self.conn_id == _DEFAULT_CONN_ID:
+            if self.conn_id == DEFAULT_CONN_ID:
                 return {}
             raise
         return dict(connection.extra_dejson or {})
@@ -396,10 +299,10 @@ class AsyncMPIOperatorHook:
         configuration = client.Configuration()
         in_cluster = self.in_cluster
         if in_cluster is None:
-            in_cluster = _as_bool(_extra(extras, "in_cluster"))
-        config_file = self.config_file or _extra(extras, "kube_config_path")
-        inline = self.kube_config or _extra(extras, "kube_config")
-        context = self.cluster_context or _extra(extras, "cluster_context")
+            in_cluster = as_bool(connection_extra(extras, "in_cluster"))
+        config_file = self.config_file or connection_extra(extras, "kube_config_path")
+        inline = self.kube_config or connection_extra(extras, "kube_config")
+        context = self.cluster_context or connection_extra(extras, "cluster_context")
         source = choose_kube_config_source(
             in_cluster=in_cluster, config_file=config_file, kube_config=inline
         )
@@ -412,7 +315,7 @@ class AsyncMPIOperatorHook:
                 )
             elif source is KubeConfigSource.INLINE:
                 await config.load_kube_config_from_dict(
-                    _parse_kube_config(inline, "kube_config"),
+                    parse_kube_config(inline, "kube_config"),
                     context=context,
                     client_configuration=configuration,
                 )
@@ -442,7 +345,9 @@ class AsyncMPIOperatorHook:
 
         extras = await self.connection_extras()
         configuration = await self._load_configuration(extras)
-        namespace = str(self.namespace or _extra(extras, "namespace") or DEFAULT_NAMESPACE)
+        namespace = str(
+            self.namespace or connection_extra(extras, "namespace") or DEFAULT_NAMESPACE
+        )
         api_client = client.ApiClient(configuration=configuration)
         try:
             yield AsyncMPIOperatorTracker(api_client, namespace=namespace)

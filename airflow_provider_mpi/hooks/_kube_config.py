@@ -1,0 +1,144 @@
+"""The fields of a ``kubernetes`` connection and how they select a kube config.
+
+Shared by the sync hook (which builds its client through the cncf
+``KubernetesHook``), the async hook of the triggers (``kubernetes_asyncio``)
+and the trigger's kwargs (:class:`KubeAccess`), so that all three read the
+connection the same way: the same extras, the same precedence, the same
+"mutually exclusive" rule as the cncf-kubernetes provider.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import yaml
+
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+
+__all__ = [
+    "DEFAULT_CONN_ID",
+    "DEFAULT_NAMESPACE",
+    "URL_TEMPLATE_EXTRA",
+    "KubeAccess",
+    "KubeConfigSource",
+    "as_bool",
+    "choose_kube_config_source",
+    "connection_extra",
+    "default_kube_config_path",
+    "parse_kube_config",
+]
+
+DEFAULT_NAMESPACE = "default"
+#: Connection extra holding the URL template of the "MPI Job" extra link.
+URL_TEMPLATE_EXTRA = "mpi_job_url_template"
+#: The cncf-kubernetes provider's default connection.
+DEFAULT_CONN_ID = "kubernetes_default"
+
+
+class KubeConfigSource(str, enum.Enum):
+    """Where the Kubernetes client configuration comes from."""
+
+    IN_CLUSTER = "in_cluster"
+    FILE = "kube_config_path"
+    INLINE = "kube_config"
+    DEFAULT = "default"
+
+
+def choose_kube_config_source(
+    *, in_cluster: bool | None, config_file: str | None, kube_config: object
+) -> KubeConfigSource:
+    """Pick the one configuration source, as the cncf ``KubernetesHook`` does.
+
+    Args:
+        in_cluster: use the pod's service account.
+        config_file: a kube config file path.
+        kube_config: an inline kube config (dict, JSON or YAML text).
+
+    Returns:
+        The source to load.
+
+    Raises:
+        InvalidArgumentError: more than one source is set.
+    """
+    chosen = [
+        source
+        for source, value in (
+            (KubeConfigSource.IN_CLUSTER, in_cluster),
+            (KubeConfigSource.FILE, config_file),
+            (KubeConfigSource.INLINE, kube_config),
+        )
+        if value
+    ]
+    if len(chosen) > 1:
+        raise InvalidArgumentError(
+            "connection",
+            [source.value for source in chosen],
+            "in_cluster, kube_config_path and kube_config are mutually exclusive",
+        )
+    return chosen[0] if chosen else KubeConfigSource.DEFAULT
+
+
+def parse_kube_config(value: object, origin: str) -> dict[str, Any]:
+    """Read an inline kube config given as a dict, JSON or YAML text."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            parsed = yaml.safe_load(value)  # JSON is YAML
+        except yaml.YAMLError as exc:
+            raise InvalidArgumentError(
+                origin, "<kube config>", f"not YAML or JSON: {exc}"
+            ) from None
+        if isinstance(parsed, dict):
+            return parsed
+    raise InvalidArgumentError(origin, "<kube config>", "must be a kube config mapping")
+
+
+def connection_extra(extras: Mapping[str, Any], name: str) -> Any:
+    """Read a connection extra, also under its pre-Airflow-2.3 prefixed name."""
+    if name in extras:
+        return extras[name] or None
+    return extras.get(f"extra__kubernetes__{name}") or None
+
+
+def as_bool(value: object) -> bool | None:
+    """Read a boolean extra that may be stored as text (``"true"``); None stays None."""
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "1", "yes")
+
+
+@dataclass(frozen=True)
+class KubeAccess:
+    """Everything a trigger needs to reach the cluster, as JSON-ready fields.
+
+    Attributes:
+        conn_id: the Airflow connection to read in the triggerer, or None when
+            everything needed is in the other fields.
+        namespace: the namespace of the jobs.
+        config_file: a kube config path (must exist where the trigger runs).
+        cluster_context: the kube config context.
+        in_cluster: use the service account of the pod the trigger runs in.
+        kube_config: a resolved kube config, passed when the connection is not
+            visible to the triggerer. It is stored with the trigger's kwargs.
+    """
+
+    conn_id: str | None = DEFAULT_CONN_ID
+    namespace: str | None = None
+    config_file: str | None = None
+    cluster_context: str | None = None
+    in_cluster: bool | None = None
+    kube_config: dict[str, Any] | None = None
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """Return the fields as keyword arguments (for a trigger's ``serialize``)."""
+        return asdict(self)
+
+
+def default_kube_config_path() -> str:
+    """The kube config read by default: the first ``$KUBECONFIG`` entry or ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]

@@ -1,0 +1,176 @@
+"""What both MPI operators share: connection, template, identity labels, deferral, timeouts.
+
+:class:`MPIJobOperatorBase` holds the arguments and steps common to
+:class:`~airflow_provider_mpi.operators.mpi_job.MPIJobOperator` and
+:class:`~airflow_provider_mpi.operators.mpi_job.MPIJobArrayOperator`: the hook
+with its per-task overrides, rendering the job template (files only at the top
+level), labelling it with the task's identity, building the trigger and
+deferring with a timeout that holds, and terminating jobs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context, conf
+
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError, InvalidStateError
+from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.mpioperator.k8s_extensions import (
+    get_annotations_extension,
+    get_labels_extension,
+    set_annotations_extension,
+    set_labels_extension,
+)
+from airflow_provider_mpi.operators._labels import AirflowJobIdentity
+from airflow_provider_mpi.operators._template import (
+    TEMPLATE_EXTENSIONS,
+    job_template_as_dict,
+    load_job_template,
+)
+from airflow_provider_mpi.triggers.mpi_job import MPIJobTrigger
+
+__all__ = ["END_STATES", "MPIJobOperatorBase"]
+
+#: Extra time Airflow's deferral timeout gives the trigger's own deadline, so
+#: the trigger reports the timeout (and the job gets terminated) first.
+DEFERRAL_GRACE = timedelta(seconds=60)
+#: The states a wait ends in.
+END_STATES = (JobState.DONE, JobState.FAILED)
+
+
+def _seconds(value: float | timedelta | None, field: str) -> float | None:
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if seconds <= 0:
+        raise InvalidArgumentError(field, value, "must be a positive duration")
+    return seconds
+
+
+class MPIJobOperatorBase(BaseOperator):
+    """What both operators share: connection, template, identity, deferral, timeouts."""
+
+    template_fields: Sequence[str] = ("job_template", "namespace")
+    template_ext: Sequence[str] = TEMPLATE_EXTENSIONS
+    template_fields_renderers = {"job_template": "json"}
+    ui_color = "#c7e9f1"
+
+    def __init__(
+        self,
+        *,
+        job_template: Any,
+        conn_id: str = MPIOperatorHook.default_conn_name,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        wait_timeout: float | timedelta | None = None,
+        reattach_on_retry: bool = True,
+        pass_kube_config_to_trigger: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.job_template = job_template_as_dict(job_template)
+        self.conn_id = conn_id
+        self.namespace = namespace
+        self.config_file = config_file
+        self.cluster_context = cluster_context
+        self.in_cluster = in_cluster
+        self.deferrable = deferrable
+        self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
+        self.reattach_on_retry = reattach_on_retry
+        self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
+        self._nested_render_depth = 0
+
+    # Airflow treats any templated string ending in template_ext as a file
+    # name, also inside dicts and lists; only the top-level job_template may be
+    # a file (an MPI program's ``args`` may well end in ".json").
+    def render_template(
+        self,
+        content: Any,
+        context: Context,
+        jinja_env: Any = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        """Render like Airflow, but read files only for the top-level value."""
+        if self._nested_render_depth and isinstance(content, str):
+            env = jinja_env or self.get_template_env()
+            return self._render(env.from_string(content), context)
+        self._nested_render_depth += 1
+        try:
+            return super().render_template(content, context, jinja_env, seen_oids)
+        finally:
+            self._nested_render_depth -= 1
+
+    @cached_property
+    def hook(self) -> MPIOperatorHook:
+        """The hook over the task's connection and overrides."""
+        return MPIOperatorHook(
+            self.conn_id,
+            namespace=self.namespace,
+            config_file=self.config_file,
+            cluster_context=self.cluster_context,
+            in_cluster=self.in_cluster,
+        )
+
+    @property
+    def effective_timeout(self) -> float | None:
+        """Seconds the wait may last: ``wait_timeout``, else ``execution_timeout``.
+
+        Airflow does not carry ``execution_timeout`` into a deferral, so the
+        operators pass it to the trigger themselves.
+        """
+        if self.wait_timeout is not None:
+            return self.wait_timeout
+        if self.execution_timeout is not None:
+            return self.execution_timeout.total_seconds()
+        return None
+
+    def _labelled_template(self, identity: AirflowJobIdentity) -> JobTemplate:
+        """The rendered template with the task's identity added to its labels."""
+        template = load_job_template(self.job_template)
+        template = set_labels_extension(
+            template, {**get_labels_extension(template), **identity.labels()}
+        )
+        return set_annotations_extension(
+            template, {**get_annotations_extension(template), **identity.annotations()}
+        )
+
+    def _trigger(self, *, job_id: str | None = None, array_id: str | None = None) -> MPIJobTrigger:
+        timeout = self.effective_timeout
+        access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
+        return MPIJobTrigger(
+            job_id,
+            array_id=array_id,
+            deadline=None if timeout is None else time.time() + timeout,
+            terminate_on_kill=True,
+            **access.to_kwargs(),
+        )
+
+    def _defer_to(self, trigger: MPIJobTrigger) -> None:
+        timeout = self.effective_timeout
+        self.defer(
+            trigger=trigger,
+            method_name="execute_complete",
+            timeout=None if timeout is None else timedelta(seconds=timeout) + DEFERRAL_GRACE,
+        )
+
+    def _terminate(self, job_ids: Iterable[str], why: str) -> None:
+        tracker = self.hook.get_tracker()
+        for job_id in job_ids:
+            try:
+                tracker.job_control(job_id, JobControlAction.TERMINATE)
+            except InvalidStateError:
+                continue
+            except DRMAA2Error as exc:
+                self.log.warning("Could not terminate MPIJob %s: %s", job_id, exc)
+                continue
+            self.log.info("Terminated MPIJob %s: %s", job_id, why)
