@@ -10,18 +10,20 @@ wrapper around the client, no mock.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from airflow_provider_mpi.drmaa2 import JobControlAction, JobNotFoundError, JobState
+from airflow_provider_mpi.drmaa2 import ConflictError, JobControlAction, JobNotFoundError, JobState
 from airflow_provider_mpi.mpioperator import (
     AsyncMPIOperatorTracker,
     MPIOperatorTracker,
     RetryPolicy,
 )
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMISSION
+from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMISSION, prepare_job
+from airflow_provider_mpi.mpioperator.tracker_arrays import ARRAY_SUBMIT_WORKERS
 from airflow_provider_mpi.testing import MPICluster
-from airflow_provider_mpi.testing.faults import Fault, Verb
+from airflow_provider_mpi.testing.faults import Fault, FaultInjector, Verb
 from tests.cluster.tracker_support import mpijob, mpijob_names, pods, template
 
 S = JobState
@@ -45,6 +47,11 @@ async def async_tracker(mpi_cluster: MPICluster) -> AsyncIterator[AsyncMPIOperat
 
 def lose(cluster: MPICluster, status: int | None, verb: str, times: int = 1) -> Fault:
     return cluster.faults.lose_answers(status, verb=verb, resource="mpijobs", times=times)
+
+
+def mpijob_object(name: str) -> dict[str, Any]:
+    """An MPIJob made by another submission (its own token)."""
+    return prepare_job(template(name=name), namespace="default")
 
 
 def took_effect(cluster: MPICluster, verb: Verb) -> int:
@@ -218,3 +225,70 @@ async def test_async_terminate_and_delete_succeed_once(
     assert mpijob_names(mpi_cluster) == []
     with pytest.raises(JobNotFoundError):
         await async_tracker.job_state(job_id)
+
+
+# ------------------------------------------------------------------ arrays: rollback and release
+
+
+def test_array_rollback_under_lost_delete_answers(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    # somebody else's job holds the last task's name: its create fails for good, and only
+    # after the earlier tasks were created (tasks start in order, a few at a time)
+    mpi_cluster.store.create("mpijobs", mpijob_object("arr-20"), namespace="default")
+    deletes = lose(mpi_cluster, None, "delete", times=100)
+    with pytest.raises(ConflictError, match=r"task\(s\) already created were deleted"):
+        tracker.add_array_job(template(name="arr"), 1, 20, 1, 0)
+    created = took_effect(mpi_cluster, Verb.CREATE)
+    assert created >= 20 - ARRAY_SUBMIT_WORKERS
+    assert deletes.hits == created  # each rollback delete took effect, its answer lost
+    assert mpijob_names(mpi_cluster) == ["arr-20"]  # never a half-submitted array
+
+
+@pytest.mark.mpi_cluster(clock=50.0)
+def test_held_tasks_are_released_under_lost_patch_answers(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    array_id = tracker.add_array_job(template(name="arr", duration=1), 1, 4, 1, 1)
+    # a release is a plain merge patch: a repeat applies again, so its answer may be lost again
+    fault = mpi_cluster.faults.lose_answers(503, verb="patch", resource="mpijobs", times=3)
+    states = tracker.wait_array(array_id, 60)
+    assert set(states.values()) == {S.DONE}
+    assert fault.hits == 3
+    assert mpijob_names(mpi_cluster) == [f"arr-{i}" for i in range(1, 5)]
+
+
+# ------------------------------------------------------------------ answers lost at random
+
+
+@pytest.mark.mpi_cluster(clock=20.0, faults=FaultInjector(seed=5))
+def test_whole_method_set_under_lost_answers(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    faults = mpi_cluster.faults
+    cued = faults.lose_answers(504, verb="create", times=1)
+    resets = faults.lose_answers(rate=0.2)
+    gateway = faults.lose_answers(504, rate=0.1, verb=["create", "patch", "delete"])
+
+    job_ids = [tracker.add_job(template(duration=200))]
+    job_ids += [tracker.add_job(template(duration=3, log=["hello"])) for _ in range(3)]
+    array_id = tracker.add_array_job(template(duration=2, name="arr"), 1, 4, 1, 2)
+    tasks = tracker.list_array_jobs(array_id)
+    assert sorted(tracker.list_jobs()) == sorted(job_ids + tasks)
+    assert len(mpijob_names(mpi_cluster)) == 8  # nothing duplicated, nothing lost
+
+    tracker.job_control(job_ids[0], A.TERMINATE)
+    assert tracker.wait(job_ids[0], 30) is S.FAILED
+    assert tracker.job_state(job_ids[0]) == (S.FAILED, "terminated")
+    for job_id in job_ids[1:]:
+        assert tracker.wait(job_id, 30) is S.DONE
+        info = tracker.job_info(job_id)
+        assert (info.state, info.exit_status) == (S.DONE, 0)
+        assert list(tracker.job_output(job_id)) == ["hello"]
+    assert set(tracker.wait_array(array_id, 60).values()) == {S.DONE}
+    for job_id in job_ids + tasks:
+        tracker.delete_job(job_id)
+    assert mpijob_names(mpi_cluster) == []
+    assert cued.hits == 1
+    assert resets.hits + gateway.hits > 0  # which ones depends on the threads' order
+    assert took_effect(mpi_cluster, Verb.CREATE) == 8
