@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowNotFoundException
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
+from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
     DEFAULT_NAMESPACE,
@@ -235,6 +235,19 @@ class MPIOperatorHook(BaseHook):
         ).get_tracker()
 
 
+async def _get_async_connection(conn_id: str) -> Any:
+    """Read a connection without blocking the event loop.
+
+    common.compat's helper works around ``aget_connection`` deadlocking the
+    event loop before Airflow 3.3.2 (it then reads in a thread).
+    """
+    try:
+        from airflow.providers.common.compat.connection import get_async_connection
+    except ImportError:  # an older common.compat
+        return await BaseHook.aget_connection(conn_id)
+    return await get_async_connection(conn_id)
+
+
 class AsyncMPIOperatorHook:
     """The async side for triggers: the same fields, resolved with ``kubernetes_asyncio``.
 
@@ -242,8 +255,8 @@ class AsyncMPIOperatorHook:
     fields, not their methods, and every method here is a coroutine.
 
     Args:
-        conn_id: the ``kubernetes`` connection, read with
-            ``BaseHook.aget_connection``; None to use only the other fields.
+        conn_id: the ``kubernetes`` connection, read without blocking the
+            event loop; None to use only the other fields.
         namespace: the namespace; default: the connection's, else ``default``.
         config_file: a kube config path overriding the connection.
         cluster_context: a kube config context overriding the connection.
@@ -285,7 +298,7 @@ class AsyncMPIOperatorHook:
         if not self.conn_id or self.kube_config is not None:
             return {}
         try:
-            connection = await BaseHook.aget_connection(self.conn_id)
+            connection = await _get_async_connection(self.conn_id)
         except AirflowNotFoundException:
             if self.conn_id == DEFAULT_CONN_ID:
                 return {}

@@ -17,7 +17,6 @@ from collections.abc import Container, Sequence
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 
 from airflow_provider_mpi.drmaa2.errors import (
     DRMAA2Error,
@@ -27,6 +26,7 @@ from airflow_provider_mpi.drmaa2.errors import (
 from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.hooks._compat import AirflowException, AirflowSkipException
 from airflow_provider_mpi.links import JOB_ID_XCOM_KEY, MPIJobLink, format_job_url
 from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity

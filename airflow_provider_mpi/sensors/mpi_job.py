@@ -15,15 +15,15 @@ from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
+
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.state import JobState
+from airflow_provider_mpi.hooks._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
 )
-
-from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
-from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,

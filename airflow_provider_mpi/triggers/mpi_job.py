@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowNotFoundException
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_mpi.drmaa2.errors import (
@@ -40,6 +39,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     WaitTimeoutError,
 )
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook, KubeAccess
 
 if TYPE_CHECKING:
