@@ -138,7 +138,9 @@ def test_wait_survives_dropped_and_expired_watches(
 @pytest.mark.mpi_cluster(clock=20.0)
 def test_follow_output_waits_for_the_launcher(tracker: MPIOperatorTracker) -> None:
     lines = [f"step {i}" for i in range(5)]
-    job_id = tracker.add_job(template(duration=4, start_delay="2", log=lines))
+    # The pods start after 40 emulated seconds (2 s of real time at x20), so
+    # the first read reliably comes before the launcher prints anything.
+    job_id = tracker.add_job(template(duration=4, start_delay="40", log=lines))
     assert list(tracker.job_output(job_id)) == []  # nothing printed yet
     assert list(tracker.job_output(job_id, follow=True)) == lines
     assert tracker.wait(job_id, 30) is S.DONE
