@@ -156,3 +156,22 @@ def test_bad_job_url_template_names_the_field(template: str) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         format_job_url(template, "hpc/pi")
     assert caught.value.field == "job_url_template"
+
+
+def test_parsing_a_dag_does_not_import_the_kubernetes_clients() -> None:
+    """DAG processors import every DAG file often: the operators stay light."""
+    import subprocess
+    import sys
+
+    code = (
+        "import runpy, sys\n"
+        "runpy.run_path('example_dags/example_mpi_array.py')\n"
+        "print(sorted(m for m in ('kubernetes', 'kubernetes_asyncio', 'aiohttp') "
+        "if m in sys.modules))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
