@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 __all__ = ["AIRFLOW_HOME", "init_airflow_db"]
 
 _MARKER = "_AIRFLOW_PROVIDER_MPI_TEST_HOME"
@@ -35,6 +37,8 @@ def _setup() -> Path:
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+            # Trigger kwargs and connections are stored encrypted, as in production.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         }
     )
     return home

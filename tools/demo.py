@@ -31,8 +31,11 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "example_dags" / "example_mpi_pi.py"
@@ -50,8 +53,12 @@ def _private_airflow_home(verbose: bool) -> Path:
             "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO" if verbose else "WARNING",
+            # Trigger kwargs and connections are stored encrypted, as in production.
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         }
     )
+    # A dependency of Airflow's in-process API server, not ours.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     return home
 
 
