@@ -25,6 +25,7 @@ from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_annotations_extension,
     get_labels_extension,
+    get_namespace_extension,
     set_annotations_extension,
     set_labels_extension,
 )
@@ -135,8 +136,28 @@ class MPIJobOperatorBase(BaseOperator):
         return None
 
     def _labelled_template(self, identity: AirflowJobIdentity) -> JobTemplate:
-        """The rendered template with the task's identity added to its labels."""
+        """The rendered template with the task's identity added to its labels.
+
+        A ``namespace`` extension in the template becomes the operator's
+        namespace (when none is given), so that a retry looks for the job of an
+        earlier try where it was created.
+
+        Raises:
+            InvalidTemplateError: the template is invalid.
+            InvalidArgumentError: the operator's ``namespace`` and the template's
+                ``namespace`` extension disagree.
+        """
         template = load_job_template(self.job_template)
+        wanted = get_namespace_extension(template)
+        if wanted and wanted != self.namespace:
+            if self.namespace:
+                raise InvalidArgumentError(
+                    "namespace",
+                    self.namespace,
+                    f"the job template's namespace extension asks for {wanted!r}",
+                )
+            self.namespace = wanted
+            self.__dict__.pop("hook", None)  # rebuilt with the namespace on next use
         template = set_labels_extension(
             template, {**get_labels_extension(template), **identity.labels()}
         )

@@ -152,7 +152,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         if payload.status is MPIJobTriggerStatus.ERROR:
             raise AirflowException(
                 f"Lost track of MPIJob {payload.job_id}: {payload.message} "
-                "(the job keeps running; a retry reattaches to it)"
+                "(a retry reattaches to the job if it still exists)"
             )
         if payload.status is MPIJobTriggerStatus.TIMEOUT:
             self._terminate([payload.job_id], "wait timeout")

@@ -90,3 +90,31 @@ def test_retry_with_a_fixed_job_name_reuses_the_name(cluster: Any, run_dag: Any)
     # The failed job of try 1 made way for try 2's job of the same name.
     assert MPIOperatorHook().get_tracker().list_jobs() == ["default/nightly-sim"]
     assert _try_numbers(cluster) == ["2"]
+
+
+def _in_namespace(namespace: str, **script: Any) -> dict[str, Any]:
+    template = scripted_template(**script)
+    template["extension"]["extensionList"]["namespace"] = namespace
+    return template
+
+
+def test_retry_finds_the_job_in_the_templates_namespace(cluster: Any, run_dag: Any) -> None:
+    cluster.store.create(
+        "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+    )
+    cluster.faults.fail(403, times=1, verb="watch", resource="mpijobs")
+    with DAG("mpi_retry_namespace", schedule=None) as dag:
+        _operator(_in_namespace("team-a", duration=20), deferrable=False)
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"run": "success"}
+    assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
+    items, _ = cluster.store.list("mpijobs", "team-a")
+    assert len(items) == 1  # found again in team-a, not resubmitted
+    assert xcom(dagrun, "run", "job_id").startswith("team-a/")
+
+
+def test_conflicting_namespaces_fail_before_submitting(cluster: Any, run_dag: Any) -> None:
+    with DAG("mpi_namespace_conflict", schedule=None) as dag:
+        MPIJobOperator(task_id="run", job_template=_in_namespace("team-a"), namespace="team-b")
+    assert task_states(run_dag(dag)) == {"run": "failed"}
+    assert cluster.store.list("mpijobs")[0] == []  # in no namespace
