@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
+from airflow_provider_mpi.drmaa2.errors import (
+    AuthorizationError,
+    DRMAA2Error,
+    InvalidArgumentError,
+    TransientBackendError,
+)
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
@@ -160,9 +165,15 @@ class MPIOperatorHook(BaseHook):
         """
         try:
             self.get_tracker().check_cluster()
-        except Exception as exc:
+        except AuthorizationError as exc:
+            return False, f"The cluster refused the credentials or the permission: {exc}"
+        except TransientBackendError as exc:
+            return False, f"The cluster does not answer: {exc}"
+        except DRMAA2Error as exc:  # the CRD is missing or too old, a bad configuration
+            return False, str(exc)
+        except Exception as exc:  # e.g. the connection does not exist
             return False, f"{type(exc).__name__}: {exc}"
-        return True, f"Connected; MPIJob CRD found; namespace {self.namespace!r}"
+        return True, f"Connected; the MPIJob CRD is installed; namespace {self.namespace!r}"
 
     def trigger_access(self, *, pass_kube_config: bool = False) -> KubeAccess:
         """Describe how a trigger reaches the cluster.

@@ -68,6 +68,23 @@ def test_sensor_on_running(cluster: Any, run_dag: Any) -> None:
 def test_connection_test_against_the_cluster(cluster: Any) -> None:
     ok, message = MPIOperatorHook().test_connection()
     assert ok, message
+    assert "'default'" in message
+
+
+def test_connection_test_with_a_bad_token(
+    cluster: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    config = cluster.kubeconfig()
+    config["users"][0]["user"] = {"token": "not-the-token"}
+    path = tmp_path / "config"
+    path.write_text(json.dumps(config))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BADTOKEN",
+        json.dumps({"conn_type": "kubernetes", "extra": {"kube_config_path": str(path)}}),
+    )
+    ok, message = MPIOperatorHook("badtoken").test_connection()
+    assert not ok
+    assert message.startswith("The cluster refused")
 
 
 def test_connection_test_names_the_missing_crd(
@@ -98,7 +115,8 @@ def test_connection_test_without_a_cluster(monkeypatch: pytest.MonkeyPatch, tmp_
     )
     ok, message = MPIOperatorHook("nowhere").test_connection()
     assert not ok
-    assert message
+    assert message.startswith("The cluster does not answer")
+    assert "127.0.0.1" in message
 
 
 def test_extra_link_from_the_connection(
