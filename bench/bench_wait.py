@@ -3,7 +3,8 @@
 N MPIJobs (200 by default) are created suspended; the client starts waiting
 on all of them, the request counters are zeroed, and the jobs are released
 in the emulator's store, so they end after the scripted duration (two
-lengths: ~2 s and ~6 s). Side by side, in one run:
+lengths: 3 s and 9 s of work, waits of about 5 s and 13 s including the
+emulator starting 200 jobs' pods). Side by side, in one run:
 
 - ``watch``: ``AsyncMPIOperatorTracker.wait`` for every job in one event
   loop, all served by the shared ``JobWatchHub`` (one list, one watch);
