@@ -201,15 +201,20 @@ class MPIJobOperator(MPIJobOperatorBase):
         return None
 
     def _wait_in_worker(self, job_id: str) -> JobState:
+        """Wait in the worker, copying the launcher's output into the task log meanwhile."""
         tracker = self.hook.get_tracker()
         stop = threading.Event()
+        copied = [0]  # launcher lines already in the task log
         streamer = threading.Thread(
-            target=self._stream_output, args=(job_id, stop), name=f"log-{job_id}", daemon=True
+            target=self._stream_output,
+            args=(job_id, stop, copied),
+            name=f"log-{job_id}",
+            daemon=True,
         )
         if self.get_logs:
             streamer.start()
         try:
-            return tracker.wait(job_id, self.effective_timeout, *END_STATES)
+            state = tracker.wait(job_id, self.effective_timeout, *END_STATES)
         except WaitTimeoutError as exc:
             self._terminate([job_id], "wait timeout")
             raise AirflowException(str(exc)) from exc
@@ -217,25 +222,40 @@ class MPIJobOperator(MPIJobOperatorBase):
             stop.set()
             if streamer.is_alive():
                 streamer.join(timeout=10)
+        if self.get_logs and not streamer.is_alive():
+            # Catch up on lines a dropped stream missed; none is copied twice.
+            self._copy_output_once(job_id, copied)
+        return state
 
-    def _stream_output(self, job_id: str, stop: threading.Event) -> None:
-        """Copy the launcher's output into the task log while the job runs."""
-        tracker = self.hook.get_tracker()
+    def _stream_output(self, job_id: str, stop: threading.Event, copied: list[int]) -> None:
+        """Follow the launcher's output into the task log while the job runs."""
         while not stop.is_set():
             try:
-                for line in tracker.job_output(job_id, follow=True):
-                    self.log.info("[launcher] %s", line)
+                self._copy_output(job_id, copied, follow=True)
                 return
             except DRMAA2Error as exc:  # no launcher yet, or a dropped stream
                 self.log.debug("Launcher output of %s not available yet: %s", job_id, exc)
                 stop.wait(1.0)
 
+    def _copy_output_once(self, job_id: str, copied: list[int]) -> None:
+        """Copy what the launcher printed; the output is a courtesy, never a failure."""
+        try:
+            self._copy_output(job_id, copied, follow=False)
+        except DRMAA2Error as exc:
+            self.log.warning("Could not read the launcher output of %s: %s", job_id, exc)
+
+    def _copy_output(self, job_id: str, copied: list[int], *, follow: bool) -> None:
+        """Log the launcher lines after the first ``copied[0]`` and count them."""
+        for index, line in enumerate(self.hook.get_tracker().job_output(job_id, follow=follow)):
+            if index >= copied[0]:
+                self.log.info("[launcher] %s", line)
+                copied[0] = index + 1
+
     def _complete(self, job_id: str, state: JobState, *, logs_streamed: bool) -> dict[str, Any]:
         tracker = self.hook.get_tracker()
         info = tracker.job_info(job_id)
         if self.get_logs and not logs_streamed:
-            for line in tracker.job_output(job_id):
-                self.log.info("[launcher] %s", line)
+            self._copy_output_once(job_id, [0])
         if state is not JobState.FAILED:
             self.log.info("MPIJob %s is %s", job_id, state)
             self._apply_delete_policy(job_id, succeeded=True)

@@ -124,3 +124,24 @@ def test_on_kill_terminates_the_running_job(cluster: Any) -> None:
     assert state is JobState.FAILED
     assert "terminat" in sub_state.lower()
     assert errors  # the task fails: its job was terminated
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
+@pytest.mark.parametrize("log_fault", [False, True], ids=["clean", "log-read-refused-once"])
+def test_launcher_lines_reach_the_task_log_once(
+    cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], deferrable: bool, log_fault: bool
+) -> None:
+    if log_fault:
+        cluster.faults.fail(403, times=1, verb="get", resource="pods")
+    lines = [f"step {n} of 5" for n in range(1, 6)]
+    with DAG(f"mpi_logs_{deferrable}_{log_fault}", schedule=None) as dag:
+        MPIJobOperator(
+            task_id="run", job_template=template(log="\n".join(lines)), deferrable=deferrable
+        )
+    assert task_states(run_dag(dag)) == {"run": "success"}  # logs never fail a task
+    out = capfd.readouterr().out
+    if deferrable and log_fault:  # one read after the trigger: refused, said so
+        assert "Could not read the launcher output" in out
+        return
+    for line in lines:  # streamed (sync, a refused read is retried) or read once
+        assert out.count(f"[launcher] {line}") == 1, line
