@@ -261,13 +261,21 @@ class MPIJobOperator(MPIJobOperatorBase):
             self._apply_delete_policy(job_id, succeeded=True)
             return info.to_dict()
         if self.log_events_on_failure:
-            for event in tracker.job_events(job_id, warnings_only=True):
-                self.log.warning("MPIJob event %s: %s", event.reason, event.message)
+            self._log_warning_events(job_id)
         message = self._failure_message(job_id, info)
         self._apply_delete_policy(job_id, succeeded=False)
         if info.exit_status is not None and info.exit_status in self.skip_on_exit_code:
             raise AirflowSkipException(message)
         raise AirflowException(message)
+
+    def _log_warning_events(self, job_id: str) -> None:
+        try:
+            events = self.hook.get_tracker().job_events(job_id, warnings_only=True)
+        except DRMAA2Error as exc:  # the job's failure matters more than its events
+            self.log.warning("Could not read the events of %s: %s", job_id, exc)
+            return
+        for event in events:
+            self.log.warning("MPIJob event %s: %s", event.reason, event.message)
 
     def _failure_message(self, job_id: str, info: JobInfo) -> str:
         parts = [f"MPIJob {job_id} failed"]
