@@ -41,7 +41,9 @@ def test_success_returns_job_info(cluster: Any, run_dag: Any, deferrable: bool) 
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
-def test_failure_reports_exit_code(cluster: Any, run_dag: Any, deferrable: bool) -> None:
+def test_failure_reports_exit_code(
+    cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], deferrable: bool
+) -> None:
     with DAG(f"mpi_failure_{deferrable}", schedule=None) as dag:
         MPIJobOperator(
             task_id="run",
@@ -55,6 +57,10 @@ def test_failure_reports_exit_code(cluster: Any, run_dag: Any, deferrable: bool)
     tracker = MPIOperatorHook().get_tracker()
     assert tracker.job_state(job_id)[0] is JobState.FAILED
     assert tracker.job_info(job_id).exit_status == 3
+    out = capfd.readouterr().out
+    assert f"MPIJob {job_id} failed, exit status 3" in out  # the failure message
+    assert "Last launcher lines:\nstarting\nboom: bad input" in out
+    assert "MPIJob event " in out  # the job's Warning events
 
 
 def test_skip_on_exit_code(cluster: Any, run_dag: Any) -> None:
