@@ -215,8 +215,11 @@ class JobWatchHub:
             await self._after_leaving(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
+        # The hub's own first list is not sent to waiters, so a waiter's snapshot must
+        # not be older than it: changes in between would reach nobody. Hence wait for
+        # the hub's list before reading our own; later changes then arrive as events.
+        await self._wait_synced()
         if subscription.names is not None:
-            await self._wait_synced()
             version = self._cursor.resource_version or ""
             if all(name in self._objects for name in subscription.names):
                 return subscription.select(self._objects, version)

@@ -292,3 +292,36 @@ def test_whole_method_set_under_lost_answers(
     assert cued.hits == 1
     assert resets.hits + gateway.hits > 0  # which ones depends on the threads' order
     assert took_effect(mpi_cluster, Verb.CREATE) == 8
+
+
+@pytest.mark.mpi_cluster(clock=20.0, faults=FaultInjector(seed=5))
+async def test_async_method_set_under_lost_answers(
+    async_tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    # This test found a race in the watch hub: an array waiter's own list, taken before
+    # the hub's first list, missed the changes in between (wait_array then hung on a task
+    # it still saw Running). The waiter now reads after the hub has listed.
+    faults = mpi_cluster.faults
+    cued = faults.lose_answers(503, verb="create", times=1)
+    resets = faults.lose_answers(rate=0.2)
+    gateway = faults.lose_answers(504, rate=0.1, verb=["create", "patch", "delete"])
+
+    job_ids = [await async_tracker.add_job(template(duration=200))]
+    job_ids += [await async_tracker.add_job(template(duration=3)) for _ in range(2)]
+    array_id = await async_tracker.add_array_job(template(duration=2, name="arr"), 1, 4, 1, 2)
+    tasks = await async_tracker.list_array_jobs(array_id)
+    assert sorted(await async_tracker.list_jobs()) == sorted(job_ids + tasks)
+    assert len(mpijob_names(mpi_cluster)) == 7  # nothing duplicated, nothing lost
+
+    await async_tracker.job_control(job_ids[0], A.TERMINATE)
+    assert await async_tracker.wait(job_ids[0], 30) is S.FAILED
+    assert await async_tracker.job_state(job_ids[0]) == (S.FAILED, "terminated")
+    for job_id in job_ids[1:]:
+        assert await async_tracker.wait(job_id, 30) is S.DONE
+    assert set((await async_tracker.wait_array(array_id, 60)).values()) == {S.DONE}
+    for job_id in job_ids + tasks:
+        await async_tracker.delete_job(job_id)
+    assert mpijob_names(mpi_cluster) == []
+    assert cued.hits == 1
+    assert resets.hits + gateway.hits > 0
+    assert took_effect(mpi_cluster, Verb.CREATE) == 7
