@@ -76,6 +76,7 @@ class MPIJobOperatorBase(BaseOperator):
         wait_timeout: float | timedelta | None = None,
         reattach_on_retry: bool = True,
         pass_kube_config_to_trigger: bool = False,
+        cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -89,6 +90,7 @@ class MPIJobOperatorBase(BaseOperator):
         self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
         self.reattach_on_retry = reattach_on_retry
         self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
+        self.cancel_on_kill = cancel_on_kill
         self._nested_render_depth = 0
 
     # Airflow treats any templated string ending in template_ext as a file
@@ -172,7 +174,7 @@ class MPIJobOperatorBase(BaseOperator):
             job_id,
             array_id=array_id,
             deadline=None if timeout is None else time.time() + timeout,
-            terminate_on_kill=True,
+            terminate_on_kill=self.cancel_on_kill,
             **access.to_kwargs(),
         )
 

@@ -80,6 +80,8 @@ class MPIJobOperator(MPIJobOperatorBase):
         job_url_template: URL of the "MPI Job" link, with ``{namespace}``,
             ``{name}``, ``{job_id}``; default: the connection's
             ``mpi_job_url_template`` extra.
+        cancel_on_kill: terminate the job when Airflow kills the task, also
+            while deferred (the trigger's ``on_kill``).
         pass_kube_config_to_trigger: resolve the kube config in the worker and
             pass it to the trigger (for connections the triggerer cannot see).
         **kwargs: ``BaseOperator`` arguments.
@@ -161,8 +163,8 @@ class MPIJobOperator(MPIJobOperatorBase):
         return self._complete(payload.job_id, state, logs_streamed=False)
 
     def on_kill(self) -> None:
-        """Terminate the job when Airflow kills the running task."""
-        if self._job_id is not None:
+        """Terminate the job when Airflow kills the running task (if ``cancel_on_kill``)."""
+        if self.cancel_on_kill and self._job_id is not None:
             self._terminate([self._job_id], "the task was killed")
 
     def _url_template(self) -> str | None:
@@ -402,7 +404,7 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
 
     def on_kill(self) -> None:
         """Terminate every task of the array when Airflow kills the running task."""
-        if self._array_id is not None:
+        if self.cancel_on_kill and self._array_id is not None:
             tracker = self.hook.get_tracker()
             self._terminate(tracker.list_array_jobs(self._array_id), "the task was killed")
 

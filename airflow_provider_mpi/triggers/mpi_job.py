@@ -14,11 +14,13 @@ dict: a :class:`MPIJobTriggerStatus`, the job (or array) ID, the state and the
 JobInfo. The deadline is absolute (epoch seconds), so it survives a restart
 and holds even where Airflow does not enforce the deferral timeout (``dag.test``).
 
-Killing: Airflow (3.2+) calls :meth:`MPIJobTrigger.on_kill` only when a user
-marks, clears or fails the deferred task, never when the triggerer merely
-restarts or redistributes triggers. That is where the job is terminated, and
-only when the trigger owns the job (``terminate_on_kill``: set by the
-operators, not by the sensor, which watches someone else's job).
+Killing: Airflow calls :meth:`MPIJobTrigger.on_kill` when a user marks,
+clears or fails the deferred task, not when the triggerer merely restarts.
+That is where the job is terminated, and only when the trigger owns the job
+(``terminate_on_kill``: set by the operators, not by the sensor, which
+watches someone else's job). Airflow 3.3 also calls it when a triggerer whose
+heartbeat lapsed loses the trigger to another triggerer; the trigger then
+finds its task still deferred and leaves the job alone.
 ``cleanup()`` releases nothing beyond the client, closed by the ``async with``.
 """
 
@@ -295,18 +297,71 @@ class MPIJobTrigger(BaseTrigger):
         """Terminate the job(s) when a user kills the deferred task.
 
         Airflow calls this only on a user action (mark failed/success, clear),
-        not on a triggerer restart. Jobs already ended are left alone.
+        not on a triggerer restart. Best effort: jobs already ended are left
+        alone, and a failure is logged, never raised (the task's fate is the
+        user's decision either way).
         """
         if not self.terminate_on_kill:
             return
-        async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-            if self.job_id is not None:
-                job_ids = [self.job_id]
-            else:
-                job_ids = await tracker.list_array_jobs(str(self.array_id))
-            for job_id in job_ids:
-                try:
-                    await tracker.job_control(job_id, JobControlAction.TERMINATE)
-                except InvalidStateError:
-                    continue  # already ended
-                self.log.info("Terminated MPIJob %s: the deferred task was killed", job_id)
+        if await self._handed_over():
+            self.log.info("The task is still deferred: the trigger moved, the job keeps running")
+            return
+        try:
+            async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
+                if self.job_id is not None:
+                    job_ids = [self.job_id]
+                else:
+                    job_ids = await tracker.list_array_jobs(str(self.array_id))
+                for job_id in job_ids:
+                    await self._terminate(tracker, job_id)
+        except DRMAA2Error as exc:
+            self.log.warning("Could not terminate the job of the killed task: %s", exc)
+
+    async def _handed_over(self) -> bool:
+        """Whether the task instance is still deferred, so nobody killed it.
+
+        Airflow 3.3 also cancels a trigger "by user action" when a triggerer
+        whose heartbeat lapsed sees it assigned to another triggerer
+        (apache/airflow#73454); the task then is still deferred, and the new
+        triggerer follows the job. A user's mark-failed, mark-success or clear
+        has moved the task out of ``deferred``. When the state cannot be read
+        (no Execution API, an older Airflow), the kill is honoured.
+        """
+        ti: Any = self.task_instance
+        if ti is None:
+            return False
+        try:
+            from airflow.sdk.execution_time import task_runner
+            from airflow.sdk.execution_time.comms import GetTaskStates
+
+            asend = getattr(getattr(task_runner, "SUPERVISOR_COMMS", None), "asend", None)
+            if asend is None:
+                return False
+            result = await asend(
+                GetTaskStates(
+                    dag_id=ti.dag_id,
+                    map_index=ti.map_index,
+                    task_ids=[ti.task_id],
+                    run_ids=[ti.run_id],
+                )
+            )
+        except Exception as exc:
+            self.log.debug("Could not read the task's state, honouring the kill: %s", exc)
+            return False
+        key = (
+            ti.task_id
+            if ti.map_index is None or ti.map_index < 0
+            else f"{ti.task_id}_{ti.map_index}"
+        )
+        states = (getattr(result, "task_states", None) or {}).get(ti.run_id) or {}
+        return str(getattr(states.get(key), "value", states.get(key))) == "deferred"
+
+    async def _terminate(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> None:
+        try:
+            await tracker.job_control(job_id, JobControlAction.TERMINATE)
+        except InvalidStateError:
+            return  # already ended
+        except DRMAA2Error as exc:
+            self.log.warning("Could not terminate MPIJob %s: %s", job_id, exc)
+            return
+        self.log.info("Terminated MPIJob %s: the deferred task was killed", job_id)

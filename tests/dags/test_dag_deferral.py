@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from airflow.jobs.triggerer_job_runner import TriggerRunner
 from airflow.sdk import DAG
 from airflow.sdk._shared.module_loading import import_string
@@ -145,14 +146,25 @@ def test_triggerer_restart_resumes_from_serialize(cluster: Any, run_dag: Any) ->
     assert MPIOperatorHook().get_tracker().list_jobs() == [xcom(dagrun, "run", "job_id")]
 
 
-def test_user_kill_while_deferred_terminates_the_job(cluster: Any, run_dag: Any) -> None:
+@pytest.mark.parametrize("cancel_on_kill", [True, False])
+def test_user_kill_while_deferred_terminates_the_job(
+    cluster: Any, run_dag: Any, cancel_on_kill: bool
+) -> None:
     OBSERVED.clear()
-    with DAG("mpi_deferred_kill", schedule=None) as dag:
-        KillOperator(task_id="run", job_template=scripted_template(duration=3600), deferrable=True)
+    with DAG(f"mpi_deferred_kill_{cancel_on_kill}", schedule=None) as dag:
+        KillOperator(
+            task_id="run",
+            job_template=scripted_template(duration=3600),
+            deferrable=True,
+            cancel_on_kill=cancel_on_kill,
+        )
     dagrun = run_dag(dag)
     assert task_states(dagrun) == {"run": "failed"}
     assert OBSERVED["events_after_kill"] == 0
     job_id = xcom(dagrun, "run", "job_id")
     state, sub_state = MPIOperatorHook().get_tracker().job_state(job_id)
-    assert state is JobState.FAILED
-    assert "terminat" in sub_state.lower()
+    if cancel_on_kill:
+        assert state is JobState.FAILED
+        assert "terminat" in sub_state.lower()
+    else:  # the user chose to keep the job running
+        assert state is JobState.RUNNING

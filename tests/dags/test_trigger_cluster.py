@@ -115,3 +115,52 @@ async def test_hook_opens_an_async_tracker(cluster: Any) -> None:
     async with MPIOperatorHook().get_async_tracker() as tracker:
         assert await tracker.wait(job_id, 30) is JobState.DONE
         assert (await tracker.job_info(job_id)).exit_status == 0
+
+
+class _TaskInstance:
+    def __init__(self, map_index: int = -1) -> None:
+        self.dag_id, self.task_id, self.run_id, self.map_index = "d", "run", "r1", map_index
+
+
+class _Comms:
+    """What the triggerer's supervisor answers about task states (Execution API)."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.asked: list[Any] = []
+
+    async def asend(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import TaskStatesResult
+
+        if getattr(msg, "type", None) != "GetTaskStates":
+            return None  # e.g. MaskSecret for the connection read from the environment
+        self.asked.append(msg)
+        key = msg.task_ids[0] if msg.map_index < 0 else f"{msg.task_ids[0]}_{msg.map_index}"
+        return TaskStatesResult(task_states={msg.run_ids[0]: {key: self.state}})
+
+
+@pytest.mark.parametrize("map_index", [-1, 2])
+@pytest.mark.parametrize(
+    ("task_state", "ends"),
+    [
+        ("deferred", None),
+        ("failed", JobState.FAILED),
+        ("success", JobState.FAILED),
+        (None, JobState.FAILED),
+    ],
+    ids=["handed-over", "marked-failed", "marked-success", "cleared"],
+)
+async def test_on_kill_spares_a_trigger_handed_to_another_triggerer(
+    cluster: Any, map_index: int, task_state: str | None, ends: JobState | None
+) -> None:
+    from airflow.sdk.execution_time.supervisor import set_supervisor_comms
+
+    job_id = _submit(duration=3600)
+    trigger = MPIJobTrigger(job_id, terminate_on_kill=True)
+    trigger.task_instance = _TaskInstance(map_index)  # type: ignore[assignment]
+    comms = _Comms(task_state)  # type: ignore[arg-type]
+    with set_supervisor_comms(comms):
+        await trigger.on_kill()
+    assert len(comms.asked) == 1
+    state, _ = MPIOperatorHook().get_tracker().job_state(job_id)
+    assert state is ends if ends else not state.is_terminal
