@@ -104,7 +104,7 @@ def main() -> int:
     args = parser.parse_args()
     home = _private_airflow_home(args.verbose)
 
-    from airflow_provider_mpi.testing.cluster import MPICluster
+    from airflow_provider_mpi.testing import MPICluster
     from airflow_provider_mpi.testing.controller.localexec import mpirun_directory
 
     if mpirun_directory() is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mpi.testing.cluster import MPICluster
+from airflow_provider_mpi.testing import MPICluster
 
 #: Emulated seconds per real second: scripted jobs of a few seconds end at once.
 FAST_CLOCK = 20.0
