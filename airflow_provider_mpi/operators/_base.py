@@ -47,10 +47,16 @@ END_STATES = (JobState.DONE, JobState.FAILED)
 
 
 def _seconds(value: float | timedelta | None, field: str) -> float | None:
+    """Seconds of a positive duration given as a number or a timedelta (None: no limit)."""
     if value is None:
         return None
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    if seconds <= 0:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise InvalidArgumentError(field, value, "must be seconds or a timedelta")
+    if not seconds > 0:  # also rejects NaN
         raise InvalidArgumentError(field, value, "must be a positive duration")
     return seconds
 

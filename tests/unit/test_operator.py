@@ -35,6 +35,9 @@ def _context(**params: Any) -> dict[str, Any]:
         ({"delete_policy": "sometimes"}, "delete_policy"),
         ({"wait_timeout": 0}, "wait_timeout"),
         ({"wait_timeout": timedelta(seconds=-1)}, "wait_timeout"),
+        ({"wait_timeout": "10m"}, "wait_timeout"),
+        ({"wait_timeout": float("nan")}, "wait_timeout"),
+        ({"wait_timeout": True}, "wait_timeout"),
     ],
 )
 def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: dict[str, Any], field: str) -> None:
