@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests import airflow_env  # noqa: F401
 
 # isort: on
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -71,3 +72,22 @@ def test_failed_tasks_are_listed(cluster: Any, run_dag: Any) -> None:
     assert {tracker.job_state(job)[0] for job in tracker.list_array_jobs(array_id)} == {
         JobState.FAILED
     }
+
+
+def test_retry_reattaches_to_the_array(cluster: Any, run_dag: Any) -> None:
+    # The first try loses its wait (403 on the watch) while the tasks run on.
+    cluster.faults.fail(403, times=1, verb="watch", resource="mpijobs")
+    with DAG("mpi_array_retry", schedule=None) as dag:
+        MPIJobArrayOperator(
+            task_id="sweep",
+            job_template=scripted_template(duration=20),
+            begin=1,
+            end=3,
+            wait_for_completion=True,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"sweep": "success"}
+    assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
+    assert len(MPIOperatorHook().get_tracker().list_jobs()) == 3  # not 6
