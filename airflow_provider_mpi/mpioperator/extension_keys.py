@@ -11,8 +11,11 @@ ignored, and the small readers and writers the typed get/set functions in
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import enum
 from collections.abc import Callable, Iterable, Mapping
+from typing import Generic, TypeVar
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate, UnsupportedAttributeError
 
@@ -46,6 +49,8 @@ __all__ = [
     "EXTENSION_TTL_SECONDS_AFTER_FINISHED",
     "EXTENSION_WORKER_COMMAND",
     "EXTENSION_WORKER_IMAGE",
+    "INT32_MAX",
+    "INT64_MAX",
     "KNOWN_EXTENSIONS",
     "RESOURCE_LIMIT_LAUNCHER_PREFIX",
     "RESOURCE_LIMIT_WORKER_PREFIX",
@@ -53,6 +58,9 @@ __all__ = [
     "RESOURCE_REQUEST_LAUNCHER_PREFIX",
     "RESOURCE_REQUEST_WORKER_PREFIX",
     "WORKER_COMMAND_SEPARATOR",
+    "BoolExtension",
+    "EnumExtension",
+    "IntExtension",
     "check_extension_keys",
     "parse_bool_extension",
     "parse_choice_extension",
@@ -149,6 +157,8 @@ RESOURCE_PREFIXES = (
     RESOURCE_LIMIT_WORKER_PREFIX,
 )
 
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
 _TRUE = frozenset({"1", "t", "true"})
 _FALSE = frozenset({"0", "f", "false"})
 
@@ -294,6 +304,140 @@ def parse_choice_extension(key: str, raw: str, choices: Iterable[str]) -> str:
         if raw.strip().lower() == option.lower():
             return option
     raise InvalidTemplateError(key, raw, "must be one of " + ", ".join(options))
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+@dataclasses.dataclass(frozen=True)
+class IntExtension:
+    """A decimal integer extension within bounds; the rule behind each typed int get/set pair.
+
+    Attributes:
+        key: the extension name.
+        minimum: the smallest allowed value.
+        maximum: the largest allowed value.
+    """
+
+    key: str
+    minimum: int
+    maximum: int
+
+    def get(self, jt: JobTemplate) -> int | None:
+        """The value, or None when unset or empty.
+
+        Args:
+            jt: the template.
+
+        Returns:
+            The integer or None.
+
+        Raises:
+            InvalidTemplateError: not a decimal integer or out of range.
+        """
+        raw = raw_extension(jt, self.key)
+        if raw is None:
+            return None
+        return parse_int_extension(self.key, raw, self.minimum, self.maximum)
+
+    def set(self, jt: JobTemplate, value: int) -> JobTemplate:
+        """Write ``value`` and check it.
+
+        Args:
+            jt: the template, left untouched.
+            value: the integer to store.
+
+        Returns:
+            A new template.
+
+        Raises:
+            InvalidTemplateError: out of range.
+        """
+        return with_checked_extension(jt, self.key, str(value), self.get)
+
+
+@dataclasses.dataclass(frozen=True)
+class BoolExtension:
+    """A boolean extension, written ``true``/``false`` and read as Go's ``ParseBool``.
+
+    Attributes:
+        key: the extension name.
+    """
+
+    key: str
+
+    def get(self, jt: JobTemplate) -> bool | None:
+        """The value, or None when unset or empty.
+
+        Args:
+            jt: the template.
+
+        Returns:
+            The boolean or None.
+
+        Raises:
+            InvalidTemplateError: not a boolean.
+        """
+        raw = raw_extension(jt, self.key)
+        return None if raw is None else parse_bool_extension(self.key, raw)
+
+    def set(self, jt: JobTemplate, value: bool) -> JobTemplate:
+        """Write ``value`` as ``"true"`` or ``"false"``.
+
+        Args:
+            jt: the template, left untouched.
+            value: the boolean to store.
+
+        Returns:
+            A new template.
+        """
+        return with_extensions(jt, {self.key: "true" if value else "false"})
+
+
+@dataclasses.dataclass(frozen=True)
+class EnumExtension(Generic[_E]):
+    """An extension holding one member of a string enum, matched case-insensitively.
+
+    Attributes:
+        key: the extension name.
+        choices: the enum whose values are the canonical spellings.
+    """
+
+    key: str
+    choices: type[_E]
+
+    def _canonical(self, raw: str) -> str:
+        return parse_choice_extension(self.key, raw, (str(m.value) for m in self.choices))
+
+    def get(self, jt: JobTemplate) -> _E | None:
+        """The member, or None when unset or empty.
+
+        Args:
+            jt: the template.
+
+        Returns:
+            The member or None.
+
+        Raises:
+            InvalidTemplateError: not one of the enum's values (any case).
+        """
+        raw = raw_extension(jt, self.key)
+        return None if raw is None else self.choices(self._canonical(raw))
+
+    def set(self, jt: JobTemplate, value: _E | str) -> JobTemplate:
+        """Write the canonical spelling of ``value``.
+
+        Args:
+            jt: the template, left untouched.
+            value: a member or its value in any case.
+
+        Returns:
+            A new template.
+
+        Raises:
+            InvalidTemplateError: not one of the enum's values.
+        """
+        return with_extensions(jt, {self.key: self._canonical(str(value))})
 
 
 def check_extension_keys(jt: JobTemplate) -> None:

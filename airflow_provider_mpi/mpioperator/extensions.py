@@ -50,16 +50,19 @@ from airflow_provider_mpi.mpioperator.extension_keys import (
     EXTENSION_TTL_SECONDS_AFTER_FINISHED,
     EXTENSION_WORKER_COMMAND,
     EXTENSION_WORKER_IMAGE,
+    INT32_MAX,
+    INT64_MAX,
     KNOWN_EXTENSIONS,
     RESOURCE_LIMIT_LAUNCHER_PREFIX,
     RESOURCE_LIMIT_WORKER_PREFIX,
     RESOURCE_REQUEST_LAUNCHER_PREFIX,
     RESOURCE_REQUEST_WORKER_PREFIX,
     WORKER_COMMAND_SEPARATOR,
+    EnumExtension,
+    IntExtension,
     check_extension_keys,
-    parse_choice_extension,
-    parse_int_extension,
     raw_extension,
+    with_checked_extension,
     with_extensions,
 )
 from airflow_provider_mpi.mpioperator.quantity import QuantityError, parse_quantity
@@ -129,8 +132,6 @@ __all__ = [
 
 DEFAULT_SLOTS_PER_WORKER = 1
 DEFAULT_SSH_MOUNT_PATH = "/root/.ssh"
-_INT32_MAX = 2**31 - 1
-_INT64_MAX = 2**63 - 1
 
 
 class MPIImplementation(str, enum.Enum):
@@ -142,6 +143,11 @@ class MPIImplementation(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+_SLOTS_PER_WORKER = IntExtension(EXTENSION_SLOTS_PER_WORKER, 1, INT32_MAX)
+_RUN_AS_USER = IntExtension(EXTENSION_RUN_AS_USER, 0, INT64_MAX)
+_MPI_IMPLEMENTATION = EnumExtension(EXTENSION_MPI_IMPLEMENTATION, MPIImplementation)
 
 
 # --------------------------------------------------------------------------- the seed's extensions
@@ -226,9 +232,7 @@ def set_slots_per_worker_extension(jt: JobTemplate, slots_per_worker: int) -> Jo
     Raises:
         InvalidTemplateError: not a positive 32-bit integer.
     """
-    new = with_extensions(jt, {EXTENSION_SLOTS_PER_WORKER: str(slots_per_worker)})
-    get_slots_per_worker_extension(new)
-    return new
+    return _SLOTS_PER_WORKER.set(jt, slots_per_worker)
 
 
 def get_slots_per_worker_extension(jt: JobTemplate) -> int:
@@ -243,10 +247,8 @@ def get_slots_per_worker_extension(jt: JobTemplate) -> int:
     Raises:
         InvalidTemplateError: not an integer between 1 and 2^31-1.
     """
-    raw = raw_extension(jt, EXTENSION_SLOTS_PER_WORKER)
-    if raw is None:
-        return DEFAULT_SLOTS_PER_WORKER
-    return parse_int_extension(EXTENSION_SLOTS_PER_WORKER, raw, 1, _INT32_MAX)
+    slots = _SLOTS_PER_WORKER.get(jt)
+    return DEFAULT_SLOTS_PER_WORKER if slots is None else slots
 
 
 def set_mpi_implementation_extension(
@@ -264,10 +266,7 @@ def set_mpi_implementation_extension(
     Raises:
         InvalidTemplateError: not one of the three.
     """
-    value = parse_choice_extension(
-        EXTENSION_MPI_IMPLEMENTATION, str(mpi_implementation), (m.value for m in MPIImplementation)
-    )
-    return with_extensions(jt, {EXTENSION_MPI_IMPLEMENTATION: value})
+    return _MPI_IMPLEMENTATION.set(jt, mpi_implementation)
 
 
 def get_mpi_implementation_extension(jt: JobTemplate) -> MPIImplementation:
@@ -282,14 +281,8 @@ def get_mpi_implementation_extension(jt: JobTemplate) -> MPIImplementation:
     Raises:
         InvalidTemplateError: not OpenMPI, Intel or MPICH (case-insensitive).
     """
-    raw = raw_extension(jt, EXTENSION_MPI_IMPLEMENTATION)
-    if raw is None:
-        return MPIImplementation.INTEL
-    return MPIImplementation(
-        parse_choice_extension(
-            EXTENSION_MPI_IMPLEMENTATION, raw, (m.value for m in MPIImplementation)
-        )
-    )
+    implementation = _MPI_IMPLEMENTATION.get(jt)
+    return MPIImplementation.INTEL if implementation is None else implementation
 
 
 def set_ssh_mount_path_extension(jt: JobTemplate, ssh_mount_path: str) -> JobTemplate:
@@ -305,9 +298,9 @@ def set_ssh_mount_path_extension(jt: JobTemplate, ssh_mount_path: str) -> JobTem
     Raises:
         InvalidTemplateError: not an absolute path.
     """
-    new = with_extensions(jt, {EXTENSION_SSH_MOUNT_PATH: ssh_mount_path})
-    get_ssh_mount_path_extension(new)
-    return new
+    return with_checked_extension(
+        jt, EXTENSION_SSH_MOUNT_PATH, ssh_mount_path, get_ssh_mount_path_extension
+    )
 
 
 def get_ssh_mount_path_extension(jt: JobTemplate) -> str:
@@ -343,9 +336,7 @@ def set_run_as_user_extension(jt: JobTemplate, run_as_user: int) -> JobTemplate:
     Raises:
         InvalidTemplateError: negative or too large.
     """
-    new = with_extensions(jt, {EXTENSION_RUN_AS_USER: str(run_as_user)})
-    get_run_as_user_extension(new)
-    return new
+    return _RUN_AS_USER.set(jt, run_as_user)
 
 
 def get_run_as_user_extension(jt: JobTemplate) -> int | None:
@@ -362,10 +353,7 @@ def get_run_as_user_extension(jt: JobTemplate) -> int | None:
     Raises:
         InvalidTemplateError: not a non-negative integer.
     """
-    raw = raw_extension(jt, EXTENSION_RUN_AS_USER)
-    if raw is None:
-        return None
-    return parse_int_extension(EXTENSION_RUN_AS_USER, raw, 0, _INT64_MAX)
+    return _RUN_AS_USER.get(jt)
 
 
 def _set_resources(jt: JobTemplate, prefix: str, resources: Mapping[str, str | int]) -> JobTemplate:

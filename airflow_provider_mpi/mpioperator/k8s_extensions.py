@@ -18,6 +18,7 @@ and raise :class:`InvalidTemplateError` naming the extension and the value.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -39,9 +40,10 @@ from airflow_provider_mpi.mpioperator.extension_keys import (
     EXTENSION_RUN_AS_GROUP,
     EXTENSION_SCHEDULER,
     EXTENSION_SERVICE_ACCOUNT_NAME,
-    parse_bool_extension,
-    parse_choice_extension,
-    parse_int_extension,
+    INT64_MAX,
+    BoolExtension,
+    EnumExtension,
+    IntExtension,
     raw_extension,
     with_checked_extension,
     with_extensions,
@@ -87,8 +89,6 @@ __all__ = [
     "set_service_account_name_extension",
 ]
 
-_INT32_MAX = 2**31 - 1
-_INT64_MAX = 2**63 - 1
 _MAX_ANNOTATIONS_BYTES = 256 * 1024
 
 
@@ -147,25 +147,95 @@ def _format_mapping(mapping: Mapping[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in items)
 
 
-def _parse_names(key: str, raw: str, separator: str) -> list[str]:
-    names = [part.strip() for part in raw.split(separator) if part.strip()]
-    for name in names:
-        if (error := dns1123_subdomain_error(name)) is not None:
-            raise InvalidTemplateError(key, raw, f"{name!r} {error}")
-    return names
-
-
 def _no_check(value: str) -> str | None:
     return None
 
 
-def _string_extension(
-    jt: JobTemplate, key: str, check: Callable[[str], str | None] = dns1123_subdomain_error
-) -> str | None:
-    raw = raw_extension(jt, key)
-    if raw is not None and (error := check(raw)) is not None:
-        raise InvalidTemplateError(key, raw, error)
-    return raw
+@dataclasses.dataclass(frozen=True)
+class _StringExtension:
+    """A single name; ``check`` says why a value is invalid (None when valid)."""
+
+    key: str
+    check: Callable[[str], str | None] = dns1123_subdomain_error
+
+    def get(self, jt: JobTemplate) -> str | None:
+        raw = raw_extension(jt, self.key)
+        if raw is not None and (error := self.check(raw)) is not None:
+            raise InvalidTemplateError(self.key, raw, error)
+        return raw
+
+    def set(self, jt: JobTemplate, value: str) -> JobTemplate:
+        return with_checked_extension(jt, self.key, value, self.get)
+
+
+@dataclasses.dataclass(frozen=True)
+class _MappingExtension:
+    """A map written ``k=v,...`` (or JSON); an empty map removes the extension."""
+
+    key: str
+    check_key: Callable[[str], str | None]
+    check_value: Callable[[str], str | None] = _no_check
+    max_bytes: int | None = None
+
+    def get(self, jt: JobTemplate) -> dict[str, str]:
+        raw = raw_extension(jt, self.key)
+        if raw is None:
+            return {}
+        result = _parse_mapping(self.key, raw, self.check_key, self.check_value)
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in result.items())
+        if self.max_bytes is not None and size > self.max_bytes:
+            limit = f"{self.max_bytes // 1024} KiB"
+            raise InvalidTemplateError(self.key, raw, f"must be at most {limit} in total")
+        return result
+
+    def set(self, jt: JobTemplate, mapping: Mapping[str, str]) -> JobTemplate:
+        new = with_extensions(jt, {self.key: _format_mapping(mapping) if mapping else None})
+        self.get(new)
+        return new
+
+
+@dataclasses.dataclass(frozen=True)
+class _NamesExtension:
+    """DNS-1123 subdomain names joined by ``separator``; no names removes the extension."""
+
+    key: str
+    separator: str
+
+    def get(self, jt: JobTemplate) -> list[str]:
+        raw = raw_extension(jt, self.key)
+        if raw is None:
+            return []
+        names = [part.strip() for part in raw.split(self.separator) if part.strip()]
+        for name in names:
+            if (error := dns1123_subdomain_error(name)) is not None:
+                raise InvalidTemplateError(self.key, raw, f"{name!r} {error}")
+        return names
+
+    def set(self, jt: JobTemplate, names: Iterable[str]) -> JobTemplate:
+        new = with_extensions(jt, {self.key: self.separator.join(names) or None})
+        self.get(new)
+        return new
+
+
+_NAMESPACE = _StringExtension(EXTENSION_NAMESPACE, dns1123_label_error)
+_KUEUE_QUEUE = _StringExtension(EXTENSION_KUEUE_QUEUE, label_value_error)
+_SERVICE_ACCOUNT_NAME = _StringExtension(EXTENSION_SERVICE_ACCOUNT_NAME)
+_SCHEDULER = _StringExtension(EXTENSION_SCHEDULER)
+_PRIORITY_CLASS_NAME = _StringExtension(EXTENSION_PRIORITY_CLASS_NAME)
+_LABELS = _MappingExtension(EXTENSION_LABELS, qualified_name_error, label_value_error)
+_ANNOTATIONS = _MappingExtension(
+    EXTENSION_ANNOTATIONS, qualified_name_error, max_bytes=_MAX_ANNOTATIONS_BYTES
+)
+_NODE_SELECTORS = _MappingExtension(
+    EXTENSION_NODE_SELECTORS, qualified_name_error, label_value_error
+)
+_IMAGE_PULL_SECRETS = _NamesExtension(EXTENSION_IMAGE_PULL_SECRETS, ",")
+_ENV_FROM_SECRET = _NamesExtension(EXTENSION_ENV_FROM_SECRET, ":")
+_ENV_FROM_CONFIGMAP = _NamesExtension(EXTENSION_ENV_FROM_CONFIGMAP, ":")
+_IMAGE_PULL_POLICY = EnumExtension(EXTENSION_IMAGE_PULL_POLICY, ImagePullPolicy)
+_PRIVILEGED = BoolExtension(EXTENSION_PRIVILEGED)
+_RUN_AS_GROUP = IntExtension(EXTENSION_RUN_AS_GROUP, 0, INT64_MAX)
+_FS_GROUP = IntExtension(EXTENSION_FS_GROUP, 0, INT64_MAX)
 
 
 # --------------------------------------------------------------------------- metadata
@@ -184,7 +254,7 @@ def set_namespace_extension(jt: JobTemplate, namespace: str) -> JobTemplate:
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
     """
-    return with_checked_extension(jt, EXTENSION_NAMESPACE, namespace, get_namespace_extension)
+    return _NAMESPACE.set(jt, namespace)
 
 
 def get_namespace_extension(jt: JobTemplate) -> str | None:
@@ -199,7 +269,7 @@ def get_namespace_extension(jt: JobTemplate) -> str | None:
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
     """
-    return _string_extension(jt, EXTENSION_NAMESPACE, dns1123_label_error)
+    return _NAMESPACE.get(jt)
 
 
 def set_labels_extension(jt: JobTemplate, labels: Mapping[str, str]) -> JobTemplate:
@@ -215,10 +285,7 @@ def set_labels_extension(jt: JobTemplate, labels: Mapping[str, str]) -> JobTempl
     Raises:
         InvalidTemplateError: a key or value is not valid label syntax.
     """
-    value = _format_mapping(labels) if labels else None
-    new = with_extensions(jt, {EXTENSION_LABELS: value})
-    get_labels_extension(new)
-    return new
+    return _LABELS.set(jt, labels)
 
 
 def get_labels_extension(jt: JobTemplate) -> dict[str, str]:
@@ -233,10 +300,7 @@ def get_labels_extension(jt: JobTemplate) -> dict[str, str]:
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
     """
-    raw = raw_extension(jt, EXTENSION_LABELS)
-    if raw is None:
-        return {}
-    return _parse_mapping(EXTENSION_LABELS, raw, qualified_name_error, label_value_error)
+    return _LABELS.get(jt)
 
 
 def set_annotations_extension(jt: JobTemplate, annotations: Mapping[str, str]) -> JobTemplate:
@@ -254,10 +318,7 @@ def set_annotations_extension(jt: JobTemplate, annotations: Mapping[str, str]) -
     Raises:
         InvalidTemplateError: a key is not a qualified name, or the total is over 256 KiB.
     """
-    value = _format_mapping(annotations) if annotations else None
-    new = with_extensions(jt, {EXTENSION_ANNOTATIONS: value})
-    get_annotations_extension(new)
-    return new
+    return _ANNOTATIONS.set(jt, annotations)
 
 
 def get_annotations_extension(jt: JobTemplate) -> dict[str, str]:
@@ -272,13 +333,7 @@ def get_annotations_extension(jt: JobTemplate) -> dict[str, str]:
     Raises:
         InvalidTemplateError: malformed, a bad key, or more than 256 KiB in total.
     """
-    raw = raw_extension(jt, EXTENSION_ANNOTATIONS)
-    if raw is None:
-        return {}
-    result = _parse_mapping(EXTENSION_ANNOTATIONS, raw, qualified_name_error, _no_check)
-    if sum(len(k.encode()) + len(v.encode()) for k, v in result.items()) > _MAX_ANNOTATIONS_BYTES:
-        raise InvalidTemplateError(EXTENSION_ANNOTATIONS, raw, "must be at most 256 KiB in total")
-    return result
+    return _ANNOTATIONS.get(jt)
 
 
 def set_node_selectors_extension(jt: JobTemplate, selectors: Mapping[str, str]) -> JobTemplate:
@@ -294,10 +349,7 @@ def set_node_selectors_extension(jt: JobTemplate, selectors: Mapping[str, str]) 
     Raises:
         InvalidTemplateError: a key or value is not valid label syntax.
     """
-    value = _format_mapping(selectors) if selectors else None
-    new = with_extensions(jt, {EXTENSION_NODE_SELECTORS: value})
-    get_node_selectors_extension(new)
-    return new
+    return _NODE_SELECTORS.set(jt, selectors)
 
 
 def get_node_selectors_extension(jt: JobTemplate) -> dict[str, str]:
@@ -312,10 +364,7 @@ def get_node_selectors_extension(jt: JobTemplate) -> dict[str, str]:
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
     """
-    raw = raw_extension(jt, EXTENSION_NODE_SELECTORS)
-    if raw is None:
-        return {}
-    return _parse_mapping(EXTENSION_NODE_SELECTORS, raw, qualified_name_error, label_value_error)
+    return _NODE_SELECTORS.get(jt)
 
 
 def set_kueue_queue_extension(jt: JobTemplate, queue: str) -> JobTemplate:
@@ -331,7 +380,7 @@ def set_kueue_queue_extension(jt: JobTemplate, queue: str) -> JobTemplate:
     Raises:
         InvalidTemplateError: not a valid label value.
     """
-    return with_checked_extension(jt, EXTENSION_KUEUE_QUEUE, queue, get_kueue_queue_extension)
+    return _KUEUE_QUEUE.set(jt, queue)
 
 
 def get_kueue_queue_extension(jt: JobTemplate) -> str | None:
@@ -346,7 +395,7 @@ def get_kueue_queue_extension(jt: JobTemplate) -> str | None:
     Raises:
         InvalidTemplateError: not a valid label value.
     """
-    return _string_extension(jt, EXTENSION_KUEUE_QUEUE, label_value_error)
+    return _KUEUE_QUEUE.get(jt)
 
 
 # --------------------------------------------------------------------------- pods
@@ -365,9 +414,7 @@ def set_service_account_name_extension(jt: JobTemplate, name: str) -> JobTemplat
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return with_checked_extension(
-        jt, EXTENSION_SERVICE_ACCOUNT_NAME, name, get_service_account_name_extension
-    )
+    return _SERVICE_ACCOUNT_NAME.set(jt, name)
 
 
 def get_service_account_name_extension(jt: JobTemplate) -> str | None:
@@ -382,7 +429,7 @@ def get_service_account_name_extension(jt: JobTemplate) -> str | None:
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _string_extension(jt, EXTENSION_SERVICE_ACCOUNT_NAME)
+    return _SERVICE_ACCOUNT_NAME.get(jt)
 
 
 def set_scheduler_extension(jt: JobTemplate, scheduler_name: str) -> JobTemplate:
@@ -398,7 +445,7 @@ def set_scheduler_extension(jt: JobTemplate, scheduler_name: str) -> JobTemplate
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return with_checked_extension(jt, EXTENSION_SCHEDULER, scheduler_name, get_scheduler_extension)
+    return _SCHEDULER.set(jt, scheduler_name)
 
 
 def get_scheduler_extension(jt: JobTemplate) -> str | None:
@@ -413,7 +460,7 @@ def get_scheduler_extension(jt: JobTemplate) -> str | None:
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _string_extension(jt, EXTENSION_SCHEDULER)
+    return _SCHEDULER.get(jt)
 
 
 def set_priority_class_name_extension(jt: JobTemplate, name: str) -> JobTemplate:
@@ -429,9 +476,7 @@ def set_priority_class_name_extension(jt: JobTemplate, name: str) -> JobTemplate
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return with_checked_extension(
-        jt, EXTENSION_PRIORITY_CLASS_NAME, name, get_priority_class_name_extension
-    )
+    return _PRIORITY_CLASS_NAME.set(jt, name)
 
 
 def get_priority_class_name_extension(jt: JobTemplate) -> str | None:
@@ -446,7 +491,7 @@ def get_priority_class_name_extension(jt: JobTemplate) -> str | None:
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
     """
-    return _string_extension(jt, EXTENSION_PRIORITY_CLASS_NAME)
+    return _PRIORITY_CLASS_NAME.get(jt)
 
 
 def set_image_pull_secrets_extension(jt: JobTemplate, secrets: Iterable[str]) -> JobTemplate:
@@ -462,10 +507,7 @@ def set_image_pull_secrets_extension(jt: JobTemplate, secrets: Iterable[str]) ->
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    value = ",".join(secrets) or None
-    new = with_extensions(jt, {EXTENSION_IMAGE_PULL_SECRETS: value})
-    get_image_pull_secrets_extension(new)
-    return new
+    return _IMAGE_PULL_SECRETS.set(jt, secrets)
 
 
 def get_image_pull_secrets_extension(jt: JobTemplate) -> list[str]:
@@ -480,8 +522,7 @@ def get_image_pull_secrets_extension(jt: JobTemplate) -> list[str]:
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    raw = raw_extension(jt, EXTENSION_IMAGE_PULL_SECRETS)
-    return [] if raw is None else _parse_names(EXTENSION_IMAGE_PULL_SECRETS, raw, ",")
+    return _IMAGE_PULL_SECRETS.get(jt)
 
 
 def set_image_pull_policy_extension(jt: JobTemplate, policy: ImagePullPolicy | str) -> JobTemplate:
@@ -497,10 +538,7 @@ def set_image_pull_policy_extension(jt: JobTemplate, policy: ImagePullPolicy | s
     Raises:
         InvalidTemplateError: not one of the three.
     """
-    value = parse_choice_extension(
-        EXTENSION_IMAGE_PULL_POLICY, str(policy), (p.value for p in ImagePullPolicy)
-    )
-    return with_extensions(jt, {EXTENSION_IMAGE_PULL_POLICY: value})
+    return _IMAGE_PULL_POLICY.set(jt, policy)
 
 
 def get_image_pull_policy_extension(jt: JobTemplate) -> ImagePullPolicy | None:
@@ -515,12 +553,7 @@ def get_image_pull_policy_extension(jt: JobTemplate) -> ImagePullPolicy | None:
     Raises:
         InvalidTemplateError: not one of the three (DRMAA2OS ignored it silently).
     """
-    raw = raw_extension(jt, EXTENSION_IMAGE_PULL_POLICY)
-    if raw is None:
-        return None
-    return ImagePullPolicy(
-        parse_choice_extension(EXTENSION_IMAGE_PULL_POLICY, raw, (p.value for p in ImagePullPolicy))
-    )
+    return _IMAGE_PULL_POLICY.get(jt)
 
 
 def set_privileged_extension(jt: JobTemplate, privileged: bool) -> JobTemplate:
@@ -533,7 +566,7 @@ def set_privileged_extension(jt: JobTemplate, privileged: bool) -> JobTemplate:
     Returns:
         A new template with the extension set.
     """
-    return with_extensions(jt, {EXTENSION_PRIVILEGED: "true" if privileged else "false"})
+    return _PRIVILEGED.set(jt, privileged)
 
 
 def get_privileged_extension(jt: JobTemplate) -> bool:
@@ -548,8 +581,7 @@ def get_privileged_extension(jt: JobTemplate) -> bool:
     Raises:
         InvalidTemplateError: not a boolean.
     """
-    raw = raw_extension(jt, EXTENSION_PRIVILEGED)
-    return False if raw is None else parse_bool_extension(EXTENSION_PRIVILEGED, raw)
+    return _PRIVILEGED.get(jt) is True
 
 
 def set_run_as_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
@@ -565,7 +597,7 @@ def set_run_as_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
     Raises:
         InvalidTemplateError: negative or too large.
     """
-    return with_checked_extension(jt, EXTENSION_RUN_AS_GROUP, str(gid), get_run_as_group_extension)
+    return _RUN_AS_GROUP.set(jt, gid)
 
 
 def get_run_as_group_extension(jt: JobTemplate) -> int | None:
@@ -580,8 +612,7 @@ def get_run_as_group_extension(jt: JobTemplate) -> int | None:
     Raises:
         InvalidTemplateError: not a non-negative integer.
     """
-    raw = raw_extension(jt, EXTENSION_RUN_AS_GROUP)
-    return None if raw is None else parse_int_extension(EXTENSION_RUN_AS_GROUP, raw, 0, _INT64_MAX)
+    return _RUN_AS_GROUP.get(jt)
 
 
 def set_fs_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
@@ -597,7 +628,7 @@ def set_fs_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
     Raises:
         InvalidTemplateError: negative or too large.
     """
-    return with_checked_extension(jt, EXTENSION_FS_GROUP, str(gid), get_fs_group_extension)
+    return _FS_GROUP.set(jt, gid)
 
 
 def get_fs_group_extension(jt: JobTemplate) -> int | None:
@@ -612,8 +643,7 @@ def get_fs_group_extension(jt: JobTemplate) -> int | None:
     Raises:
         InvalidTemplateError: not a non-negative integer.
     """
-    raw = raw_extension(jt, EXTENSION_FS_GROUP)
-    return None if raw is None else parse_int_extension(EXTENSION_FS_GROUP, raw, 0, _INT64_MAX)
+    return _FS_GROUP.get(jt)
 
 
 def set_env_from_secret_extension(jt: JobTemplate, secrets: Iterable[str]) -> JobTemplate:
@@ -629,9 +659,7 @@ def set_env_from_secret_extension(jt: JobTemplate, secrets: Iterable[str]) -> Jo
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    new = with_extensions(jt, {EXTENSION_ENV_FROM_SECRET: ":".join(secrets) or None})
-    get_env_from_secret_extension(new)
-    return new
+    return _ENV_FROM_SECRET.set(jt, secrets)
 
 
 def get_env_from_secret_extension(jt: JobTemplate) -> list[str]:
@@ -646,8 +674,7 @@ def get_env_from_secret_extension(jt: JobTemplate) -> list[str]:
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    raw = raw_extension(jt, EXTENSION_ENV_FROM_SECRET)
-    return [] if raw is None else _parse_names(EXTENSION_ENV_FROM_SECRET, raw, ":")
+    return _ENV_FROM_SECRET.get(jt)
 
 
 def set_env_from_configmap_extension(jt: JobTemplate, configmaps: Iterable[str]) -> JobTemplate:
@@ -663,9 +690,7 @@ def set_env_from_configmap_extension(jt: JobTemplate, configmaps: Iterable[str])
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    new = with_extensions(jt, {EXTENSION_ENV_FROM_CONFIGMAP: ":".join(configmaps) or None})
-    get_env_from_configmap_extension(new)
-    return new
+    return _ENV_FROM_CONFIGMAP.set(jt, configmaps)
 
 
 def get_env_from_configmap_extension(jt: JobTemplate) -> list[str]:
@@ -680,5 +705,4 @@ def get_env_from_configmap_extension(jt: JobTemplate) -> list[str]:
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
     """
-    raw = raw_extension(jt, EXTENSION_ENV_FROM_CONFIGMAP)
-    return [] if raw is None else _parse_names(EXTENSION_ENV_FROM_CONFIGMAP, raw, ":")
+    return _ENV_FROM_CONFIGMAP.get(jt)

@@ -23,12 +23,12 @@ from airflow_provider_mpi.mpioperator.extension_keys import (
     EXTENSION_LAUNCHER_CREATION_POLICY,
     EXTENSION_RUN_LAUNCHER_AS_WORKER,
     EXTENSION_TTL_SECONDS_AFTER_FINISHED,
-    parse_bool_extension,
-    parse_choice_extension,
-    parse_int_extension,
+    INT32_MAX,
+    BoolExtension,
+    EnumExtension,
+    IntExtension,
     raw_extension,
     with_checked_extension,
-    with_extensions,
 )
 from airflow_provider_mpi.mpioperator.validation import label_value_error
 
@@ -56,7 +56,6 @@ __all__ = [
 
 #: The extended resource an ``accelerator`` extension requests on each worker.
 GPU_RESOURCE = "nvidia.com/gpu"
-_INT32_MAX = 2**31 - 1
 
 
 class CleanPodPolicy(str, enum.Enum):
@@ -105,6 +104,16 @@ class Accelerator:
         return f"{self.count}*{self.gpu_type}"
 
 
+_DISTRIBUTION = EnumExtension(EXTENSION_DISTRIBUTION, Distribution)
+_CLEAN_POD_POLICY = EnumExtension(EXTENSION_CLEAN_POD_POLICY, CleanPodPolicy)
+_LAUNCHER_CREATION_POLICY = EnumExtension(
+    EXTENSION_LAUNCHER_CREATION_POLICY, LauncherCreationPolicy
+)
+_RUN_LAUNCHER_AS_WORKER = BoolExtension(EXTENSION_RUN_LAUNCHER_AS_WORKER)
+_TTL_SECONDS_AFTER_FINISHED = IntExtension(EXTENSION_TTL_SECONDS_AFTER_FINISHED, 0, INT32_MAX)
+_BACKOFF_LIMIT = IntExtension(EXTENSION_BACKOFF_LIMIT, 0, INT32_MAX)
+
+
 def set_distribution_extension(jt: JobTemplate, distribution: Distribution | str) -> JobTemplate:
     """Name the Kubernetes distribution (``aks``, ``eks``, ``gke``) for accelerators.
 
@@ -118,10 +127,7 @@ def set_distribution_extension(jt: JobTemplate, distribution: Distribution | str
     Raises:
         InvalidTemplateError: not one of the three.
     """
-    value = parse_choice_extension(
-        EXTENSION_DISTRIBUTION, str(distribution), (d.value for d in Distribution)
-    )
-    return with_extensions(jt, {EXTENSION_DISTRIBUTION: value})
+    return _DISTRIBUTION.set(jt, distribution)
 
 
 def get_distribution_extension(jt: JobTemplate) -> Distribution | None:
@@ -136,12 +142,7 @@ def get_distribution_extension(jt: JobTemplate) -> Distribution | None:
     Raises:
         InvalidTemplateError: not aks, eks or gke (any case).
     """
-    raw = raw_extension(jt, EXTENSION_DISTRIBUTION)
-    if raw is None:
-        return None
-    return Distribution(
-        parse_choice_extension(EXTENSION_DISTRIBUTION, raw, (d.value for d in Distribution))
-    )
+    return _DISTRIBUTION.get(jt)
 
 
 def set_accelerator_extension(jt: JobTemplate, count: int, gpu_type: str) -> JobTemplate:
@@ -210,12 +211,7 @@ def set_ttl_seconds_after_finished_extension(jt: JobTemplate, seconds: int) -> J
     Raises:
         InvalidTemplateError: negative or above 2^31-1.
     """
-    return with_checked_extension(
-        jt,
-        EXTENSION_TTL_SECONDS_AFTER_FINISHED,
-        str(seconds),
-        get_ttl_seconds_after_finished_extension,
-    )
+    return _TTL_SECONDS_AFTER_FINISHED.set(jt, seconds)
 
 
 def get_ttl_seconds_after_finished_extension(jt: JobTemplate) -> int | None:
@@ -230,10 +226,7 @@ def get_ttl_seconds_after_finished_extension(jt: JobTemplate) -> int | None:
     Raises:
         InvalidTemplateError: not an integer in 0..2^31-1.
     """
-    raw = raw_extension(jt, EXTENSION_TTL_SECONDS_AFTER_FINISHED)
-    if raw is None:
-        return None
-    return parse_int_extension(EXTENSION_TTL_SECONDS_AFTER_FINISHED, raw, 0, _INT32_MAX)
+    return _TTL_SECONDS_AFTER_FINISHED.get(jt)
 
 
 def set_backoff_limit_extension(jt: JobTemplate, limit: int) -> JobTemplate:
@@ -249,9 +242,7 @@ def set_backoff_limit_extension(jt: JobTemplate, limit: int) -> JobTemplate:
     Raises:
         InvalidTemplateError: negative or above 2^31-1.
     """
-    return with_checked_extension(
-        jt, EXTENSION_BACKOFF_LIMIT, str(limit), get_backoff_limit_extension
-    )
+    return _BACKOFF_LIMIT.set(jt, limit)
 
 
 def get_backoff_limit_extension(jt: JobTemplate) -> int | None:
@@ -266,8 +257,7 @@ def get_backoff_limit_extension(jt: JobTemplate) -> int | None:
     Raises:
         InvalidTemplateError: not an integer in 0..2^31-1.
     """
-    raw = raw_extension(jt, EXTENSION_BACKOFF_LIMIT)
-    return None if raw is None else parse_int_extension(EXTENSION_BACKOFF_LIMIT, raw, 0, _INT32_MAX)
+    return _BACKOFF_LIMIT.get(jt)
 
 
 def set_clean_pod_policy_extension(jt: JobTemplate, policy: CleanPodPolicy | str) -> JobTemplate:
@@ -283,10 +273,7 @@ def set_clean_pod_policy_extension(jt: JobTemplate, policy: CleanPodPolicy | str
     Raises:
         InvalidTemplateError: not one of the three.
     """
-    value = parse_choice_extension(
-        EXTENSION_CLEAN_POD_POLICY, str(policy), (p.value for p in CleanPodPolicy)
-    )
-    return with_extensions(jt, {EXTENSION_CLEAN_POD_POLICY: value})
+    return _CLEAN_POD_POLICY.set(jt, policy)
 
 
 def get_clean_pod_policy_extension(jt: JobTemplate) -> CleanPodPolicy:
@@ -301,12 +288,8 @@ def get_clean_pod_policy_extension(jt: JobTemplate) -> CleanPodPolicy:
     Raises:
         InvalidTemplateError: not one of the three.
     """
-    raw = raw_extension(jt, EXTENSION_CLEAN_POD_POLICY)
-    if raw is None:
-        return CleanPodPolicy.RUNNING
-    return CleanPodPolicy(
-        parse_choice_extension(EXTENSION_CLEAN_POD_POLICY, raw, (p.value for p in CleanPodPolicy))
-    )
+    policy = _CLEAN_POD_POLICY.get(jt)
+    return CleanPodPolicy.RUNNING if policy is None else policy
 
 
 def set_launcher_creation_policy_extension(
@@ -324,10 +307,7 @@ def set_launcher_creation_policy_extension(
     Raises:
         InvalidTemplateError: not one of the two.
     """
-    value = parse_choice_extension(
-        EXTENSION_LAUNCHER_CREATION_POLICY, str(policy), (p.value for p in LauncherCreationPolicy)
-    )
-    return with_extensions(jt, {EXTENSION_LAUNCHER_CREATION_POLICY: value})
+    return _LAUNCHER_CREATION_POLICY.set(jt, policy)
 
 
 def get_launcher_creation_policy_extension(jt: JobTemplate) -> LauncherCreationPolicy | None:
@@ -342,14 +322,7 @@ def get_launcher_creation_policy_extension(jt: JobTemplate) -> LauncherCreationP
     Raises:
         InvalidTemplateError: not one of the two.
     """
-    raw = raw_extension(jt, EXTENSION_LAUNCHER_CREATION_POLICY)
-    if raw is None:
-        return None
-    return LauncherCreationPolicy(
-        parse_choice_extension(
-            EXTENSION_LAUNCHER_CREATION_POLICY, raw, (p.value for p in LauncherCreationPolicy)
-        )
-    )
+    return _LAUNCHER_CREATION_POLICY.get(jt)
 
 
 def set_run_launcher_as_worker_extension(jt: JobTemplate, enabled: bool) -> JobTemplate:
@@ -362,7 +335,7 @@ def set_run_launcher_as_worker_extension(jt: JobTemplate, enabled: bool) -> JobT
     Returns:
         A new template with the extension set.
     """
-    return with_extensions(jt, {EXTENSION_RUN_LAUNCHER_AS_WORKER: "true" if enabled else "false"})
+    return _RUN_LAUNCHER_AS_WORKER.set(jt, enabled)
 
 
 def get_run_launcher_as_worker_extension(jt: JobTemplate) -> bool | None:
@@ -377,5 +350,4 @@ def get_run_launcher_as_worker_extension(jt: JobTemplate) -> bool | None:
     Raises:
         InvalidTemplateError: not a boolean.
     """
-    raw = raw_extension(jt, EXTENSION_RUN_LAUNCHER_AS_WORKER)
-    return None if raw is None else parse_bool_extension(EXTENSION_RUN_LAUNCHER_AS_WORKER, raw)
+    return _RUN_LAUNCHER_AS_WORKER.get(jt)
