@@ -47,6 +47,7 @@ _DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 
@@ -62,10 +63,19 @@ class FieldViolation:
         return f"{self.path}: {self.message} (value {self.value!r})"
 
 
-def _string_error(value: object) -> str | None:
+def _not_a_string(value: object) -> str:
+    return f"must be a string, not {type(value).__name__}"
+
+
+def _syntax_error(
+    value: object, pattern: re.Pattern[str], max_length: int | None, reason: str
+) -> str | None:
+    """Say why ``value`` is not a string of at most ``max_length`` matching ``pattern``."""
     if not isinstance(value, str):
-        return f"must be a string, not {type(value).__name__}"
-    return None
+        return _not_a_string(value)
+    if max_length is not None and len(value) > max_length:
+        return f"must be at most {max_length} characters (has {len(value)})"
+    return None if pattern.fullmatch(value) else reason
 
 
 def dns1035_label_error(value: object) -> str | None:
@@ -77,17 +87,13 @@ def dns1035_label_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
-    if len(value) > DNS1035_LABEL_MAX:
-        return f"must be at most {DNS1035_LABEL_MAX} characters (has {len(value)})"
-    if not _DNS1035.fullmatch(value):
-        return (
-            "must consist of lower case letters, digits and '-', start with a letter "
-            "and end with a letter or digit (DNS-1035 label)"
-        )
-    return None
+    return _syntax_error(
+        value,
+        _DNS1035,
+        DNS1035_LABEL_MAX,
+        "must consist of lower case letters, digits and '-', start with a letter "
+        "and end with a letter or digit (DNS-1035 label)",
+    )
 
 
 def dns1123_label_error(value: object) -> str | None:
@@ -99,17 +105,13 @@ def dns1123_label_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
-    if len(value) > DNS1035_LABEL_MAX:
-        return f"must be at most {DNS1035_LABEL_MAX} characters (has {len(value)})"
-    if not _DNS1123_LABEL.fullmatch(value):
-        return (
-            "must consist of lower case letters, digits and '-', and start and end "
-            "with a letter or digit (DNS-1123 label)"
-        )
-    return None
+    return _syntax_error(
+        value,
+        _DNS1123_LABEL,
+        DNS1035_LABEL_MAX,
+        "must consist of lower case letters, digits and '-', and start and end "
+        "with a letter or digit (DNS-1123 label)",
+    )
 
 
 def dns1123_subdomain_error(value: object) -> str | None:
@@ -121,17 +123,13 @@ def dns1123_subdomain_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
-    if len(value) > _DNS1123_SUBDOMAIN_MAX:
-        return f"must be at most {_DNS1123_SUBDOMAIN_MAX} characters (has {len(value)})"
-    if not _DNS1123_SUBDOMAIN.fullmatch(value):
-        return (
-            "must consist of lower case letters, digits, '-' and '.', and start and "
-            "end with a letter or digit (DNS-1123 subdomain)"
-        )
-    return None
+    return _syntax_error(
+        value,
+        _DNS1123_SUBDOMAIN,
+        _DNS1123_SUBDOMAIN_MAX,
+        "must consist of lower case letters, digits, '-' and '.', and start and "
+        "end with a letter or digit (DNS-1123 subdomain)",
+    )
 
 
 def qualified_name_error(value: object) -> str | None:
@@ -146,9 +144,8 @@ def qualified_name_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
+    if not isinstance(value, str):
+        return _not_a_string(value)
     prefix, slash, name = value.rpartition("/")
     if slash:
         if not prefix:
@@ -176,17 +173,13 @@ def label_value_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
-    if len(value) > DNS1035_LABEL_MAX:
-        return f"must be at most {DNS1035_LABEL_MAX} characters (has {len(value)})"
-    if value and not _QUALIFIED_NAME.fullmatch(value):
-        return (
-            "must be empty or consist of alphanumerics, '-', '_' or '.', and start "
-            "and end with an alphanumeric"
-        )
-    return None
+    return _syntax_error(
+        value,
+        _LABEL_VALUE,
+        DNS1035_LABEL_MAX,
+        "must be empty or consist of alphanumerics, '-', '_' or '.', and start "
+        "and end with an alphanumeric",
+    )
 
 
 def env_var_name_error(value: object) -> str | None:
@@ -198,12 +191,12 @@ def env_var_name_error(value: object) -> str | None:
     Returns:
         None when valid, else the reason.
     """
-    if (error := _string_error(value)) is not None:
-        return error
-    assert isinstance(value, str)
-    if not _ENV_VAR_NAME.fullmatch(value):
-        return "must consist of letters, digits, '_', '-' or '.', and not start with a digit"
-    return None
+    return _syntax_error(
+        value,
+        _ENV_VAR_NAME,
+        None,
+        "must consist of letters, digits, '_', '-' or '.', and not start with a digit",
+    )
 
 
 def max_worker_hostname(name: str, workers: int) -> str:
@@ -217,6 +210,12 @@ def max_worker_hostname(name: str, workers: int) -> str:
         ``<name>-worker-<workers-1>``, which must be a DNS-1035 label.
     """
     return f"{name}-worker-{max(workers, 1) - 1}"
+
+
+def _one_of(path: str, value: object, choices: tuple[str, ...]) -> list[FieldViolation]:
+    if value in choices:
+        return []
+    return [FieldViolation(path, value, f"must be one of {', '.join(choices)}")]
 
 
 def _int_field(obj: Mapping[str, Any], key: str) -> int | None:
@@ -240,12 +239,7 @@ def _validate_replica_spec(spec: Any, path: str, *, launcher: bool) -> list[Fiel
             FieldViolation(path + ".replicas", replicas, "must be greater than or equal to 1")
         )
     restart = spec.get("restartPolicy") or ("OnFailure" if launcher else "Never")
-    if restart not in RESTART_POLICIES:
-        errors.append(
-            FieldViolation(
-                path + ".restartPolicy", restart, f"must be one of {', '.join(RESTART_POLICIES)}"
-            )
-        )
+    errors += _one_of(path + ".restartPolicy", restart, RESTART_POLICIES)
     template = spec.get("template")
     pod_spec = template.get("spec") if isinstance(template, Mapping) else None
     containers = pod_spec.get("containers") if isinstance(pod_spec, Mapping) else None
@@ -315,14 +309,7 @@ def validate_mpi_job(mpijob: Mapping[str, Any]) -> list[FieldViolation]:
     if not spec.get("sshAuthMountPath", "/root/.ssh"):
         errors.append(FieldViolation("spec.sshAuthMountPath", "", "is required"))
     implementation = spec.get("mpiImplementation") or "OpenMPI"
-    if implementation not in MPI_IMPLEMENTATIONS:
-        errors.append(
-            FieldViolation(
-                "spec.mpiImplementation",
-                implementation,
-                f"must be one of {', '.join(MPI_IMPLEMENTATIONS)}",
-            )
-        )
+    errors += _one_of("spec.mpiImplementation", implementation, MPI_IMPLEMENTATIONS)
     errors += _validate_run_policy(spec.get("runPolicy") or {})
     return errors
 
@@ -332,14 +319,7 @@ def _validate_run_policy(policy: Any) -> list[FieldViolation]:
         return [FieldViolation("spec.runPolicy", policy, "must be an object")]
     errors: list[FieldViolation] = []
     clean = policy.get("cleanPodPolicy") or "None"
-    if clean not in CLEAN_POD_POLICIES:
-        errors.append(
-            FieldViolation(
-                "spec.runPolicy.cleanPodPolicy",
-                clean,
-                f"must be one of {', '.join(CLEAN_POD_POLICIES)}",
-            )
-        )
+    errors += _one_of("spec.runPolicy.cleanPodPolicy", clean, CLEAN_POD_POLICIES)
     for key in ("ttlSecondsAfterFinished", "activeDeadlineSeconds", "backoffLimit"):
         value = policy.get(key)
         if value is not None and (
@@ -349,12 +329,6 @@ def _validate_run_policy(policy: Any) -> list[FieldViolation]:
                 FieldViolation(f"spec.runPolicy.{key}", value, "must be a non-negative int")
             )
     managed_by = policy.get("managedBy")
-    if managed_by is not None and managed_by not in MANAGED_BY_VALUES:
-        errors.append(
-            FieldViolation(
-                "spec.runPolicy.managedBy",
-                managed_by,
-                f"must be one of {', '.join(MANAGED_BY_VALUES)}",
-            )
-        )
+    if managed_by is not None:
+        errors += _one_of("spec.runPolicy.managedBy", managed_by, MANAGED_BY_VALUES)
     return errors
