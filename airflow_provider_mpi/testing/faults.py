@@ -1,4 +1,4 @@
-"""Faults the emulated API server injects, and the request counters benchmarks read.
+"""Faults the emulated API server injects into requests, by rate or on cue.
 
 A real cluster misbehaves: the API server answers 500 or 503 during an
 upgrade, 429 with ``Retry-After`` under priority-and-fairness, slows down,
@@ -10,7 +10,7 @@ each of it, by rate (a seeded RNG keeps runs reproducible) or on cue
 (``times=1``), limited to verbs, resources and namespaces. The server asks
 :meth:`FaultInjector.decide` once per request before handling it,
 :meth:`FaultInjector.lose_answer` once after handling it, and records every
-request in :class:`RequestCounters`.
+request in :class:`RequestCounters` (in :mod:`.counters`, re-exported here).
 
 Example::
 
@@ -26,8 +26,11 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
+from typing import TypeAlias
+
+from airflow_provider_mpi.testing.counters import RequestCounters, RequestStats, Verb
 
 __all__ = [
     "Fault",
@@ -41,17 +44,10 @@ __all__ = [
 ]
 
 
-class Verb(str, Enum):
-    """Kubernetes API verbs, as the audit log and RBAC name them."""
-
-    GET = "get"
-    LIST = "list"
-    WATCH = "watch"
-    CREATE = "create"
-    UPDATE = "update"
-    PATCH = "patch"
-    DELETE = "delete"
-    DELETECOLLECTION = "deletecollection"
+#: The ``verb`` argument of the helpers: one verb, its name, several, or None (all).
+_Verbs: TypeAlias = "Verb | str | Iterable[Verb | str] | None"
+#: The ``resource`` and ``namespace`` arguments: one name, several, or None (all).
+_Names: TypeAlias = "str | Iterable[str] | None"
 
 
 class FaultKind(str, Enum):
@@ -191,6 +187,12 @@ class FaultDecision:
 _NO_FAULT = FaultDecision()
 
 
+def _count_hit(fault: Fault) -> None:
+    fault.hits += 1
+    if fault.times is not None:
+        fault.times -= 1
+
+
 class FaultInjector:
     """A thread-safe set of faults with a seeded random generator.
 
@@ -239,10 +241,9 @@ class FaultInjector:
     def _new(
         self,
         kind: FaultKind,
-        *,
-        verb: Verb | str | Iterable[Verb | str] | None,
-        resource: str | Iterable[str] | None,
-        namespace: str | Iterable[str] | None,
+        verb: _Verbs,
+        resource: _Names,
+        namespace: _Names,
         rate: float,
         times: int | None,
         **extra: float | int | bool | None,
@@ -269,9 +270,9 @@ class FaultInjector:
         *,
         rate: float = 1.0,
         times: int | None = None,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
+        namespace: _Names = None,
         retry_after: int | None = None,
     ) -> Fault:
         """Answer matching requests with an error ``Status``.
@@ -312,9 +313,9 @@ class FaultInjector:
         retry_after: int = 1,
         rate: float = 1.0,
         times: int | None = None,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """Answer ``429 TooManyRequests`` with ``Retry-After``, as API priority and fairness does.
 
@@ -345,9 +346,9 @@ class FaultInjector:
         *,
         rate: float = 1.0,
         times: int | None = None,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """Add latency before matching requests are handled (delays add up).
 
@@ -362,24 +363,16 @@ class FaultInjector:
         Returns:
             The fault.
         """
-        return self._new(
-            FaultKind.LATENCY,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
-            seconds=seconds,
-        )
+        return self._new(FaultKind.LATENCY, verb, resource, namespace, rate, times, seconds=seconds)
 
     def reset_connections(
         self,
         *,
         rate: float = 1.0,
         times: int | None = None,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """Reset the TCP connection (RST) instead of answering.
 
@@ -393,14 +386,7 @@ class FaultInjector:
         Returns:
             The fault.
         """
-        return self._new(
-            FaultKind.RESET,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
-        )
+        return self._new(FaultKind.RESET, verb, resource, namespace, rate, times)
 
     def drop_watches(
         self,
@@ -410,8 +396,8 @@ class FaultInjector:
         abort: bool = False,
         rate: float = 1.0,
         times: int | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """End matching watch streams early.
 
@@ -453,8 +439,8 @@ class FaultInjector:
         *,
         rate: float = 1.0,
         times: int | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """Answer watches resumed from a resourceVersion with a ``410 Gone`` ERROR event.
 
@@ -467,14 +453,7 @@ class FaultInjector:
         Returns:
             The fault.
         """
-        return self._new(
-            FaultKind.EXPIRE_WATCH,
-            verb=Verb.WATCH,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
-        )
+        return self._new(FaultKind.EXPIRE_WATCH, Verb.WATCH, resource, namespace, rate, times)
 
     def lose_answers(
         self,
@@ -482,9 +461,9 @@ class FaultInjector:
         *,
         rate: float = 1.0,
         times: int | None = None,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
-        namespace: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
+        namespace: _Names = None,
     ) -> Fault:
         """Handle matching requests, then lose their answers.
 
@@ -531,8 +510,8 @@ class FaultInjector:
         self,
         namespace: str | Iterable[str],
         *,
-        verb: Verb | str | Iterable[Verb | str] | None = None,
-        resource: str | Iterable[str] | None = None,
+        verb: _Verbs = None,
+        resource: _Names = None,
     ) -> Fault:
         """Answer ``403 Forbidden`` in these namespaces, as RBAC would.
 
@@ -544,15 +523,11 @@ class FaultInjector:
         Returns:
             The fault.
         """
-        return self._new(
-            FaultKind.FORBID,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            rate=1.0,
-            times=None,
-            status=403,
-        )
+        return self._new(FaultKind.FORBID, verb, resource, namespace, 1.0, None, status=403)
+
+    def _drawn(self, fault: Fault, info: RequestInfo) -> bool:
+        """Whether ``fault`` matches ``info`` and its rate is drawn (the caller holds the lock)."""
+        return fault.matches(info) and (fault.rate >= 1.0 or self._rng.random() < fault.rate)
 
     def decide(self, info: RequestInfo) -> FaultDecision:
         """Draw the faults for one request (consumes ``times``, draws the RNG).
@@ -573,18 +548,15 @@ class FaultInjector:
             drop_seconds: float | None = None
             drop_abort = False
             for fault in self._faults:
-                if fault.kind is FaultKind.LOST_ANSWER or not fault.matches(info):
+                if fault.kind is FaultKind.LOST_ANSWER or not self._drawn(fault, info):
                     continue
-                if fault.rate < 1.0 and self._rng.random() >= fault.rate:
-                    continue
-                if fault.kind in (FaultKind.ERROR, FaultKind.FORBID):
+                if fault.kind in (FaultKind.ERROR, FaultKind.FORBID, FaultKind.RESET):
                     if error is not None or reset:
-                        continue
-                    error = fault
-                elif fault.kind is FaultKind.RESET:
-                    if error is not None or reset:
-                        continue
-                    reset = True
+                        continue  # the first error or reset wins
+                    if fault.kind is FaultKind.RESET:
+                        reset = True
+                    else:
+                        error = fault
                 elif fault.kind is FaultKind.LATENCY:
                     latency += fault.seconds
                 elif fault.kind is FaultKind.EXPIRE_WATCH:
@@ -593,9 +565,7 @@ class FaultInjector:
                     drop_events = fault.after_events
                     drop_seconds = fault.seconds or None
                     drop_abort = fault.abort
-                fault.hits += 1
-                if fault.times is not None:
-                    fault.times -= 1
+                _count_hit(fault)
             return FaultDecision(
                 latency, error, reset, drop_events, drop_seconds, expire, drop_abort
             )
@@ -619,143 +589,7 @@ class FaultInjector:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.kind is not FaultKind.LOST_ANSWER or not fault.matches(info):
-                    continue
-                if fault.rate < 1.0 and self._rng.random() >= fault.rate:
-                    continue
-                fault.hits += 1
-                if fault.times is not None:
-                    fault.times -= 1
-                return fault
+                if fault.kind is FaultKind.LOST_ANSWER and self._drawn(fault, info):
+                    _count_hit(fault)
+                    return fault
             return None
-
-
-@dataclass
-class RequestStats:
-    """Counts and latencies of one (verb, resource) pair.
-
-    Attributes:
-        count: requests seen.
-        errors: requests answered with a status >= 400 (or reset).
-        latencies: seconds from arrival to response (a watch: until its headers).
-        lost: requests that took effect but whose answer was lost (also errors).
-    """
-
-    count: int = 0
-    errors: int = 0
-    latencies: list[float] = field(default_factory=list)
-    lost: int = 0
-
-    def percentile(self, fraction: float) -> float:
-        """A latency percentile (nearest rank).
-
-        Args:
-            fraction: e.g. 0.95.
-
-        Returns:
-            Seconds (0.0 when nothing was recorded).
-        """
-        if not self.latencies:
-            return 0.0
-        ordered = sorted(self.latencies)
-        rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-        return ordered[rank]
-
-    def as_dict(self) -> dict[str, float]:
-        """Summarise as plain numbers (milliseconds for latencies).
-
-        Returns:
-            ``count``, ``errors``, ``lost``, ``mean_ms``, ``p50_ms``, ``p95_ms``, ``max_ms``.
-        """
-        mean = sum(self.latencies) / len(self.latencies) if self.latencies else 0.0
-        return {
-            "count": self.count,
-            "errors": self.errors,
-            "lost": self.lost,
-            "mean_ms": mean * 1000,
-            "p50_ms": self.percentile(0.5) * 1000,
-            "p95_ms": self.percentile(0.95) * 1000,
-            "max_ms": max(self.latencies, default=0.0) * 1000,
-        }
-
-
-class RequestCounters:
-    """Every request the server answered, by (verb, resource); thread-safe and resettable."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stats: dict[tuple[Verb, str], RequestStats] = {}
-
-    def record(
-        self, verb: Verb, resource: str, status: int, seconds: float, *, lost: bool = False
-    ) -> None:
-        """Count one request.
-
-        Args:
-            verb: its verb.
-            resource: its resource (``""`` for discovery).
-            status: the HTTP status answered (0 for a reset connection).
-            seconds: its latency.
-            lost: it took effect but its answer was lost (:meth:`FaultInjector.lose_answers`).
-        """
-        with self._lock:
-            stats = self._stats.get((verb, resource))
-            if stats is None:
-                stats = self._stats[(verb, resource)] = RequestStats()
-            stats.count += 1
-            if status >= 400 or status == 0:
-                stats.errors += 1
-            if lost:
-                stats.lost += 1
-            stats.latencies.append(seconds)
-
-    def count(self, verb: Verb | str | None = None, resource: str | None = None) -> int:
-        """How many requests matched.
-
-        Args:
-            verb: only this verb (None: all).
-            resource: only this resource (None: all).
-
-        Returns:
-            The count.
-        """
-        wanted = Verb(verb) if verb is not None else None
-        with self._lock:
-            return sum(
-                s.count
-                for (v, r), s in self._stats.items()
-                if (wanted is None or v is wanted) and (resource is None or r == resource)
-            )
-
-    @property
-    def total(self) -> int:
-        """All requests counted since the last reset."""
-        return self.count()
-
-    def snapshot(self) -> dict[tuple[Verb, str], RequestStats]:
-        """Copies of the statistics.
-
-        Returns:
-            ``{(verb, resource): RequestStats}``.
-        """
-        with self._lock:
-            return {
-                key: RequestStats(s.count, s.errors, list(s.latencies), s.lost)
-                for key, s in self._stats.items()
-            }
-
-    def as_dict(self) -> dict[str, dict[str, float]]:
-        """The statistics as plain data, e.g. for a benchmark's JSON output.
-
-        Returns:
-            ``{"list mpijobs": {"count": 3, "errors": 0, "lost": 0, "mean_ms": ..., ...}}``.
-        """
-        return {
-            f"{verb.value} {resource}".rstrip(): stats.as_dict()
-            for (verb, resource), stats in sorted(self.snapshot().items())
-        }
-
-    def reset(self) -> None:
-        """Forget everything counted so far."""
-        with self._lock:
-            self._stats.clear()
