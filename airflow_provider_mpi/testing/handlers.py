@@ -224,6 +224,40 @@ class ApiHandlers:
                 f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
             )
 
+    async def _read_object(self, request: web.Request, rt: ResourceType) -> JSONDict:
+        """The request body: an object whose ``apiVersion`` and ``kind``, if set, are ``rt``'s."""
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise BadRequest(f"the body must be a {rt.kind} object")
+        self._check_type(rt, body)
+        return body
+
+    def _bind_to_path(self, target: Target, body: JSONDict, name: str) -> None:
+        """Give ``body`` the name and namespace of the URL; refuse different ones."""
+        meta = body.setdefault("metadata", {})
+        if meta.get("name") not in (None, name):
+            raise BadRequest(
+                f"the name of the object ({meta.get('name')}) does not match the name on the "
+                f"URL ({name})"
+            )
+        meta["name"] = name
+        self._match_namespace(target, meta)
+
+    def _table_response(
+        self, request: web.Request, rt: ResourceType, items: list[JSONDict], list_metadata: JSONDict
+    ) -> web.Response:
+        """A ``meta.k8s.io`` Table of ``items``, as ``kubectl get`` asks for."""
+        include_object = request.query.get("includeObject", "Metadata")
+        return json_response(
+            discovery.table(
+                rt,
+                items,
+                now=self._now(),
+                include_object=include_object,
+                list_metadata=list_metadata,
+            )
+        )
+
     def _prepare_create(self, rt: ResourceType, obj: JSONDict) -> JSONDict:
         """What the API server's create strategy does before storing."""
         if "status" in rt.subresources:
@@ -270,10 +304,7 @@ class ApiHandlers:
         """
         rt = self._rt(target)
         dry_run = self._dry_run(request)
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise BadRequest(f"the body must be a {rt.kind} object")
-        self._check_type(rt, body)
+        body = await self._read_object(request, rt)
         obj, warnings = self._admit(rt, body, request, target.subresource)
         obj = self._prepare_create(rt, obj)
         created = self.store.create(rt.plural, obj, namespace=target.namespace, dry_run=dry_run)
@@ -292,15 +323,8 @@ class ApiHandlers:
         rt = self._rt(target)
         obj = self.store.get(rt.plural, target.namespace, self._name(target))
         if wants_table(request) and target.subresource is None:
-            return json_response(
-                discovery.table(
-                    rt,
-                    [obj],
-                    now=self._now(),
-                    include_object=request.query.get("includeObject", "Metadata"),
-                    list_metadata={"resourceVersion": obj["metadata"]["resourceVersion"]},
-                )
-            )
+            list_metadata = {"resourceVersion": obj["metadata"]["resourceVersion"]}
+            return self._table_response(request, rt, [obj], list_metadata)
         return json_response(obj)
 
     async def list(self, request: web.Request, target: Target) -> web.Response:
@@ -357,15 +381,7 @@ class ApiHandlers:
                 metadata["remainingItemCount"] = len(items) - limit
                 items = items[:limit]
         if wants_table(request):
-            return json_response(
-                discovery.table(
-                    rt,
-                    items,
-                    now=self._now(),
-                    include_object=query.get("includeObject", "Metadata"),
-                    list_metadata=metadata,
-                )
-            )
+            return self._table_response(request, rt, items, metadata)
         return json_response(
             {
                 "kind": f"{rt.kind}List",
@@ -387,19 +403,8 @@ class ApiHandlers:
         """
         rt = self._rt(target)
         dry_run = self._dry_run(request)
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise BadRequest(f"the body must be a {rt.kind} object")
-        self._check_type(rt, body)
-        meta = body.setdefault("metadata", {})
-        name = self._name(target)
-        if meta.get("name") not in (None, name):
-            raise BadRequest(
-                f"the name of the object ({meta.get('name')}) does not match the name on the "
-                f"URL ({name})"
-            )
-        meta["name"] = name
-        self._match_namespace(target, meta)
+        body = await self._read_object(request, rt)
+        self._bind_to_path(target, body, self._name(target))
         obj, warnings = self._admit(rt, body, request, target.subresource)
         updated = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
         return json_response(updated, 200, self._warning_headers(warnings))
@@ -490,14 +495,7 @@ class ApiHandlers:
         if not isinstance(body, dict):
             raise BadRequest("an apply configuration must be an object")
         self._check_type(rt, body)
-        meta = body.setdefault("metadata", {})
-        if meta.get("name") not in (None, name):
-            raise BadRequest(
-                f"the name of the object ({meta.get('name')}) does not match the name on the "
-                f"URL ({name})"
-            )
-        meta["name"] = name
-        self._match_namespace(target, meta)
+        self._bind_to_path(target, body, name)
         key_ns = target.namespace or ""
         for _ in range(_PATCH_RETRIES):
             try:

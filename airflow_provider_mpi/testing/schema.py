@@ -16,6 +16,7 @@ CRD.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -358,20 +359,36 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_boolean(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+#: The scalar types checked by one predicate; a mismatch names the type.
+_SCALARS: dict[str, Callable[[Any], bool]] = {
+    "integer": _is_integer,
+    "number": _is_number,
+    "boolean": _is_boolean,
+}
+
+
 class _Walker:
     def __init__(self) -> None:
         self.causes: list[JSONDict] = []
         self.unknown: list[str] = []
 
+    def _cause(self, reason: str, message: str, path: str) -> None:
+        self.causes.append({"reason": reason, "message": message, "field": path})
+
     def _type_error(self, path: str, value: Any, expected: str) -> None:
         shown = _type_name(value)
-        self.causes.append(
-            {
-                "reason": "FieldValueTypeInvalid",
-                "message": f'Invalid value: "{shown}": {path} in body must be of type '
-                f'{expected}: "{shown}"',
-                "field": path,
-            }
+        self._cause(
+            "FieldValueTypeInvalid",
+            f'Invalid value: "{shown}": {path} in body must be of type {expected}: "{shown}"',
+            path,
         )
 
     def walk(self, node: Node, value: Any, path: str) -> Any:
@@ -386,37 +403,22 @@ class _Walker:
                 self._type_error(path, value, "string")
             elif node.enum and value not in node.enum:
                 allowed = ", ".join(f'"{v}"' for v in node.enum)
-                self.causes.append(
-                    {
-                        "reason": "FieldValueNotSupported",
-                        "message": f'Unsupported value: "{value}": supported values: {allowed}',
-                        "field": path,
-                    }
-                )
+                message = f'Unsupported value: "{value}": supported values: {allowed}'
+                self._cause("FieldValueNotSupported", message, path)
             return value
-        if kind == "integer":
-            if not _is_integer(value):
-                self._type_error(path, value, "integer")
-            return value
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self._type_error(path, value, "number")
-            return value
-        if kind == "boolean":
-            if not isinstance(value, bool):
-                self._type_error(path, value, "boolean")
+        if (is_type := _SCALARS.get(kind)) is not None:
+            if not is_type(value):
+                self._type_error(path, value, kind)
             return value
         if kind in ("int-or-string", "quantity"):
             if isinstance(value, bool) or not isinstance(value, (int, str)):
                 self._type_error(path, value, "integer,string" if kind == "quantity" else "string")
             elif kind == "quantity" and isinstance(value, str) and not _QUANTITY.match(value):
-                self.causes.append(
-                    {
-                        "reason": "FieldValueInvalid",
-                        "message": f'Invalid value: "{value}": {path} in body should match '
-                        f"'{_QUANTITY.pattern}'",
-                        "field": path,
-                    }
+                self._cause(
+                    "FieldValueInvalid",
+                    f'Invalid value: "{value}": {path} in body should match '
+                    f"'{_QUANTITY.pattern}'",
+                    path,
                 )
             return value
         if kind == "array":
@@ -447,13 +449,7 @@ class _Walker:
                 result[key] = walked
         for key in node.required:
             if key not in result:
-                self.causes.append(
-                    {
-                        "reason": "FieldValueRequired",
-                        "message": "Required value",
-                        "field": prefix + key,
-                    }
-                )
+                self._cause("FieldValueRequired", "Required value", prefix + key)
         for key, child_node in (node.properties or {}).items():
             if key not in result and child_node.default is not None:
                 result[key] = copy_json(child_node.default)
