@@ -246,10 +246,10 @@ def set_namespace_extension(jt: JobTemplate, namespace: str) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        namespace: the value to store.
+        namespace: a DNS-1123 label, e.g. ``team-a``.
 
     Returns:
-        A new template with the extension set.
+        A new template (an empty string reads back as unset).
 
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
@@ -264,7 +264,7 @@ def get_namespace_extension(jt: JobTemplate) -> str | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The namespace, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 label.
@@ -295,7 +295,7 @@ def get_labels_extension(jt: JobTemplate) -> dict[str, str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        Label keys and values; empty when unset.
 
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
@@ -310,10 +310,10 @@ def set_annotations_extension(jt: JobTemplate, annotations: Mapping[str, str]) -
 
     Args:
         jt: the template, left untouched.
-        annotations: the value to store.
+        annotations: annotation keys (qualified names) and free-text values.
 
     Returns:
-        A new template with the extension set.
+        A new template; an empty mapping removes the extension.
 
     Raises:
         InvalidTemplateError: a key is not a qualified name, or the total is over 256 KiB.
@@ -328,7 +328,7 @@ def get_annotations_extension(jt: JobTemplate) -> dict[str, str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        Annotation keys and values; empty when unset.
 
     Raises:
         InvalidTemplateError: malformed, a bad key, or more than 256 KiB in total.
@@ -341,10 +341,10 @@ def set_node_selectors_extension(jt: JobTemplate, selectors: Mapping[str, str]) 
 
     Args:
         jt: the template, left untouched.
-        selectors: the value to store.
+        selectors: node label keys and the values a node must carry.
 
     Returns:
-        A new template with the extension set.
+        A new template; an empty mapping removes the extension.
 
     Raises:
         InvalidTemplateError: a key or value is not valid label syntax.
@@ -359,7 +359,7 @@ def get_node_selectors_extension(jt: JobTemplate) -> dict[str, str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        Node label keys and values; empty when unset.
 
     Raises:
         InvalidTemplateError: malformed, or not valid label syntax.
@@ -372,10 +372,10 @@ def set_kueue_queue_extension(jt: JobTemplate, queue: str) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        queue: the value to store.
+        queue: the LocalQueue's name in the job's namespace.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not a valid label value.
@@ -390,7 +390,7 @@ def get_kueue_queue_extension(jt: JobTemplate) -> str | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The LocalQueue name, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a valid label value.
@@ -406,10 +406,10 @@ def set_service_account_name_extension(jt: JobTemplate, name: str) -> JobTemplat
 
     Args:
         jt: the template, left untouched.
-        name: the value to store.
+        name: a ServiceAccount in the job's namespace.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -424,7 +424,7 @@ def get_service_account_name_extension(jt: JobTemplate) -> str | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The ServiceAccount name, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -437,10 +437,10 @@ def set_scheduler_extension(jt: JobTemplate, scheduler_name: str) -> JobTemplate
 
     Args:
         jt: the template, left untouched.
-        scheduler_name: the value to store.
+        scheduler_name: e.g. ``volcano`` or ``scheduler-plugins-scheduler``.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -455,7 +455,7 @@ def get_scheduler_extension(jt: JobTemplate) -> str | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The scheduler name, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -468,10 +468,10 @@ def set_priority_class_name_extension(jt: JobTemplate, name: str) -> JobTemplate
 
     Args:
         jt: the template, left untouched.
-        name: the value to store.
+        name: a cluster-wide PriorityClass.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -486,7 +486,7 @@ def get_priority_class_name_extension(jt: JobTemplate) -> str | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The PriorityClass name, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a DNS-1123 subdomain.
@@ -499,10 +499,10 @@ def set_image_pull_secrets_extension(jt: JobTemplate, secrets: Iterable[str]) ->
 
     Args:
         jt: the template, left untouched.
-        secrets: the value to store.
+        secrets: Secret names in the job's namespace; none removes it.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -517,7 +517,7 @@ def get_image_pull_secrets_extension(jt: JobTemplate) -> list[str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        Secret names in the stored order; empty when unset.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -530,10 +530,10 @@ def set_image_pull_policy_extension(jt: JobTemplate, policy: ImagePullPolicy | s
 
     Args:
         jt: the template, left untouched.
-        policy: the value to store.
+        policy: a member or its value in any case.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not one of the three.
@@ -548,7 +548,7 @@ def get_image_pull_policy_extension(jt: JobTemplate) -> ImagePullPolicy | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The policy, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not one of the three (DRMAA2OS ignored it silently).
@@ -561,10 +561,10 @@ def set_privileged_extension(jt: JobTemplate, privileged: bool) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        privileged: the value to store.
+        privileged: True writes ``"true"``, False ``"false"``.
 
     Returns:
-        A new template with the extension set.
+        A new template.
     """
     return _PRIVILEGED.set(jt, privileged)
 
@@ -576,7 +576,7 @@ def get_privileged_extension(jt: JobTemplate) -> bool:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        True only when the extension says so.
 
     Raises:
         InvalidTemplateError: not a boolean.
@@ -589,10 +589,10 @@ def set_run_as_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        gid: the value to store.
+        gid: a group ID, 0 or more.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: negative or too large.
@@ -607,7 +607,7 @@ def get_run_as_group_extension(jt: JobTemplate) -> int | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The group ID, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a non-negative integer.
@@ -620,10 +620,10 @@ def set_fs_group_extension(jt: JobTemplate, gid: int) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        gid: the value to store.
+        gid: a group ID, 0 or more.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: negative or too large.
@@ -638,7 +638,7 @@ def get_fs_group_extension(jt: JobTemplate) -> int | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The group ID, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a non-negative integer.
@@ -651,10 +651,10 @@ def set_env_from_secret_extension(jt: JobTemplate, secrets: Iterable[str]) -> Jo
 
     Args:
         jt: the template, left untouched.
-        secrets: the value to store.
+        secrets: Secret names in the job's namespace; none removes it.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -669,7 +669,7 @@ def get_env_from_secret_extension(jt: JobTemplate) -> list[str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        Secret names in the stored order; empty when unset.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -682,10 +682,10 @@ def set_env_from_configmap_extension(jt: JobTemplate, configmaps: Iterable[str])
 
     Args:
         jt: the template, left untouched.
-        configmaps: the value to store.
+        configmaps: ConfigMap names in the job's namespace; none removes it.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.
@@ -700,7 +700,7 @@ def get_env_from_configmap_extension(jt: JobTemplate) -> list[str]:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        ConfigMap names in the stored order; empty when unset.
 
     Raises:
         InvalidTemplateError: a name is not a DNS-1123 subdomain.

@@ -119,10 +119,10 @@ def set_distribution_extension(jt: JobTemplate, distribution: Distribution | str
 
     Args:
         jt: the template, left untouched.
-        distribution: the value to store.
+        distribution: a member or its value in any case.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not one of the three.
@@ -137,7 +137,7 @@ def get_distribution_extension(jt: JobTemplate) -> Distribution | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The distribution, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not aks, eks or gke (any case).
@@ -150,11 +150,11 @@ def set_accelerator_extension(jt: JobTemplate, count: int, gpu_type: str) -> Job
 
     Args:
         jt: the template, left untouched.
-        count: the value to store.
-        gpu_type: the value to store.
+        count: GPUs per worker, at least 1.
+        gpu_type: the GPU model as a label value, e.g. ``nvidia-tesla-t4``.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: count below 1 or an empty or malformed type.
@@ -171,7 +171,7 @@ def get_accelerator_extension(jt: JobTemplate) -> Accelerator | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The count and GPU type, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not ``<count>*<type>`` with a positive count and a label-value type.
@@ -203,10 +203,10 @@ def set_ttl_seconds_after_finished_extension(jt: JobTemplate, seconds: int) -> J
 
     Args:
         jt: the template, left untouched.
-        seconds: the value to store.
+        seconds: 0 deletes the job as soon as it finishes.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: negative or above 2^31-1.
@@ -221,7 +221,7 @@ def get_ttl_seconds_after_finished_extension(jt: JobTemplate) -> int | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        Seconds, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not an integer in 0..2^31-1.
@@ -234,10 +234,10 @@ def set_backoff_limit_extension(jt: JobTemplate, limit: int) -> JobTemplate:
 
     Args:
         jt: the template, left untouched.
-        limit: the value to store.
+        limit: retries of the launcher; 0 means none.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: negative or above 2^31-1.
@@ -252,7 +252,7 @@ def get_backoff_limit_extension(jt: JobTemplate) -> int | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The limit, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not an integer in 0..2^31-1.
@@ -265,10 +265,10 @@ def set_clean_pod_policy_extension(jt: JobTemplate, policy: CleanPodPolicy | str
 
     Args:
         jt: the template, left untouched.
-        policy: the value to store.
+        policy: a member or its value in any case.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not one of the three.
@@ -283,7 +283,7 @@ def get_clean_pod_policy_extension(jt: JobTemplate) -> CleanPodPolicy:
         jt: the template.
 
     Returns:
-        The value, or the default when the extension is unset or empty.
+        The policy; Running when unset or empty.
 
     Raises:
         InvalidTemplateError: not one of the three.
@@ -299,10 +299,10 @@ def set_launcher_creation_policy_extension(
 
     Args:
         jt: the template, left untouched.
-        policy: the value to store.
+        policy: a member or its value in any case.
 
     Returns:
-        A new template with the extension set.
+        A new template.
 
     Raises:
         InvalidTemplateError: not one of the two.
@@ -317,7 +317,7 @@ def get_launcher_creation_policy_extension(jt: JobTemplate) -> LauncherCreationP
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The policy, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not one of the two.
@@ -330,10 +330,10 @@ def set_run_launcher_as_worker_extension(jt: JobTemplate, enabled: bool) -> JobT
 
     Args:
         jt: the template, left untouched.
-        enabled: the value to store.
+        enabled: True writes ``"true"``, False ``"false"``.
 
     Returns:
-        A new template with the extension set.
+        A new template.
     """
     return _RUN_LAUNCHER_AS_WORKER.set(jt, enabled)
 
@@ -345,7 +345,7 @@ def get_run_launcher_as_worker_extension(jt: JobTemplate) -> bool | None:
         jt: the template.
 
     Returns:
-        The value, or None when the extension is unset or empty.
+        The flag, or None when unset or empty.
 
     Raises:
         InvalidTemplateError: not a boolean.
