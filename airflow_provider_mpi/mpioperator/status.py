@@ -161,6 +161,22 @@ def _is_true(condition: Mapping[str, Any] | None) -> bool:
     return condition is not None and condition.get("status") == "True"
 
 
+def _failure_reason(condition: Mapping[str, Any]) -> str:
+    """The reason of a Failed condition, without the operator's empty pod part.
+
+    For ``BackoffLimitExceeded`` the operator appends ``/<reason of the last
+    failed pod>``; a pod that failed because its container exited non-zero
+    has no pod-level reason, which leaves ``BackoffLimitExceeded/``.
+    """
+    return str(condition.get("reason") or "MPIJobFailed").rstrip("/") or "MPIJobFailed"
+
+
+def _condition_message(condition: Mapping[str, Any]) -> str:
+    """A condition's message, without the operator's empty ``": <pod message>"`` tail."""
+    message = str(condition.get("message") or "")
+    return message.removesuffix(": ")
+
+
 def _annotation(mpijob: Mapping[str, Any], key: str) -> bool:
     return _map(_map(mpijob.get("metadata")).get("annotations")).get(key) == "true"
 
@@ -271,9 +287,7 @@ def job_state_from_mpi_job(
     failed = conditions.get("Failed")
     if _is_true(failed):
         assert failed is not None
-        return JobState.FAILED, format_substate(
-            SubState.FAILED, str(failed.get("reason") or "MPIJobFailed")
-        )
+        return JobState.FAILED, format_substate(SubState.FAILED, _failure_reason(failed))
     if not conditions and _validation_error(mpijob, events) is not None:
         return JobState.FAILED, format_substate(SubState.VALIDATION_ERROR)
     suspend = _map(_map(mpijob.get("spec")).get("runPolicy")).get("suspend")
@@ -406,7 +420,7 @@ def job_info_from_mpi_job(
     conditions = _list(status.get("conditions"))
     annotation = ""
     if conditions and isinstance(conditions[-1], Mapping):
-        annotation = str(conditions[-1].get("message") or "")
+        annotation = _condition_message(conditions[-1])
     if substate == SubState.VALIDATION_ERROR.value:
         annotation = _validation_error(mpijob, events) or annotation
 

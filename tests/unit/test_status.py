@@ -160,6 +160,19 @@ STATES: list[tuple[str, dict[str, Any], list[Any] | None, JobState, str]] = [
         "failed:BackoffLimitExceeded/Error",
     ),
     (
+        # A launcher whose container exited non-zero: the pod has no reason of
+        # its own, and the operator still appends "/" to the Job's reason.
+        "failed-backoff-without-pod-reason",
+        mpijob(
+            cond("Created"),
+            cond("Running", "False"),
+            cond("Failed", reason="BackoffLimitExceeded/"),
+        ),
+        None,
+        JobState.FAILED,
+        "failed:BackoffLimitExceeded",
+    ),
+    (
         "failed-deadline",
         mpijob(cond("Created"), cond("Failed", reason="DeadlineExceeded")),
         None,
@@ -651,3 +664,21 @@ def test_pods_of_other_jobs_are_ignored() -> None:
     assert info.allocated_machines == ["node-u"]
     assert info.exit_status == 0
     assert "launcherPod" not in info.extension_list
+
+
+@pytest.mark.parametrize(
+    ("message", "annotation"),
+    [
+        (
+            "Job has reached the specified backoff limit: ",
+            "Job has reached the specified backoff limit",
+        ),
+        (
+            "Job has reached the specified backoff limit: Pod was evicted",
+            "Job has reached the specified backoff limit: Pod was evicted",
+        ),
+    ],
+)
+def test_annotation_drops_the_operators_empty_pod_message(message: str, annotation: str) -> None:
+    obj = mpijob(cond("Created"), cond("Failed", reason="BackoffLimitExceeded/", message=message))
+    assert job_info_from_mpi_job(obj).annotation == annotation
