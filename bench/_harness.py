@@ -24,9 +24,12 @@ template of a scripted job, polling baselines, and the process's RSS.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import multiprocessing
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +49,14 @@ __all__ = [
     "table",
     "verdict",
 ]
+
+# Importing Airflow creates $AIRFLOW_HOME (~/airflow by default). The benchmarks
+# import this module before Airflow, so they get a private, temporary home.
+if "AIRFLOW_HOME" not in os.environ:
+    _home = tempfile.mkdtemp(prefix="airflow-provider-mpi-bench-home-")
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
+    os.environ["AIRFLOW_HOME"] = _home
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home}/airflow.db"
 
 SCRIPT = "emulator.airflow-provider-mpi/"
 IMAGE = "mpioperator/mpi-pi:openmpi"
