@@ -13,6 +13,10 @@ import tempfile
 
 import pytest
 
+# Before anything imports Airflow: a private, temporary AIRFLOW_HOME with SQLite,
+# so no test can touch ~/airflow.
+import tests.airflow_env  # noqa: F401
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Point ``KUBECONFIG`` at a missing file for the whole session."""
