@@ -3,7 +3,7 @@
 Takes a DRMAA2 JobTemplate and returns plain JSON-ready dicts with the
 camelCase keys the API wants; no Kubernetes client is imported. Every
 template field is either mapped or rejected with
-:class:`UnsupportedAttributeError` naming it (see ``docs/mappings.md``), every
+:class:`UnsupportedAttributeError` naming it (the README's template table), every
 value is validated before anything is built (each error names the field and
 the value), and the finished object is checked against the MPI operator's own
 rules (:func:`.validation.validate_mpi_job`), because a real operator reports

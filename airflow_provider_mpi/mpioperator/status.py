@@ -8,7 +8,7 @@ and when the job finishes; ``startTime`` is set on the first reconcile that
 is not suspended and reset on resume. A job that fails the operator's
 validation gets no condition at all, only a Warning event ``ValidationError``.
 The rules below turn that into one DRMAA2 state and a substate word from a
-small vocabulary (:class:`SubState`); ``docs/mappings.md`` has the table.
+small vocabulary (:class:`SubState`); the README's state table lists them.
 
 Everything here takes plain dicts (as the API returns them) and never raises
 on a partial or unfinished object: a job seen a millisecond after creation
@@ -390,7 +390,7 @@ def job_info_from_mpi_job(
         events: the job's events, for the validation-error state.
 
     Returns:
-        The JobInfo (see ``docs/mappings.md`` for each field's source).
+        The JobInfo (the README's JobInfo table gives each field's source).
     """
     metadata = _map(mpijob.get("metadata"))
     spec = _map(mpijob.get("spec"))
