@@ -32,7 +32,7 @@ from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch, release_patch
-from airflow_provider_mpi.mpioperator.events import JobEvent, events_about, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
     ArrayRef,
     JobRef,
@@ -49,9 +49,11 @@ from airflow_provider_mpi.mpioperator.queries import (
     crd_missing,
     job_categories,
     job_event_objects,
+    job_event_selectors,
     job_template_from_mpi_job,
     launcher_container,
     launcher_selector,
+    mpijob_event_selector,
     needs_events,
     newest,
     oldest_first,
@@ -81,6 +83,8 @@ from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub, Subscription
 __all__ = ["AsyncMPIOperatorTracker"]
 
 _OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
+#: Event lists of one job (one per object: MPIJob, launcher Job, pods) in flight at once.
+EVENT_READERS = 8
 
 
 async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | None:
@@ -224,29 +228,39 @@ class AsyncMPIOperatorTracker:
         """See :meth:`.tracker.MPIOperatorTracker.job_state`."""
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
-        events = None
-        if needs_events(mpijob):
-            events = await self.api.list_events(
-                ref.namespace, field_selector=f"involvedObject.name={ref.name}"
-            )
-        return job_state_from_mpi_job(mpijob, events)
+        return job_state_from_mpi_job(mpijob, await self._validation_events(ref, mpijob))
+
+    async def _validation_events(
+        self, ref: JobRef, mpijob: Mapping[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """The events about the MPIJob, read only when its state may depend on them."""
+        if not needs_events(mpijob):
+            return None
+        return await self.api.list_events(
+            ref.namespace, field_selector=mpijob_event_selector(mpijob)
+        )
 
     async def job_info(self, job_id: str) -> JobInfo:
         """See :meth:`.tracker.MPIOperatorTracker.job_info`."""
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
         pods = await self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        events = events_about(
-            await self.api.list_events(ref.namespace), job_event_objects(ref.name, pods)
-        )
+        events = await self._validation_events(ref, mpijob)
         return job_info_from_mpi_job(mpijob, pods=pods, events=events)
 
     async def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
         """See :meth:`.tracker.MPIOperatorTracker.job_events`."""
         ref = self._ref(job_id)
-        await self._get(ref)
+        mpijob = await self._get(ref)
         pods = await self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        events = await self.api.list_events(ref.namespace)
+        limit = asyncio.Semaphore(EVENT_READERS)
+
+        async def read(selector: str) -> list[dict[str, Any]]:
+            async with limit:
+                return await self.api.list_events(ref.namespace, field_selector=selector)
+
+        lists = await asyncio.gather(*(read(s) for s in job_event_selectors(mpijob, pods)))
+        events = [event for found in lists for event in found]
         objects = job_event_objects(ref.name, pods)
         return job_events_from_k8s(events, objects, warnings_only=warnings_only)
 

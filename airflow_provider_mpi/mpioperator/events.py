@@ -2,8 +2,8 @@
 
 When a job fails the reason is often only in an event (``FailedScheduling``,
 ``ErrImagePull``, ``Evicted``), on a pod rather than on the MPIJob. The
-Airflow operator logs these; this module picks them out of a namespace's
-events and turns them into :class:`JobEvent` records. Pure; shared by the
+Airflow operator logs these; this module picks them out of the events
+listed and turns them into :class:`JobEvent` records. Pure; shared by the
 sync and async trackers.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["EventType", "JobEvent", "events_about", "job_events_from_k8s", "parse_timestamp"]
+__all__ = ["EventType", "JobEvent", "job_events_from_k8s", "parse_timestamp"]
 
 
 _RFC3339 = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$")
@@ -134,26 +134,3 @@ def job_events_from_k8s(
         )
     selected.sort(key=lambda e: (e.timestamp is not None, e.timestamp or datetime.min))
     return selected
-
-
-def events_about(
-    events: Iterable[Mapping[str, Any]], objects: set[tuple[str, str]]
-) -> list[Mapping[str, Any]]:
-    """Keep the raw events whose ``involvedObject`` is one of ``objects``.
-
-    Args:
-        events: Kubernetes ``Event`` objects.
-        objects: ``(kind, name)`` pairs.
-
-    Returns:
-        The matching events, in the given order.
-    """
-    return [
-        event
-        for event in events
-        if (
-            str((event.get("involvedObject") or {}).get("kind") or ""),
-            str((event.get("involvedObject") or {}).get("name") or ""),
-        )
-        in objects
-    ]

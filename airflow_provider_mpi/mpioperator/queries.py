@@ -27,11 +27,14 @@ __all__ = [
     "check_crd",
     "container_started",
     "crd_missing",
+    "event_selector",
     "job_categories",
     "job_event_objects",
+    "job_event_selectors",
     "job_template_from_mpi_job",
     "launcher_container",
     "launcher_selector",
+    "mpijob_event_selector",
     "needs_events",
     "newest",
     "oldest_first",
@@ -146,6 +149,68 @@ def job_event_objects(job_name: str, pods: Iterable[Mapping[str, Any]]) -> set[t
     objects = {("MPIJob", job_name), ("Job", f"{job_name}-launcher")}
     objects.update(("Pod", str((pod.get("metadata") or {}).get("name"))) for pod in pods)
     return objects
+
+
+def event_selector(kind: str, name: str, uid: str | None = None) -> str:
+    """The field selector of the events about one object.
+
+    The API server selects events by ``involvedObject`` fields, so reading
+    one object's events costs what those events cost, not what the
+    namespace's events cost.
+
+    Args:
+        kind: the object's kind (``MPIJob``, ``Job``, ``Pod``).
+        name: its name.
+        uid: its UID when known: events about an earlier object of the same
+            name are then left out.
+
+    Returns:
+        e.g. ``"involvedObject.kind=Pod,involvedObject.name=pi-launcher-x"``.
+    """
+    parts = [f"involvedObject.kind={kind}", f"involvedObject.name={name}"]
+    if uid:
+        parts.append(f"involvedObject.uid={uid}")
+    return ",".join(parts)
+
+
+def _uid(obj: Mapping[str, Any]) -> str | None:
+    uid = (obj.get("metadata") or {}).get("uid")
+    return str(uid) if uid else None
+
+
+def mpijob_event_selector(mpijob: Mapping[str, Any]) -> str:
+    """The field selector of the events about an MPIJob itself (by kind, name and UID).
+
+    Args:
+        mpijob: the MPIJob object.
+
+    Returns:
+        The selector.
+    """
+    name = str((mpijob.get("metadata") or {}).get("name") or "")
+    return event_selector("MPIJob", name, _uid(mpijob))
+
+
+def job_event_selectors(mpijob: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One field selector per object whose events belong to a job.
+
+    Field selectors cannot say "one of these objects", so the events of a
+    job take one list per object: the MPIJob, its launcher Job and each pod.
+
+    Args:
+        mpijob: the MPIJob object.
+        pods: the job's pods.
+
+    Returns:
+        The selectors, MPIJob first.
+    """
+    name = str((mpijob.get("metadata") or {}).get("name") or "")
+    selectors = [mpijob_event_selector(mpijob), event_selector("Job", f"{name}-launcher")]
+    for pod in pods:
+        pod_name = str((pod.get("metadata") or {}).get("name") or "")
+        if pod_name:
+            selectors.append(event_selector("Pod", pod_name, _uid(pod)))
+    return selectors
 
 
 def job_template_from_mpi_job(mpijob: Mapping[str, Any], job_id: str) -> JobTemplate:

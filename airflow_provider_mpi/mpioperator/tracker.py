@@ -35,7 +35,7 @@ from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.api import MPIJobApi
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
-from airflow_provider_mpi.mpioperator.events import JobEvent, events_about, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
     JobRef,
     format_job_id,
@@ -50,9 +50,11 @@ from airflow_provider_mpi.mpioperator.queries import (
     crd_missing,
     job_categories,
     job_event_objects,
+    job_event_selectors,
     job_template_from_mpi_job,
     launcher_container,
     launcher_selector,
+    mpijob_event_selector,
     needs_events,
     newest,
     oldest_first,
@@ -231,17 +233,22 @@ class MPIOperatorTracker(ArrayJobMethods):
         """
         ref = self._ref(job_id)
         mpijob = self._get(ref)
-        events = None
-        if needs_events(mpijob):
-            events = self.api.list_events(
-                ref.namespace, field_selector=f"involvedObject.name={ref.name}"
-            )
-        return job_state_from_mpi_job(mpijob, events)
+        return job_state_from_mpi_job(mpijob, self._validation_events(ref, mpijob))
+
+    def _validation_events(
+        self, ref: JobRef, mpijob: Mapping[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """The events about the MPIJob, read only when its state may depend on them."""
+        if not needs_events(mpijob):
+            return None
+        return self.api.list_events(ref.namespace, field_selector=mpijob_event_selector(mpijob))
 
     def job_info(self, job_id: str) -> JobInfo:
         """What is known about the job: state, times, exit status, machines.
 
-        Reads the MPIJob, its pods and their events.
+        Reads the MPIJob and its pods; the MPIJob's events too, but only
+        while it has no condition (a ``ValidationError`` event then tells
+        that it never will, see ``status.job_state_from_mpi_job``).
 
         Args:
             job_id: the job.
@@ -252,9 +259,7 @@ class MPIOperatorTracker(ArrayJobMethods):
         ref = self._ref(job_id)
         mpijob = self._get(ref)
         pods = self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        events = events_about(
-            self.api.list_events(ref.namespace), job_event_objects(ref.name, pods)
-        )
+        events = self._validation_events(ref, mpijob)
         return job_info_from_mpi_job(mpijob, pods=pods, events=events)
 
     def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
@@ -266,11 +271,18 @@ class MPIOperatorTracker(ArrayJobMethods):
 
         Returns:
             The events.
+
+        One list of events per object (field selectors on ``involvedObject``),
+        never the namespace's events.
         """
         ref = self._ref(job_id)
-        self._get(ref)
+        mpijob = self._get(ref)
         pods = self.api.list_pods(ref.namespace, pods_selector(ref.name))
-        events = self.api.list_events(ref.namespace)
+        events = [
+            event
+            for selector in job_event_selectors(mpijob, pods)
+            for event in self.api.list_events(ref.namespace, field_selector=selector)
+        ]
         objects = job_event_objects(ref.name, pods)
         return job_events_from_k8s(events, objects, warnings_only=warnings_only)
 

@@ -204,6 +204,10 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: Field selector names that stand for another path (an event's ``source`` is its component).
+_FIELD_PATHS = {"source": "source.component"}
+
+
 def field_value(obj: JSONDict, path: str) -> str | None:
     """The string value of a selectable field, as field selectors compare it.
 
@@ -215,7 +219,7 @@ def field_value(obj: JSONDict, path: str) -> str | None:
         The value (booleans as ``true``/``false``), or None when absent or not a scalar.
     """
     current: Any = obj
-    for part in path.split("."):
+    for part in _FIELD_PATHS.get(path, path).split("."):
         if not isinstance(current, dict) or part not in current:
             return None
         current = current[part]

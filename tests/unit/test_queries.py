@@ -9,11 +9,14 @@ from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE
 from airflow_provider_mpi.mpioperator.queries import (
     container_started,
+    event_selector,
     job_categories,
     job_event_objects,
+    job_event_selectors,
     job_template_from_mpi_job,
     launcher_container,
     launcher_selector,
+    mpijob_event_selector,
     newest,
     oldest_first,
     selector_from_labels,
@@ -119,3 +122,36 @@ def test_job_categories() -> None:
         }
 
     assert job_categories([job("b"), job("a"), job("b"), {}]) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "uid", "selector"),
+    [
+        ("Pod", "pi-worker-0", None, "involvedObject.kind=Pod,involvedObject.name=pi-worker-0"),
+        ("Job", "pi-launcher", "", "involvedObject.kind=Job,involvedObject.name=pi-launcher"),
+        (
+            "MPIJob",
+            "pi",
+            "u-1",
+            "involvedObject.kind=MPIJob,involvedObject.name=pi,involvedObject.uid=u-1",
+        ),
+    ],
+)
+def test_event_selector(kind: str, name: str, uid: str | None, selector: str) -> None:
+    assert event_selector(kind, name, uid) == selector
+
+
+def test_job_event_selectors_one_per_object() -> None:
+    job = {"metadata": {"name": "pi", "uid": "u-job"}}
+    pods = [
+        {"metadata": {"name": "pi-launcher-x", "uid": "u-l"}},
+        {"metadata": {"name": "pi-worker-0"}},
+        {"metadata": {}},
+    ]
+    assert mpijob_event_selector(job) == event_selector("MPIJob", "pi", "u-job")
+    assert job_event_selectors(job, pods) == [
+        "involvedObject.kind=MPIJob,involvedObject.name=pi,involvedObject.uid=u-job",
+        "involvedObject.kind=Job,involvedObject.name=pi-launcher",
+        "involvedObject.kind=Pod,involvedObject.name=pi-launcher-x,involvedObject.uid=u-l",
+        "involvedObject.kind=Pod,involvedObject.name=pi-worker-0",
+    ]
