@@ -1,7 +1,8 @@
 """What the emulated API server counts: every request, by verb and resource, with latencies.
 
-The server records each request it answered (status, latency, whether a
-fault lost its answer) in :class:`RequestCounters`; tests assert on the
+The server counts each request when it arrives, so a watch still streaming
+is counted too, and records its outcome (status, latency, whether a fault
+lost its answer) when it is answered, in :class:`RequestCounters`; tests assert on the
 counts (a retry really sent one more create) and benchmarks print the
 latency summaries. :class:`Verb` is the key, named as the audit log and RBAC
 name the verbs; :mod:`.faults` re-exports all three for older imports.
@@ -34,9 +35,10 @@ class RequestStats:
     """Counts and latencies of one (verb, resource) pair.
 
     Attributes:
-        count: requests seen.
+        count: requests arrived (answered or not: an open watch counts).
         errors: requests answered with a status >= 400 (or reset).
-        latencies: seconds from arrival to response (a watch: until its headers).
+        latencies: seconds from arrival to response (a watch: until its headers),
+            one per request answered.
         lost: requests that took effect but whose answer was lost (also errors).
     """
 
@@ -79,16 +81,54 @@ class RequestStats:
 
 
 class RequestCounters:
-    """Every request the server answered, by (verb, resource); thread-safe and resettable."""
+    """Every request the server received, by (verb, resource); thread-safe and resettable.
+
+    A request is counted when it arrives (:meth:`arrived`) and its outcome is
+    recorded when it is answered (:meth:`answered`); a watch is answered when
+    its stream ends, so counting on arrival is what shows open watches. A
+    request that arrived before a :meth:`reset` and is answered after it adds
+    its outcome but not its count.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stats: dict[tuple[Verb, str], RequestStats] = {}
 
+    def _entry(self, verb: Verb, resource: str) -> RequestStats:
+        stats = self._stats.get((verb, resource))
+        if stats is None:
+            stats = self._stats[(verb, resource)] = RequestStats()
+        return stats
+
+    def arrived(self, verb: Verb, resource: str) -> None:
+        """Count one request as it arrives.
+
+        Args:
+            verb: its verb.
+            resource: its resource (``""`` for discovery).
+        """
+        with self._lock:
+            self._entry(verb, resource).count += 1
+
     def record(
         self, verb: Verb, resource: str, status: int, seconds: float, *, lost: bool = False
     ) -> None:
-        """Count one request.
+        """Count one request and its outcome at once (:meth:`arrived` then :meth:`answered`).
+
+        Args:
+            verb: its verb.
+            resource: its resource (``""`` for discovery).
+            status: the HTTP status answered (0 for a reset connection).
+            seconds: its latency.
+            lost: it took effect but its answer was lost (:meth:`FaultInjector.lose_answers`).
+        """
+        self.arrived(verb, resource)
+        self.answered(verb, resource, status, seconds, lost=lost)
+
+    def answered(
+        self, verb: Verb, resource: str, status: int, seconds: float, *, lost: bool = False
+    ) -> None:
+        """Record the outcome of a request counted on arrival.
 
         Args:
             verb: its verb.
@@ -98,10 +138,7 @@ class RequestCounters:
             lost: it took effect but its answer was lost (:meth:`FaultInjector.lose_answers`).
         """
         with self._lock:
-            stats = self._stats.get((verb, resource))
-            if stats is None:
-                stats = self._stats[(verb, resource)] = RequestStats()
-            stats.count += 1
+            stats = self._entry(verb, resource)
             if status >= 400 or status == 0:
                 stats.errors += 1
             if lost:

@@ -342,6 +342,7 @@ class EmulatorServer:
         def on_prepared() -> None:
             prepared.append(time.perf_counter())
 
+        self.counters.arrived(verb, resource)  # now: a watch is answered when it ends
         status = 500
         try:
             response = await self._serve(request, target, on_prepared, lost.append)
@@ -352,7 +353,7 @@ class EmulatorServer:
             return web.Response(status=500)  # never reaches the client: the socket is gone
         finally:
             end = prepared[0] if prepared else time.perf_counter()
-            self.counters.record(verb, resource, status, end - started, lost=bool(lost))
+            self.counters.answered(verb, resource, status, end - started, lost=bool(lost))
 
     async def _serve(
         self,

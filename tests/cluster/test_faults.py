@@ -134,6 +134,16 @@ def test_counters() -> None:
     assert counters.as_dict() == {}
 
 
+def test_counters_count_on_arrival_and_time_on_answer() -> None:
+    counters = RequestCounters()
+    counters.arrived(Verb.WATCH, "pods")
+    assert counters.count("watch", "pods") == 1  # still open
+    assert counters.snapshot()[(Verb.WATCH, "pods")].latencies == []
+    counters.answered(Verb.WATCH, "pods", 200, 0.004)
+    stats = counters.snapshot()[(Verb.WATCH, "pods")]
+    assert (stats.count, stats.errors, stats.latencies) == (1, 0, [0.004])
+
+
 # ------------------------------------------------------------------ as the client sees it
 
 
@@ -258,6 +268,25 @@ def test_every_request_is_counted(
     assert counts["list configmaps"]["errors"] == 1
     assert counts["list pods"]["errors"] == 1
     assert emu_server.counters.total == 5
+
+
+def test_an_open_watch_is_counted_before_it_ends(
+    emu_server: EmulatorServer, emu_token: str
+) -> None:
+    emu_server.counters.reset()
+    request = urllib.request.Request(
+        f"{emu_server.url}/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=1"
+    )
+    request.add_header("Authorization", f"Bearer {emu_token}")
+    with urllib.request.urlopen(request, timeout=10) as response:  # the headers are in
+        assert emu_server.counters.count(Verb.WATCH, "pods") == 1
+        assert emu_server.counters.snapshot()[(Verb.WATCH, "pods")].latencies == []
+        assert response.read() == b""  # the stream ends after timeoutSeconds
+    deadline = time.monotonic() + 5
+    while not emu_server.counters.snapshot()[(Verb.WATCH, "pods")].latencies:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert emu_server.counters.count(Verb.WATCH, "pods") == 1
 
 
 def test_aborted_watch_breaks_the_client_stream(
