@@ -3,11 +3,15 @@
 Clients learn what a server serves from ``/version``, ``/api``, ``/apis`` and
 the group-version resource lists, and ``kubectl get`` asks for rows in the
 server-side ``Table`` format. Both are pure functions of the resource table in
-:mod:`airflow_provider_mpi.testing.store`, kept out of the HTTP layer.
+:mod:`airflow_provider_mpi.testing.store`, kept out of the HTTP layer. The
+discovery documents take the resources served at the moment (a custom
+resource only while its CRD serves it): a group none of them belongs to is
+not listed, and its documents are not found.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -75,37 +79,45 @@ def api_versions(server_address: str) -> JSONDict:
     }
 
 
-def _group_versions() -> dict[str, list[str]]:
+def _served(resources: Iterable[ResourceType] | None) -> list[ResourceType]:
+    return list(RESOURCES.values() if resources is None else resources)
+
+
+def _group_versions(resources: Iterable[ResourceType] | None) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
-    for rt in RESOURCES.values():
+    for rt in _served(resources):
         if rt.group and rt.version not in groups.setdefault(rt.group, []):
             groups[rt.group].append(rt.version)
     return groups
 
 
-def api_group_list() -> JSONDict:
+def api_group_list(resources: Iterable[ResourceType] | None = None) -> JSONDict:
     """``/apis``.
+
+    Args:
+        resources: the resources served now (default: the whole table).
 
     Returns:
         An ``APIGroupList`` document with every non-core group served.
     """
     groups = []
-    for group, versions in sorted(_group_versions().items()):
+    for group, versions in sorted(_group_versions(resources).items()):
         entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
         groups.append({"name": group, "versions": entries, "preferredVersion": entries[0]})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(group: str) -> JSONDict | None:
+def api_group(group: str, resources: Iterable[ResourceType] | None = None) -> JSONDict | None:
     """``/apis/<group>``.
 
     Args:
         group: the group name.
+        resources: the resources served now (default: the whole table).
 
     Returns:
         An ``APIGroup`` document, or None when the group is not served.
     """
-    versions = _group_versions().get(group)
+    versions = _group_versions(resources).get(group)
     if not versions:
         return None
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
@@ -118,20 +130,23 @@ def api_group(group: str) -> JSONDict | None:
     }
 
 
-def api_resource_list(group: str, version: str) -> JSONDict | None:
+def api_resource_list(
+    group: str, version: str, resources: Iterable[ResourceType] | None = None
+) -> JSONDict | None:
     """``/api/v1`` or ``/apis/<group>/<version>``.
 
     Args:
         group: ``""`` for the core group.
         version: the version.
+        resources: the resources served now (default: the whole table).
 
     Returns:
         An ``APIResourceList``, or None when that group-version is not served.
     """
-    served = [rt for rt in RESOURCES.values() if rt.group == group and rt.version == version]
+    served = [r for r in _served(resources) if r.group == group and r.version == version]
     if not served:
         return None
-    resources: list[JSONDict] = []
+    listed: list[JSONDict] = []
     for rt in sorted(served, key=lambda r: r.plural):
         entry: JSONDict = {
             "name": rt.plural,
@@ -144,9 +159,9 @@ def api_resource_list(group: str, version: str) -> JSONDict | None:
             entry["shortNames"] = list(rt.short_names)
         if rt.categories:
             entry["categories"] = list(rt.categories)
-        resources.append(entry)
+        listed.append(entry)
         for sub in sorted(rt.subresources):
-            resources.append(
+            listed.append(
                 {
                     "name": f"{rt.plural}/{sub}",
                     "singularName": "",
@@ -159,7 +174,7 @@ def api_resource_list(group: str, version: str) -> JSONDict | None:
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": f"{group}/{version}" if group else version,
-        "resources": resources,
+        "resources": listed,
     }
 
 
@@ -430,24 +445,32 @@ def table(
     }
 
 
-def openapi_v3_root() -> JSONDict:
+def openapi_v3_root(resources: Iterable[ResourceType] | None = None) -> JSONDict:
     """``/openapi/v3``: the index of the per group-version documents.
+
+    Each URL carries a hash of what its document describes, as a real
+    server's does, so a client's cache of it goes stale when a CRD changes it.
+
+    Args:
+        resources: the resources served now (default: the whole table).
 
     Returns:
         ``{"paths": {"api/v1": {"serverRelativeURL": ...}, ...}}``.
     """
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for rt in _served(resources):
+        kinds.setdefault((rt.group, rt.version), []).append(rt.plural)
     paths: JSONDict = {}
-    versions = {(rt.group, rt.version) for rt in RESOURCES.values()}
-    for group, version in sorted(versions):
+    for (group, version), plurals in sorted(kinds.items()):
         key = f"apis/{group}/{version}" if group else f"api/{version}"
-        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash=emulator-{_OPENAPI_HASH}"}
+        digest = hashlib.sha256(",".join(sorted(plurals)).encode()).hexdigest()[:16].upper()
+        paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
 
 
-_OPENAPI_HASH = "1"
-
-
-def openapi_v3_group_version(group: str, version: str) -> JSONDict | None:
+def openapi_v3_group_version(
+    group: str, version: str, resources: Iterable[ResourceType] | None = None
+) -> JSONDict | None:
     """``/openapi/v3/apis/<group>/<version>``: the operations of each resource.
 
     Only what clients look up is described: every item path with its verbs,
@@ -458,11 +481,12 @@ def openapi_v3_group_version(group: str, version: str) -> JSONDict | None:
     Args:
         group: ``""`` for the core group.
         version: the version.
+        resources: the resources served now (default: the whole table).
 
     Returns:
         An OpenAPI 3.0 document, or None when that group-version is not served.
     """
-    served = [rt for rt in RESOURCES.values() if rt.group == group and rt.version == version]
+    served = [r for r in _served(resources) if r.group == group and r.version == version]
     if not served:
         return None
     prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"

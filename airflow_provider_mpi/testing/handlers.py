@@ -4,8 +4,9 @@ Each handler turns a parsed request (:class:`~.routing.Target`) into store
 calls and a response, with the API server's semantics on top of the store's:
 status cleared on create, the ``/status`` split, schema validation and
 pruning of MPIJobs, the patch formats, ``limit``/``continue`` paging, delete
-options and ``Table`` output for ``kubectl get``. Watches and logs live in
-:mod:`~.streams`.
+options and ``Table`` output for ``kubectl get``; deleting a
+CustomResourceDefinition deletes every object of its resource first, as a
+real server's CRD finalizer does. Watches and logs live in :mod:`~.streams`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from airflow_provider_mpi.testing.patch import (
 from airflow_provider_mpi.testing.routing import Target
 from airflow_provider_mpi.testing.schema import validate_mpijob
 from airflow_provider_mpi.testing.store import (
+    RESOURCES,
     BadRequest,
     Conflict,
     Gone,
@@ -59,6 +61,7 @@ JSONDict = dict[str, Any]
 Validator = Callable[[JSONDict], tuple[JSONDict, list[str]]]
 
 _TABLE_MEDIA = "as=table"
+_CRDS = "customresourcedefinitions"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PATCH_RETRIES = 8
 
@@ -555,11 +558,14 @@ class ApiHandlers:
                         group=rt.group,
                         kind=rt.plural,
                     )
-        deleted = self.store.delete(
-            rt.plural, target.namespace, name, propagation_policy=policy, dry_run=dry_run
-        )
-        for applied in [k for k in self._applied if k[0] == deleted["metadata"]["uid"]]:
-            del self._applied[applied]
+        with self.store.lock:  # a CRD and its objects go in one step
+            if rt.plural == _CRDS and not dry_run:
+                self.store.get(rt.plural, None, name)  # 404 before touching anything
+                self._delete_custom_objects(name)
+            deleted = self.store.delete(
+                rt.plural, target.namespace, name, propagation_policy=policy, dry_run=dry_run
+            )
+        self._forget_applied(deleted)
         return json_response(deleted)
 
     async def delete_collection(self, request: web.Request, target: Target) -> web.Response:
@@ -584,6 +590,8 @@ class ApiHandlers:
         deleted = []
         for item in items:
             meta = item["metadata"]
+            if rt.plural == _CRDS and not dry_run:
+                self._delete_custom_objects(meta["name"])
             try:
                 deleted.append(
                     self.store.delete(
@@ -606,6 +614,30 @@ class ApiHandlers:
         )
 
     # ----------------------------------------------------------- helpers
+
+    def _delete_custom_objects(self, crd_name: str) -> None:
+        """Delete every object of the custom resource a CRD defines (its dependents too).
+
+        kube-apiserver does this before it lets a deleted CRD go (the
+        ``customresourcecleanup.apiextensions.k8s.io`` finalizer).
+        """
+        for rt in RESOURCES.values():
+            if not rt.custom or rt.qualified != crd_name:
+                continue
+            with self.store.lock:
+                items, _ = self.store.list(rt.plural)
+                for item in items:
+                    meta = item["metadata"]
+                    try:
+                        gone = self.store.delete(rt.plural, meta.get("namespace"), meta["name"])
+                    except NotFound:
+                        continue
+                    self._forget_applied(gone)
+
+    def _forget_applied(self, deleted: JSONDict) -> None:
+        uid = deleted["metadata"]["uid"]
+        for applied in [k for k in self._applied if k[0] == uid]:
+            del self._applied[applied]
 
     async def _delete_options(self, request: web.Request, rt: ResourceType) -> tuple[str, JSONDict]:
         options: JSONDict = {}

@@ -2,6 +2,9 @@
 
 One table, shared by the store (keys, scopes, subresources), the server's
 router and its discovery documents, so a resource is declared in one place.
+A custom resource (``custom=True``) is served only while its
+CustomResourceDefinition says so, as on a real API server (see
+:class:`~airflow_provider_mpi.testing.routing.ServedResources`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,12 @@ __all__ = ["RESOURCES", "ResourceType"]
 
 @dataclass(frozen=True)
 class ResourceType:
-    """One kind of object the emulated API serves."""
+    """One kind of object the emulated API serves.
+
+    Attributes:
+        custom: a custom resource, served only while its CRD (named
+            :attr:`qualified`) exists, is established and serves :attr:`version`.
+    """
 
     group: str
     version: str
@@ -23,6 +31,7 @@ class ResourceType:
     subresources: frozenset[str] = frozenset()
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    custom: bool = False
 
     @property
     def api_version(self) -> str:
@@ -49,9 +58,19 @@ def _rt(
     subresources: tuple[str, ...] = (),
     short_names: tuple[str, ...] = (),
     categories: tuple[str, ...] = (),
+    *,
+    custom: bool = False,
 ) -> ResourceType:
     return ResourceType(
-        group, version, plural, kind, namespaced, frozenset(subresources), short_names, categories
+        group,
+        version,
+        plural,
+        kind,
+        namespaced,
+        frozenset(subresources),
+        short_names,
+        categories,
+        custom,
     )
 
 
@@ -65,7 +84,7 @@ RESOURCES: dict[str, ResourceType] = {
         _rt("", "v1", "events", "Event", True, (), ("ev",)),
         _rt("", "v1", "namespaces", "Namespace", False, ("status",), ("ns",)),
         _rt("batch", "v1", "jobs", "Job", True, ("status",), (), ("all",)),
-        _rt("kubeflow.org", "v2beta1", "mpijobs", "MPIJob", True, ("status",), (), ()),
+        _rt("kubeflow.org", "v2beta1", "mpijobs", "MPIJob", True, ("status",), custom=True),
         _rt(
             "apiextensions.k8s.io",
             "v1",

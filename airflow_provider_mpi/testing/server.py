@@ -48,13 +48,13 @@ from airflow_provider_mpi.testing.faults import (
     Verb,
 )
 from airflow_provider_mpi.testing.handlers import ApiHandlers, Validator, json_response
-from airflow_provider_mpi.testing.routing import PathKind, Target, parse_target
+from airflow_provider_mpi.testing.routing import PathKind, ServedResources, Target, parse_target
 from airflow_provider_mpi.testing.store import Store, StoreError
 from airflow_provider_mpi.testing.streams import serve_log, serve_watch
 from airflow_provider_mpi.testing.tls import self_signed_identity
 from airflow_provider_mpi.testing.watches import WatchHub
 
-__all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "status_response"]
+__all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "not_found_response", "status_response"]
 
 _log = logging.getLogger(__name__)
 
@@ -83,6 +83,20 @@ _MESSAGES = {
     504: "the server was unable to return a response in the time allotted, but may still be "
     "processing the request",
 }
+
+
+def not_found_response() -> web.Response:
+    """The answer for a path nothing serves (an unknown resource or group).
+
+    A ``Status`` with reason ``NotFound`` and the message clients show for it.
+    (kube-apiserver's last handler is Go's ``http.NotFound``, a plain-text
+    ``404 page not found`` that client-go and the Python clients turn into
+    that same ``NotFound`` error; the emulator sends the ``Status`` directly.)
+
+    Returns:
+        The response.
+    """
+    return status_response(404, "the server could not find the requested resource", "NotFound")
 
 
 def status_response(
@@ -179,6 +193,7 @@ class EmulatorServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
         self._hub: WatchHub | None = None
+        self._served: ServedResources | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
 
@@ -311,6 +326,7 @@ class EmulatorServer:
             loop.close()
 
     async def _startup(self) -> None:
+        self._served = ServedResources(self.store)
         self._hub = WatchHub(self.store, asyncio.get_running_loop())
         self._hub.start()
         app = web.Application(client_max_size=64 * 1024 * 1024)
@@ -325,6 +341,8 @@ class EmulatorServer:
     async def _shutdown(self) -> None:
         if self._hub is not None:
             self._hub.stop()
+        if self._served is not None:
+            self._served.close()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -333,7 +351,8 @@ class EmulatorServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         watch = request.query.get("watch", "").lower() in ("true", "1")
-        target = parse_target(request.method, request.path, watch=watch)
+        served = self._served.served if self._served is not None else None
+        target = parse_target(request.method, request.path, watch=watch, served=served)
         verb = target.verb if target is not None else Verb.GET
         resource = target.resource if target is not None else ""
         prepared: list[float] = []
@@ -450,7 +469,7 @@ class EmulatorServer:
         if target.kind is PathKind.DISCOVERY:
             return self._discovery(target)
         if target.kind is PathKind.UNKNOWN:
-            return status_response(404, "the server could not find the requested resource")
+            return not_found_response()
         handlers = self._handlers
         verb = target.verb
         if verb is Verb.WATCH:
@@ -482,6 +501,7 @@ class EmulatorServer:
 
     def _discovery(self, target: Target) -> web.Response:
         path = target.path.rstrip("/")
+        served = self._served.resources() if self._served is not None else None
         document: dict[str, Any] | None
         if path == "/version":
             document = discovery.version_info()
@@ -490,25 +510,25 @@ class EmulatorServer:
         elif path == "/api":
             document = discovery.api_versions(f"{self.host}:{self.port}")
         elif path == "/apis":
-            document = discovery.api_group_list()
+            document = discovery.api_group_list(served)
         elif path == "/openapi/v3":
-            document = discovery.openapi_v3_root()
+            document = discovery.openapi_v3_root(served)
         elif path.startswith("/openapi/v3/"):
             parts = path.split("/")[3:]
             if parts[:1] == ["api"] and len(parts) == 2:
-                document = discovery.openapi_v3_group_version("", parts[1])
+                document = discovery.openapi_v3_group_version("", parts[1], served)
             elif parts[:1] == ["apis"] and len(parts) == 3:
-                document = discovery.openapi_v3_group_version(parts[1], parts[2])
+                document = discovery.openapi_v3_group_version(parts[1], parts[2], served)
             else:
                 document = None
         elif target.version is not None:
-            document = discovery.api_resource_list(target.group or "", target.version)
+            document = discovery.api_resource_list(target.group or "", target.version, served)
         elif target.group:
-            document = discovery.api_group(target.group)
+            document = discovery.api_group(target.group, served)
         else:
             document = None
         if document is None:
-            return status_response(404, "the server could not find the requested resource")
+            return not_found_response()
         return web.Response(body=json.dumps(document).encode(), content_type="application/json")
 
 

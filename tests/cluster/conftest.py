@@ -1,4 +1,8 @@
-"""Fixtures for the emulator's own tests: a store and an API server without controllers."""
+"""Fixtures for the emulator's own tests: a store and an API server without controllers.
+
+The store holds the MPIJob CRD, so the server serves mpijobs as a cluster
+with the MPI operator installed does.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from airflow_provider_mpi.testing.cluster import mpijob_crd
 from airflow_provider_mpi.testing.faults import FaultInjector
 from airflow_provider_mpi.testing.server import EmulatorServer
 from airflow_provider_mpi.testing.store import Store
@@ -16,7 +21,9 @@ from airflow_provider_mpi.testing.store import Store
 
 @pytest.fixture
 def emu_store() -> Store:
-    return Store()
+    store = Store()
+    store.create("customresourcedefinitions", mpijob_crd())
+    return store
 
 
 @pytest.fixture
