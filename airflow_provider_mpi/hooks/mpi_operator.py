@@ -17,6 +17,8 @@ the trigger (see ``docs/airflow.md``).
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from functools import cached_property
@@ -31,6 +33,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     TransientBackendError,
 )
+from airflow_provider_mpi.hooks._client_pool import shared_api_client
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
@@ -259,6 +262,14 @@ async def _get_async_connection(conn_id: str) -> Any:
     return await get_async_connection(conn_id)
 
 
+def _default_kube_config_files() -> list[str]:
+    """The files ``kubernetes_asyncio`` reads by default (``$KUBECONFIG`` when it was imported)."""
+    from kubernetes_asyncio.config import kube_config
+
+    value = str(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+    return [path for path in value.split(kube_config.ENV_KUBECONFIG_PATH_SEPARATOR) if path]
+
+
 class AsyncMPIOperatorHook:
     """The async side for triggers: the same fields, resolved with ``kubernetes_asyncio``.
 
@@ -353,9 +364,64 @@ class AsyncMPIOperatorHook:
             ) from exc
         return configuration
 
+    def _client_key(self, extras: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """What the API client's configuration is loaded from, as a key for sharing it.
+
+        The connection ID, the source, the context and a digest of the kube
+        config's content (inline, or the files read): two hooks with the same
+        key load the same configuration, so they may share a client. In a pod,
+        the service account's token is re-read by the client itself.
+
+        Returns:
+            The key, or None when a file cannot be read (then nothing is
+            shared and loading reports the error).
+        """
+        in_cluster = self.in_cluster
+        if in_cluster is None:
+            in_cluster = as_bool(connection_extra(extras, "in_cluster"))
+        config_file = self.config_file or connection_extra(extras, "kube_config_path")
+        inline = self.kube_config or connection_extra(extras, "kube_config")
+        context = self.cluster_context or connection_extra(extras, "cluster_context")
+        source = choose_kube_config_source(
+            in_cluster=in_cluster, config_file=config_file, kube_config=inline
+        )
+        digest = hashlib.sha256()
+        if source is KubeConfigSource.DEFAULT and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            source = KubeConfigSource.IN_CLUSTER
+        if source is KubeConfigSource.IN_CLUSTER:
+            for name in ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"):
+                digest.update(f"{os.environ.get(name, '')}\0".encode())
+        elif source is KubeConfigSource.INLINE:
+            text = (
+                inline
+                if isinstance(inline, str)
+                else json.dumps(inline, sort_keys=True, default=str)
+            )
+            digest.update(str(text).encode())
+        else:
+            paths = [str(config_file)] if config_file else _default_kube_config_files()
+            for path in paths:
+                try:
+                    digest.update(Path(os.path.expanduser(path)).read_bytes())
+                except OSError:
+                    return None
+                digest.update(f"\0{path}\0".encode())
+        return (self.conn_id, source.value, context, digest.hexdigest())
+
+    async def _new_client(self, extras: Mapping[str, Any]) -> Any:
+        from kubernetes_asyncio import client
+
+        configuration = await self._load_configuration(extras)
+        return client.ApiClient(configuration=configuration)
+
     @contextlib.asynccontextmanager
     async def get_tracker(self) -> AsyncIterator[AsyncMPIOperatorTracker]:
-        """Open an async tracker; its API client is closed on exit.
+        """Open an async tracker over the event loop's shared API client.
+
+        Hooks of the same event loop whose connection, overrides and kube
+        config content are the same share one client (one TLS context, one
+        connection pool); it is closed when the last tracker using it exits
+        (see ``hooks/_client_pool.py``).
 
         Yields:
             The tracker, in the resolved namespace.
@@ -363,17 +429,19 @@ class AsyncMPIOperatorHook:
         Raises:
             InvalidArgumentError: the Kubernetes configuration cannot be loaded.
         """
-        from kubernetes_asyncio import client
-
         from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
 
         extras = await self.connection_extras()
-        configuration = await self._load_configuration(extras)
         namespace = str(
             self.namespace or connection_extra(extras, "namespace") or DEFAULT_NAMESPACE
         )
-        api_client = client.ApiClient(configuration=configuration)
-        try:
+        key = self._client_key(extras)
+        if key is None:  # not shareable: a client of its own, closed on exit
+            api_client = await self._new_client(extras)
+            try:
+                yield AsyncMPIOperatorTracker(api_client, namespace=namespace)
+            finally:
+                await api_client.close()
+            return
+        async with shared_api_client(key, lambda: self._new_client(extras)) as api_client:
             yield AsyncMPIOperatorTracker(api_client, namespace=namespace)
-        finally:
-            await api_client.close()

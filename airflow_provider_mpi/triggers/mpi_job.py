@@ -21,7 +21,9 @@ That is where the job is terminated, and only when the trigger owns the job
 watches someone else's job). Airflow 3.3 also calls it when a triggerer whose
 heartbeat lapsed loses the trigger to another triggerer; the trigger then
 finds its task still deferred and leaves the job alone.
-``cleanup()`` releases nothing beyond the client, closed by the ``async with``.
+``cleanup()`` releases nothing beyond the API client, left by the ``async with``:
+triggers of one event loop reaching the same cluster the same way share one
+client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leaves.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from airflow_provider_mpi.drmaa2 import AuthorizationError, JobNotFoundError, JobState
+from airflow_provider_mpi.hooks._client_pool import shared_api_client
 from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker, JobWatchHub, RetryPolicy
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
@@ -72,6 +73,30 @@ async def test_waiters_with_their_own_clients_share_the_stream(
     mpi_cluster.wait_for(lambda: counts(mpi_cluster)[1] >= 1, 10)
     # the stream moves (resuming, no list) when the client it runs on is done
     assert counts(mpi_cluster)[1] <= len(job_ids)
+
+
+@pytest.mark.mpi_cluster(clock=10.0)
+async def test_waiters_sharing_a_client_keep_the_stream_on_it(mpi_cluster: MPICluster) -> None:
+    """As in a triggerer whose triggers share one client: it closes after the last one."""
+    async with mpi_cluster.async_api_client() as client:
+        submitter = AsyncMPIOperatorTracker(client)
+        job_ids = [await submitter.add_job(template(duration=1 + 2 * i)) for i in range(4)]
+    mpi_cluster.requests.reset()
+    clients = []
+
+    async def trigger(job_id: str) -> JobState:
+        async with shared_api_client("cluster", mpi_cluster.async_api_client) as shared:
+            clients.append(shared)
+            tracker = AsyncMPIOperatorTracker(shared, retry=FAST_RETRY)
+            state = await tracker.wait(job_id, 60)
+            assert (await tracker.job_info(job_id)).state is state  # read after the wait
+            return state
+
+    assert set(await asyncio.gather(*(trigger(job_id) for job_id in job_ids))) == {S.DONE}
+    assert len({id(shared) for shared in clients}) == 1
+    assert clients[0].rest_client.pool_manager.closed
+    lists, watches, _ = counts(mpi_cluster)
+    assert (lists, watches) == (1, 1)  # the stream stayed on the shared client
 
 
 @pytest.mark.mpi_cluster(clock=10.0)
