@@ -75,6 +75,11 @@ class Field:
     name: str
     key: str
     kind: Kind
+    #: What Go writes for an unset ``OPT_INT`` (``UnsetNum`` -1 or ``UnsetTime``
+    #: -3); written for None so that Go reads "unset", not 0. None: omitted.
+    unset: int | None = None
+    #: Other keys accepted on input (spellings of older Go releases).
+    aliases: tuple[str, ...] = ()
 
 
 def parse_time(value: object, field: str, error: type[InvalidArgumentError]) -> datetime | None:
@@ -304,6 +309,8 @@ def from_mapping(
     for f in fields:
         by_key[f.key] = f
         by_key[f.name] = f
+        for alias in f.aliases:
+            by_key[alias] = f
     kwargs: dict[str, Any] = {}
     given: dict[str, str] = {}
     for key, value in data.items():
@@ -355,7 +362,11 @@ def to_mapping(
     if extensions:
         result["extension"] = {"extensionList": dict(extensions)}
     for f in fields:
-        encoded = encode_value(f.kind, f.key, getattr(obj, f.name), error)
+        value = getattr(obj, f.name)
+        if value is None and f.unset is not None:
+            result[f.key] = f.unset
+            continue
+        encoded = encode_value(f.kind, f.key, value, error)
         if encoded is not _OMIT:
             result[f.key] = encoded
     return result

@@ -3,7 +3,8 @@
 ``JobInfo`` is what a tracker reports about a job and what the Airflow
 operator pushes to XCom, so it dumps to and loads from the Go JSON keys. Go
 marks unknown numbers with ``UnsetNum`` (-1) and ``UnsetTime`` (-3); here they
-are ``None``. The wallclock time is a ``timedelta`` written as Go
+are ``None``, written back as -1/-3 so that Go reads "unset" (an omitted
+``exitStatus`` would read as 0, success). The wallclock time is a ``timedelta`` written as Go
 ``time.Duration`` nanoseconds.
 """
 
@@ -22,10 +23,14 @@ from airflow_provider_mpi.drmaa2.state import JobState
 
 __all__ = ["JOB_INFO_FIELDS", "JobInfo"]
 
+#: Go's ``UnsetNum`` and ``UnsetTime``: what Go writes for an unknown number.
+UNSET_NUM = -1
+UNSET_TIME = -3
+
 #: Python name, Go JSON key and kind of every JobInfo field, in Go order.
 JOB_INFO_FIELDS: tuple[Field, ...] = (
     Field("id", "id", Kind.STR),
-    Field("exit_status", "exitStatus", Kind.OPT_INT),
+    Field("exit_status", "exitStatus", Kind.OPT_INT, unset=UNSET_NUM),
     Field("terminating_signal", "terminationSignal", Kind.STR),
     Field("annotation", "annotation", Kind.STR),
     Field("state", "state", Kind.STATE),
@@ -33,10 +38,12 @@ JOB_INFO_FIELDS: tuple[Field, ...] = (
     Field("allocated_machines", "allocatedMachines", Kind.STR_LIST),
     Field("submission_machine", "submissionMachine", Kind.STR),
     Field("job_owner", "jobOwner", Kind.STR),
-    Field("slots", "slots", Kind.OPT_INT),
+    Field("slots", "slots", Kind.OPT_INT, unset=UNSET_NUM),
     Field("queue_name", "queueName", Kind.STR),
-    Field("wallclock_time", "wallclockTime", Kind.DURATION),
-    Field("cpu_time", "cpuTime", Kind.OPT_INT),
+    # drmaa2interface before 987c881 ("Fixes a spelling error in the JSON
+    # encoding") wrote "wallockTime"; JSON of such Go tools still loads.
+    Field("wallclock_time", "wallclockTime", Kind.DURATION, aliases=("wallockTime",)),
+    Field("cpu_time", "cpuTime", Kind.OPT_INT, unset=UNSET_TIME),
     Field("submission_time", "submissionTime", Kind.TIME),
     Field("dispatch_time", "dispatchTime", Kind.TIME),
     Field("finish_time", "finishTime", Kind.TIME),

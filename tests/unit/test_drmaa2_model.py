@@ -66,14 +66,13 @@ GO_INFO_UNSET = """{"Extensible": null, "extension": {}, "exitStatus": -1, "slot
  "dispatchTime": "0001-01-01T00:00:00Z", "finishTime": "0001-01-01T00:00:00Z"}"""
 
 
+#: Go's UnsetNum/UnsetTime markers of JobInfo, written for unknown numbers.
+UNSET_NUMBERS = {"exitStatus": -1, "slots": -1, "cpuTime": -3}
+
+
 def _without_go_zero_values(data: dict[str, Any]) -> dict[str, Any]:
-    """What Go writes minus the values meaning "unset", which we omit."""
-    unset_numbers = {"exitStatus": -1, "slots": -1, "cpuTime": -3}
-    return {
-        key: value
-        for key, value in data.items()
-        if value not in (GO_ZERO_TIME, {}, None) and unset_numbers.get(key) != value
-    }
+    """What Go writes minus the zero times and empty values, which we omit."""
+    return {key: value for key, value in data.items() if value not in (GO_ZERO_TIME, {}, None)}
 
 
 @pytest.mark.parametrize("text", [GO_TEMPLATE_FULL, GO_TEMPLATE_MINIMAL], ids=["full", "minimal"])
@@ -175,7 +174,7 @@ def test_wallclock_nanoseconds(nanoseconds: int, expected: timedelta) -> None:
 def test_info_state_as_int_or_name(value: object, expected: JobState) -> None:
     info = JobInfo.from_dict({"state": value})
     assert info.state is expected
-    assert info.to_dict() == {"state": int(expected)}
+    assert info.to_dict() == {**UNSET_NUMBERS, "state": int(expected)}
 
 
 def test_snake_case_names_and_mixing() -> None:
@@ -198,8 +197,9 @@ def test_snake_case_names_and_mixing() -> None:
 
 def test_omitempty_on_output() -> None:
     assert JobTemplate().to_dict() == {}
-    assert JobInfo().to_dict() == {}
-    # Known zero values of optional JobInfo numbers are written, unknown omitted.
+    # Unknown JobInfo numbers are written as Go's markers (an omitted exitStatus
+    # would read as 0 in Go: success); known zero values are written as 0.
+    assert JobInfo().to_dict() == UNSET_NUMBERS
     info = JobInfo(exit_status=0, slots=0, cpu_time=0, wallclock_time=timedelta(0))
     assert info.to_dict() == {"exitStatus": 0, "slots": 0, "cpuTime": 0, "wallclockTime": 0}
 
@@ -382,3 +382,16 @@ def test_property_info_round_trip(info: JobInfo) -> None:
     assert JobInfo.from_dict(info.to_dict()) == info
     assert JobInfo.from_json(info.to_json()) == info
     assert JobInfo.from_dict(dataclasses.asdict(info)) == info
+
+
+def test_wallclock_spelling_of_older_go_releases_loads() -> None:
+    info = JobInfo.from_dict({"wallockTime": 2_000_000_000, "state": 8})
+    assert info.wallclock_time == timedelta(seconds=2)
+    assert info.to_dict()["wallclockTime"] == 2_000_000_000
+
+
+def test_unknown_numbers_survive_a_round_trip_through_go_json() -> None:
+    info = JobInfo(id="default/pi", state=JobState.RUNNING)
+    again = JobInfo.from_json(info.to_json())
+    assert (again.exit_status, again.slots, again.cpu_time) == (None, None, None)
+    assert json.loads(info.to_json())["exitStatus"] == -1
