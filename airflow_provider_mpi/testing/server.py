@@ -178,7 +178,7 @@ class EmulatorServer:
         self.port = port
         self.faults = faults if faults is not None else FaultInjector()
         self.counters = counters if counters is not None else RequestCounters()
-        self._token = f"Bearer {token}".encode()
+        self._token = token.encode()
         self._plain_token = token
         self._ca_pem: bytes | None = None
         if tls and ssl_context is None:
@@ -374,6 +374,17 @@ class EmulatorServer:
             end = prepared[0] if prepared else time.perf_counter()
             self.counters.answered(verb, resource, status, end - started, lost=bool(lost))
 
+    def _authorized(self, header: str) -> bool:
+        """Whether an ``Authorization`` header carries our bearer token.
+
+        The scheme is case-insensitive (RFC 7235), as kube-apiserver reads it:
+        the official client's in-cluster loader sends ``bearer <token>``.
+        """
+        scheme, _, credentials = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            credentials.strip().encode(), self._token
+        )
+
     async def _serve(
         self,
         request: web.Request,
@@ -381,7 +392,7 @@ class EmulatorServer:
         on_prepared: Callable[[], None],
         on_lost: Callable[[Fault], None],
     ) -> web.StreamResponse:
-        if not hmac.compare_digest(request.headers.get("Authorization", "").encode(), self._token):
+        if not self._authorized(request.headers.get("Authorization", "")):
             return status_response(401, "Unauthorized")
         if target is None:
             return status_response(

@@ -129,6 +129,21 @@ def test_missing_or_wrong_token_is_401(emu_server: EmulatorServer, token: str | 
     }
 
 
+@pytest.mark.parametrize(
+    ("scheme", "expected"),
+    [("Bearer", 200), ("bearer", 200), ("BEARER", 200), ("Basic", 401), ("", 401)],
+)
+def test_the_auth_scheme_is_case_insensitive(
+    emu_server: EmulatorServer, emu_token: str, scheme: str, expected: int
+) -> None:
+    # The official client's in-cluster loader sends "bearer <token>".
+    header = f"{scheme} {emu_token}".strip()
+    status, _, _ = raw(
+        emu_server, "/api/v1/namespaces/default/pods", headers={"Authorization": header}
+    )
+    assert status == expected
+
+
 def test_only_loopback_hosts() -> None:
     with pytest.raises(ValueError, match="loopback"):
         EmulatorServer(Store(), host="0.0.0.0", token="x")

@@ -58,6 +58,40 @@ def test_kubeconfig_from_the_environment(
         assert tracker.list_jobs() == []
 
 
+def test_kubeconfig_from_the_home_directory(
+    mpi_cluster: MPICluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".kube").mkdir()
+    mpi_cluster.write_kubeconfig(str(tmp_path / ".kube" / "config"))
+    with MPIOperatorTracker() as tracker:
+        assert tracker.list_jobs() == []
+
+
+def test_in_cluster_service_account(
+    mpi_cluster: MPICluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No kubeconfig anywhere: the pod's service account and the service env."""
+    import kubernetes.config.incluster_config as incluster
+
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    host, port = mpi_cluster.url.removeprefix("https://").rsplit(":", 1)
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_text(mpi_cluster.token)
+    assert mpi_cluster.certificate_authority is not None
+    ca.write_bytes(mpi_cluster.certificate_authority)
+    # The client reads the service account from fixed paths in a pod; point
+    # them at the files above (the library's own constants, read at call time).
+    monkeypatch.setattr(incluster, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster, "SERVICE_CERT_FILENAME", str(ca))
+    with MPIOperatorTracker() as tracker:
+        assert tracker.list_jobs() == []
+
+
 def test_api_client_wins_over_kubeconfig(mpi_cluster: MPICluster, tmp_path: Path) -> None:
     tracker = MPIOperatorTracker(str(tmp_path / "missing"), api_client=mpi_cluster.api_client())
     assert tracker.list_jobs() == []
