@@ -124,9 +124,10 @@ def template_for_task(template: JobTemplate, task_id: int) -> JobTemplate:
 
     A deep copy with ``TASK_ID`` set in ``job_environment`` and
     ``$DRMAA2_INDEX$`` replaced by the task ID in ``remote_command``,
-    ``args``, ``working_directory``, the input, output and error paths and
-    both sides of ``stage_in_files``/``stage_out_files``. The argument is
-    not changed.
+    ``args``, ``working_directory``, the input, output and error paths,
+    both sides of ``stage_in_files``/``stage_out_files``, and the values of
+    ``job_environment`` and ``extension_list`` (a worker command or a label
+    may name the task too). The argument is not changed.
 
     Args:
         template: the array job's template.
@@ -152,7 +153,9 @@ def template_for_task(template: JobTemplate, task_id: int) -> JobTemplate:
     task.error_path = sub(task.error_path)
     task.stage_in_files = {sub(k): sub(v) for k, v in task.stage_in_files.items()}
     task.stage_out_files = {sub(k): sub(v) for k, v in task.stage_out_files.items()}
+    task.job_environment = {k: sub(v) for k, v in task.job_environment.items()}
     task.job_environment[TASK_ID_ENV] = str(task_id)
+    task.extension_list = {k: sub(v) for k, v in task.extension_list.items()}
     return task
 
 

@@ -121,10 +121,11 @@ def test_template_for_task() -> None:
     )
     assert task.stage_in_files == {"pvc:in-7": "/data/7"}
     assert task.stage_out_files == {"/results/7": "pvc:out"}
-    # TASK_ID is what the job reads; other values are passed through untouched.
-    assert task.job_environment == {"TASK_ID": "7", "KEEP": index}
-    assert task.job_name == f"array-{index}"
-    assert task.extension_list == {"workerCommand": index}
+    # TASK_ID is set; the placeholder is replaced in the other values too, and
+    # in extensions (a worker command's arguments are not shell-expanded).
+    assert task.job_environment == {"TASK_ID": "7", "KEEP": "7"}
+    assert task.job_name == f"array-{index}"  # the tracker names the tasks
+    assert task.extension_list == {"workerCommand": "7"}
 
 
 @pytest.mark.parametrize("bad", [0, -3, "1", 1.0])
