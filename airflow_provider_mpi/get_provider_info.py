@@ -1,12 +1,15 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
 
-No ``connection-types`` entry: the provider reuses the ``kubernetes``
-connection type that apache-airflow-providers-cncf-kubernetes registers.
-Registering the same type again would make Airflow's ProvidersManager warn
-and, depending on discovery order, replace the cncf hook's connection form.
-``airflow providers hooks`` (a list by connection type) therefore shows the
-cncf hook for ``kubernetes``; our hook is listed under this provider's
-``hooks`` (``airflow providers get airflow-provider-mpi``).
+The provider registers its own connection type, ``mpi_operator`` (label "MPI
+Operator (Kubernetes)"), so that ``airflow providers hooks`` and the
+connection form list :class:`~airflow_provider_mpi.hooks.mpi_operator.MPIOperatorHook`.
+Its fields are those of the cncf-kubernetes provider's ``kubernetes``
+connection that apply to MPI jobs, plus ``mpi_job_url_template``; the hook
+reads existing ``kubernetes`` connections as well. The ``kubernetes`` type
+itself stays the cncf provider's: registering it again would make Airflow's
+ProvidersManager warn and, depending on discovery order, replace the cncf
+hook's connection form. The fields are declared in ``conn-fields`` (Airflow
+3.2+ builds the form from them without importing the hook).
 """
 
 from __future__ import annotations
@@ -15,10 +18,32 @@ from typing import Any
 
 from airflow_provider_mpi import __version__
 
-__all__ = ["INTEGRATION", "get_provider_info"]
+__all__ = ["CONNECTION_FIELDS", "INTEGRATION", "get_provider_info"]
 
 #: The integration name every entry below belongs to.
 INTEGRATION = "Kubeflow MPI Operator"
+
+_TEXT = {"type": ["string", "null"]}
+_FLAG = {"type": ["boolean", "null"]}
+
+#: The ``mpi_operator`` connection form: the cncf ``kubernetes`` fields that
+#: apply (not its TLS/keepalive switches, which only its sync client honours,
+#: nor the pod operator's XCom sidecar), and the extra link's URL template.
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "in_cluster": {"label": "In cluster configuration", "schema": _FLAG},
+    "kube_config_path": {"label": "Kube config path", "schema": _TEXT},
+    "kube_config": {
+        "label": "Kube config (JSON or YAML)",
+        "schema": {**_TEXT, "format": "password"},
+    },
+    "namespace": {"label": "Namespace", "schema": _TEXT},
+    "cluster_context": {"label": "Cluster context", "schema": _TEXT},
+    "mpi_job_url_template": {
+        "label": "MPI job URL template",
+        "description": "URL of the 'MPI Job' extra link, with {namespace}, {name} and {job_id}",
+        "schema": _TEXT,
+    },
+}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -26,7 +51,8 @@ def get_provider_info() -> dict[str, Any]:
 
     Returns:
         The provider info dictionary (package name, versions, integrations,
-        hooks, operators, sensors, triggers and extra links), valid against
+        hooks, operators, sensors, triggers, the connection type and extra
+        links), valid against
         Airflow's ``provider_info.schema.json``.
     """
     return {
@@ -64,6 +90,17 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": INTEGRATION,
                 "python-modules": ["airflow_provider_mpi.triggers.mpi_job"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "mpi_operator",
+                "hook-class-name": "airflow_provider_mpi.hooks.mpi_operator.MPIOperatorHook",
+                "hook-name": "MPI Operator (Kubernetes)",
+                "conn-fields": CONNECTION_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "login", "password", "port", "extra"]
+                },
             }
         ],
         "extra-links": ["airflow_provider_mpi.links.MPIJobLink"],

@@ -1,10 +1,12 @@
-"""The fields of a ``kubernetes`` connection and how they select a kube config.
+"""The fields of a ``kubernetes`` or ``mpi_operator`` connection and how they select a kube config.
 
-Shared by the sync hook (which builds its client through the cncf
-``KubernetesHook``), the async hook of the triggers (``kubernetes_asyncio``)
-and the trigger's kwargs (:class:`KubeAccess`), so that all three read the
-connection the same way: the same extras, the same precedence, the same
-"mutually exclusive" rule as the cncf-kubernetes provider.
+Both connection types carry the same extras (those of the cncf-kubernetes
+provider, plus ``mpi_job_url_template``). Shared by the sync hook (which
+builds its client through the cncf ``KubernetesHook``), the async hook of the
+triggers (``kubernetes_asyncio``) and the trigger's kwargs
+(:class:`KubeAccess`), so that all three read the connection the same way:
+the same extras, the same precedence, the same "mutually exclusive" rule as
+the cncf-kubernetes provider.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 __all__ = [
     "DEFAULT_CONN_ID",
     "DEFAULT_NAMESPACE",
+    "MPI_OPERATOR_CONN_TYPE",
     "URL_TEMPLATE_EXTRA",
     "KubeAccess",
     "KubeConfigSource",
@@ -37,6 +40,10 @@ DEFAULT_NAMESPACE = "default"
 URL_TEMPLATE_EXTRA = "mpi_job_url_template"
 #: The cncf-kubernetes provider's default connection.
 DEFAULT_CONN_ID = "kubernetes_default"
+#: This provider's connection type (the cncf ``kubernetes`` type works as well).
+MPI_OPERATOR_CONN_TYPE = "mpi_operator"
+#: Prefixes of extras stored by older connection forms (before Airflow 2.3).
+_EXTRA_PREFIXES = ("extra__kubernetes__", f"extra__{MPI_OPERATOR_CONN_TYPE}__")
 
 
 class KubeConfigSource(str, enum.Enum):
@@ -99,10 +106,23 @@ def parse_kube_config(value: object, origin: str) -> dict[str, Any]:
 
 
 def connection_extra(extras: Mapping[str, Any], name: str) -> Any:
-    """Read a connection extra, also under its pre-Airflow-2.3 prefixed name."""
+    """Read a connection extra, plain or under a form prefix of either connection type.
+
+    Args:
+        extras: the connection's extras.
+        name: the plain field name, e.g. ``kube_config_path``.
+
+    Returns:
+        The value, or None when unset or empty. A plain name wins over the
+        prefixed ``extra__kubernetes__<name>`` and ``extra__mpi_operator__<name>``.
+    """
     if name in extras:
         return extras[name] or None
-    return extras.get(f"extra__kubernetes__{name}") or None
+    for prefix in _EXTRA_PREFIXES:
+        value = extras.get(f"{prefix}{name}")
+        if value:
+            return value
+    return None
 
 
 def as_bool(value: object) -> bool | None:

@@ -1,17 +1,21 @@
-"""The Airflow hook: an Airflow ``kubernetes`` connection turned into a job tracker.
+"""The Airflow hook: an Airflow connection turned into a job tracker.
 
-Users already have ``kubernetes`` connections (apache-airflow-providers-cncf-kubernetes:
-in-cluster, kube config path, inline kube config, context, namespace), so this
-hook reads the same connection type rather than registering a new one. The sync
-side builds its API client through the cncf ``KubernetesHook`` (same fields,
-same precedence); the async side, used by triggers, is a separate small class
+The hook reads two connection types with the same fields: the cncf-kubernetes
+provider's ``kubernetes`` (in-cluster, kube config path, inline kube config,
+context, namespace), so that connections users already have keep working, and
+this provider's own ``mpi_operator`` type (registered in ``get_provider_info``,
+so that ``airflow providers hooks`` and the connection form list this hook),
+which adds the ``mpi_job_url_template`` field. The sync side reads the
+connection itself (plain or form-prefixed extras of either type) and builds
+its API client through the cncf ``KubernetesHook`` (same precedence, same
+client); the async side, used by triggers, is a separate small class
 (:class:`AsyncMPIOperatorHook`) that resolves the same fields with
 ``kubernetes_asyncio`` and never blocks the event loop.
 
 A trigger runs in the triggerer, which may not see a connection defined only in
-the worker's environment (an ``AIRFLOW_CONN_*`` variable). :meth:`MPIOperatorHook.trigger_access`
-therefore resolves, on request, the kube config in the worker and hands it to
-the trigger (see ``docs/airflow.md``).
+the worker's environment (an ``AIRFLOW_CONN_*`` variable).
+:meth:`MPIOperatorHook.trigger_access` therefore resolves the kube config in
+the worker and hands it to the trigger on request (see ``docs/airflow.md``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
     DEFAULT_NAMESPACE,
+    MPI_OPERATOR_CONN_TYPE,
     URL_TEMPLATE_EXTRA,
     KubeAccess,
     KubeConfigSource,
@@ -54,6 +59,7 @@ if TYPE_CHECKING:  # imported when used: DAG files importing operators stay ligh
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "MPI_OPERATOR_CONN_TYPE",
     "URL_TEMPLATE_EXTRA",
     "AsyncMPIOperatorHook",
     "KubeAccess",
@@ -64,10 +70,12 @@ __all__ = [
 
 
 class MPIOperatorHook(BaseHook):
-    """Reach the MPI operator through an Airflow ``kubernetes`` connection.
+    """Reach the MPI operator through an ``mpi_operator`` or ``kubernetes`` connection.
 
     Args:
-        conn_id: the ``kubernetes`` connection (cncf-kubernetes provider).
+        conn_id: the connection: this provider's ``mpi_operator`` type or the
+            cncf-kubernetes provider's ``kubernetes`` type (same fields). A
+            missing ``kubernetes_default`` means the default kube config.
         namespace: the namespace of the jobs; default: the connection's
             ``namespace`` extra, else ``default``.
         config_file: a kube config path overriding the connection.
@@ -75,10 +83,10 @@ class MPIOperatorHook(BaseHook):
         in_cluster: use the pod's service account, overriding the connection.
     """
 
-    conn_name_attr = "kubernetes_conn_id"
+    conn_name_attr = "conn_id"
     default_conn_name = DEFAULT_CONN_ID
-    conn_type = "kubernetes"
-    hook_name = "MPI Operator (Kubernetes connection)"
+    conn_type = MPI_OPERATOR_CONN_TYPE
+    hook_name = "MPI Operator (Kubernetes)"
 
     def __init__(
         self,
@@ -97,21 +105,46 @@ class MPIOperatorHook(BaseHook):
         self.in_cluster = in_cluster
 
     @cached_property
-    def kubernetes_hook(self) -> Any:
-        """The cncf ``KubernetesHook`` that builds the sync API client."""
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+    def connection_extras(self) -> dict[str, Any]:
+        """The connection's extras (empty for a missing ``kubernetes_default``).
 
-        return KubernetesHook(
-            conn_id=self.conn_id,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
-        )
+        Raises:
+            AirflowNotFoundException: another connection ID does not exist.
+        """
+        try:
+            connection = self.get_connection(self.conn_id)
+        except AirflowNotFoundException:
+            if self.conn_id == DEFAULT_CONN_ID:  # as the cncf KubernetesHook
+                return {}
+            raise
+        return dict(connection.extra_dejson or {})
 
     @cached_property
-    def connection_extras(self) -> dict[str, Any]:
-        """The connection's extras (empty for a missing ``kubernetes_default``)."""
-        return dict(self.kubernetes_hook.conn_extras or {})
+    def kubernetes_hook(self) -> Any:
+        """The cncf ``KubernetesHook`` that builds the sync API client.
+
+        It gets the resolved fields rather than the connection ID, since it
+        reads only plain and ``extra__kubernetes__`` extras, not those an
+        ``mpi_operator`` connection form stores.
+        """
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        extras = self.connection_extras
+        inline = connection_extra(extras, "kube_config")
+        return KubernetesHook(
+            conn_id=None,
+            kubernetes_conn_id=None,
+            config_file=self.config_file or connection_extra(extras, "kube_config_path"),
+            config_dict=parse_kube_config(inline, "kube_config") if inline else None,
+            cluster_context=self.cluster_context or connection_extra(extras, "cluster_context"),
+            in_cluster=(
+                self.in_cluster
+                if self.in_cluster is not None
+                else as_bool(connection_extra(extras, "in_cluster"))
+            ),
+            disable_verify_ssl=as_bool(connection_extra(extras, "disable_verify_ssl")),
+            disable_tcp_keepalive=as_bool(connection_extra(extras, "disable_tcp_keepalive")),
+        )
 
     @property
     def namespace(self) -> str:

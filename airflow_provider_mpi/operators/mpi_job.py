@@ -59,7 +59,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         job_template: a ``JobTemplate``, a dict (Go JSON keys or snake_case),
             or a ``.yaml``/``.json`` file name (found like any Airflow
             template file); rendered with Jinja, nested values included.
-        conn_id: the ``kubernetes`` connection (cncf-kubernetes provider).
+        conn_id: an ``mpi_operator`` or ``kubernetes`` (cncf-kubernetes) connection.
         namespace: the job's namespace (default: the connection's).
         config_file: a kube config path overriding the connection.
         cluster_context: a kube config context overriding the connection.

@@ -44,7 +44,7 @@ class MPIJobSensor(BaseSensorOperator):
         target_states: states that end the wait successfully (default Done).
         failed_is_target: a Failed job ends the wait successfully instead of
             failing the task.
-        conn_id: the ``kubernetes`` connection.
+        conn_id: an ``mpi_operator`` or ``kubernetes`` (cncf-kubernetes) connection.
         namespace: the namespace for a bare job name (default: the connection's).
         config_file: a kube config path overriding the connection.
         cluster_context: a kube config context overriding the connection.

@@ -31,9 +31,11 @@ KUBE_CONFIG = {
 }
 
 
-def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **extra: object) -> None:
+def _connection(
+    monkeypatch: pytest.MonkeyPatch, conn_id: str, conn_type: str = "kubernetes", **extra: object
+) -> None:
     monkeypatch.setenv(
-        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "kubernetes", "extra": extra})
+        f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": conn_type, "extra": extra})
     )
 
 
@@ -72,10 +74,58 @@ def test_sources_are_mutually_exclusive(
         )
 
 
-def test_hook_reuses_the_kubernetes_connection_type() -> None:
-    assert MPIOperatorHook.conn_type == "kubernetes"
+def test_hook_has_its_own_connection_type_and_the_cncf_default_connection() -> None:
+    assert MPIOperatorHook.conn_type == "mpi_operator"
     assert MPIOperatorHook.default_conn_name == "kubernetes_default"
-    assert MPIOperatorHook.conn_name_attr == "kubernetes_conn_id"
+    assert MPIOperatorHook.conn_name_attr == "conn_id"  # Connection.get_hook() passes it
+
+
+@pytest.mark.parametrize("conn_type", ["kubernetes", "mpi_operator"])
+@pytest.mark.parametrize(
+    "prefix", ["", "extra__kubernetes__", "extra__mpi_operator__"], ids=["plain", "k8s", "mpi"]
+)
+def test_extras_of_either_type_and_prefix(
+    monkeypatch: pytest.MonkeyPatch, conn_type: str, prefix: str
+) -> None:
+    _connection(
+        monkeypatch,
+        "typed",
+        conn_type,
+        **{f"{prefix}namespace": "hpc", f"{prefix}mpi_job_url_template": "https://d/{name}"},
+    )
+    hook = MPIOperatorHook("typed")
+    assert (hook.namespace, hook.job_url_template) == ("hpc", "https://d/{name}")
+
+
+def test_the_plain_extra_wins_over_a_prefixed_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    _connection(
+        monkeypatch, "both", "mpi_operator", namespace="plain", extra__mpi_operator__namespace="x"
+    )
+    assert MPIOperatorHook("both").namespace == "plain"
+
+
+def test_the_sync_client_gets_prefixed_fields(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(KUBE_CONFIG))
+    _connection(
+        monkeypatch,
+        "sync",
+        "mpi_operator",
+        extra__mpi_operator__kube_config_path=str(path),
+        extra__mpi_operator__cluster_context="ctx",
+    )
+    kubernetes_hook = MPIOperatorHook("sync").kubernetes_hook
+    assert (kubernetes_hook.config_file, kubernetes_hook.cluster_context) == (str(path), "ctx")
+    assert kubernetes_hook.get_conn().configuration.host == "http://127.0.0.1:1"
+
+
+def test_a_missing_connection_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_NOT_THERE", raising=False)
+    with pytest.raises(InvalidArgumentError) as caught:
+        MPIOperatorHook("not_there").get_tracker()
+    assert (caught.value.field, caught.value.value) == ("conn_id", "not_there")
 
 
 @pytest.mark.parametrize(
@@ -107,7 +157,7 @@ def test_url_template_from_the_connection(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_trigger_access_by_connection_id(monkeypatch: pytest.MonkeyPatch) -> None:
     _connection(monkeypatch, "access", namespace="hpc", kube_config_path="/x")
-    access = MPIOperatorHook("access", cluster_context="ctx").trigger_access()
+    access = MPIOperatorHook("access", cluster_context="ctx").trigger_access(pass_kube_config=False)
     assert access == KubeAccess(conn_id="access", namespace="hpc", cluster_context="ctx")
 
 

@@ -70,9 +70,32 @@ def test_extra_links_import() -> None:
         assert issubclass(link, BaseOperatorLink)
 
 
-def test_no_connection_type_clash() -> None:
-    assert "connection-types" not in INFO
-    assert "hook-class-names" not in INFO
+HOOK_CLASS = "airflow_provider_mpi.hooks.mpi_operator.MPIOperatorHook"
+
+
+def test_registers_its_own_connection_type_only() -> None:
+    assert [
+        (entry["connection-type"], entry["hook-class-name"]) for entry in INFO["connection-types"]
+    ] == [("mpi_operator", HOOK_CLASS)]
+    assert "hook-class-names" not in INFO  # deprecated; would import the hook at discovery
+
+
+def test_connection_fields_are_read_by_the_hook() -> None:
+    from airflow_provider_mpi.hooks._kube_config import URL_TEMPLATE_EXTRA
+    from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+
+    (entry,) = INFO["connection-types"]
+    assert entry["connection-type"] == MPIOperatorHook.conn_type
+    assert entry["hook-name"] == MPIOperatorHook.hook_name
+    assert set(entry["conn-fields"]) == {
+        "in_cluster",
+        "kube_config_path",
+        "kube_config",
+        "namespace",
+        "cluster_context",
+        URL_TEMPLATE_EXTRA,
+    }
+    assert entry["conn-fields"]["kube_config"]["schema"]["format"] == "password"
 
 
 def test_providers_manager_sees_us_and_keeps_the_cncf_kubernetes_hook() -> None:
@@ -85,9 +108,22 @@ def test_providers_manager_sees_us_and_keeps_the_cncf_kubernetes_hook() -> None:
         trigger.trigger_class_name for trigger in manager.trigger
     }
     assert "airflow_provider_mpi.links.MPIJobLink" in manager.extra_links_class_names
+    widgets = manager.connection_form_widgets
+    assert widgets["extra__mpi_operator__kube_config"].is_sensitive
+    assert widgets["extra__mpi_operator__mpi_job_url_template"].hook_class_name == HOOK_CLASS
+    assert widgets["extra__kubernetes__kube_config"].package_name == (
+        "apache-airflow-providers-cncf-kubernetes"
+    )
+    assert "host" in manager.field_behaviours["mpi_operator"]["hidden_fields"]
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    kubernetes = ProvidersManagerTaskRuntime().hooks["kubernetes"]
+    hooks = ProvidersManagerTaskRuntime().hooks
+    ours = hooks["mpi_operator"]
+    assert ours is not None
+    assert (ours.hook_class_name, ours.package_name) == (HOOK_CLASS, PACKAGE)
+    assert ours.connection_id_attribute_name == "conn_id"
+    assert ours.connection_testable
+    kubernetes = hooks["kubernetes"]
     assert kubernetes is not None
     assert kubernetes.package_name == "apache-airflow-providers-cncf-kubernetes"
 
@@ -106,8 +142,11 @@ def _airflow_cli(*args: str) -> str:
     return done.stdout
 
 
-def test_cli_lists_the_provider_and_its_hook_connection_type() -> None:
+def test_cli_lists_the_provider_and_its_hook() -> None:
     providers = json.loads(_airflow_cli("providers", "list", "-o", "json"))
     assert any(p["package_name"] == PACKAGE for p in providers)
     hooks = json.loads(_airflow_cli("providers", "hooks", "-o", "json"))
-    assert any(h["connection_type"] == "kubernetes" for h in hooks)
+    by_type = {h["connection_type"]: h for h in hooks}
+    assert by_type["mpi_operator"]["class"] == HOOK_CLASS
+    assert by_type["mpi_operator"]["package_name"] == PACKAGE
+    assert by_type["kubernetes"]["package_name"] == "apache-airflow-providers-cncf-kubernetes"
