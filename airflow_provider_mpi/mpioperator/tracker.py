@@ -265,15 +265,15 @@ class MPIOperatorTracker(ArrayJobMethods):
     def job_events(self, job_id: str, *, warnings_only: bool = False) -> list[JobEvent]:
         """The Kubernetes events of the job, its launcher Job and its pods, oldest first.
 
+        One list of events per object (field selectors on ``involvedObject``),
+        never the namespace's events.
+
         Args:
             job_id: the job.
             warnings_only: only Warning events.
 
         Returns:
             The events.
-
-        One list of events per object (field selectors on ``involvedObject``),
-        never the namespace's events.
         """
         ref = self._ref(job_id)
         mpijob = self._get(ref)
