@@ -76,6 +76,10 @@ RETRIES = _RetryCounter()
 class PollingMPIJobTrigger(BaseTrigger):
     """The baseline: get the MPIJob every ``poll_interval`` s, like KubernetesJobTrigger.
 
+    Like cncf-kubernetes' ``AsyncKubernetesHook``, it loads the kube config
+    and opens an API client of its own (the provider's hook would share one
+    per event loop).
+
     Args:
         job_id: ``namespace/name`` of the MPIJob.
         config_file: the kube config.
@@ -101,12 +105,18 @@ class PollingMPIJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the job ended; fire one event with the object."""
-        from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook
+        from kubernetes_asyncio import client, config
+
+        from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
         from airflow_provider_mpi.mpioperator.status import job_state_from_mpi_job
 
         namespace, name = self.job_id.split("/")
-        hook = AsyncMPIOperatorHook(None, config_file=self.config_file, namespace=namespace)
-        async with hook.get_tracker() as tracker:
+        configuration = client.Configuration()
+        await config.load_kube_config(
+            config_file=self.config_file, client_configuration=configuration
+        )
+        async with client.ApiClient(configuration=configuration) as api_client:
+            tracker = AsyncMPIOperatorTracker(api_client, namespace=namespace)
             while True:
                 mpijob = await tracker.api.get_mpi_job(namespace, name, job_id=self.job_id)
                 state, _ = job_state_from_mpi_job(mpijob)
