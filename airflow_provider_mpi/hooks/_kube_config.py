@@ -33,6 +33,7 @@ __all__ = [
     "connection_extra",
     "default_kube_config_path",
     "parse_kube_config",
+    "worker_only_connection_variable",
 ]
 
 DEFAULT_NAMESPACE = "default"
@@ -123,6 +124,28 @@ def connection_extra(extras: Mapping[str, Any], name: str) -> Any:
         if value:
             return value
     return None
+
+
+def worker_only_connection_variable(
+    conn_id: str | None, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Name the ``AIRFLOW_CONN_*`` variable defining ``conn_id`` in this process, if any.
+
+    Airflow's environment-variables secrets backend reads a connection from
+    ``AIRFLOW_CONN_<CONN_ID upper-cased>``. Such a connection is visible only
+    to processes with that variable; a triggerer usually has other variables.
+
+    Args:
+        conn_id: the connection ID (None: no connection).
+        environ: the environment to look in (default ``os.environ``).
+
+    Returns:
+        The variable's name when it is set (even empty), else None.
+    """
+    if not conn_id:
+        return None
+    name = f"AIRFLOW_CONN_{conn_id.upper()}"
+    return name if name in (os.environ if environ is None else environ) else None
 
 
 def as_bool(value: object) -> bool | None:

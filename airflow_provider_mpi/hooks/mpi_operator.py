@@ -15,7 +15,7 @@ client); the async side, used by triggers, is a separate small class
 A trigger runs in the triggerer, which may not see a connection defined only in
 the worker's environment (an ``AIRFLOW_CONN_*`` variable).
 :meth:`MPIOperatorHook.trigger_access` therefore resolves the kube config in
-the worker and hands it to the trigger on request (see ``docs/airflow.md``).
+the worker and hands it to the trigger in that case (see ``docs/airflow.md``).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from airflow_provider_mpi.hooks._kube_config import (
     connection_extra,
     default_kube_config_path,
     parse_kube_config,
+    worker_only_connection_variable,
 )
 
 if TYPE_CHECKING:  # imported when used: DAG files importing operators stay light
@@ -211,7 +212,35 @@ class MPIOperatorHook(BaseHook):
             return False, f"{type(exc).__name__}: {exc}"
         return True, f"Connected; the MPIJob CRD is installed; namespace {self.namespace!r}"
 
-    def trigger_access(self, *, pass_kube_config: bool = False) -> KubeAccess:
+    def should_pass_kube_config(self) -> tuple[bool, str]:
+        """Decide whether a trigger needs the kube config resolved in the worker.
+
+        The triggerer reads connections from the metadata database and the
+        secrets backends like the worker does, but not from the worker's
+        environment variables. So the kube config is passed only when the
+        connection is defined by an ``AIRFLOW_CONN_<CONN_ID>`` variable of
+        this process, or when the ``config_file`` override names a file of
+        this machine; otherwise the trigger gets the connection ID and the
+        overrides, and no credentials are stored with the trigger.
+
+        Returns:
+            ``(pass it, why)``; the reason names the variable or the file,
+            never the content.
+        """
+        variable = worker_only_connection_variable(self.conn_id)
+        if variable:
+            return True, (
+                f"connection {self.conn_id!r} is defined by the worker's environment "
+                f"variable {variable}, which the triggerer may not have"
+            )
+        if self.config_file and os.path.isfile(os.path.expanduser(self.config_file)):
+            return True, f"the config_file override {self.config_file!r} is a file of the worker"
+        return False, (
+            f"connection {self.conn_id!r} is not defined by the worker's environment, "
+            "so the triggerer reads it like the worker"
+        )
+
+    def trigger_access(self, *, pass_kube_config: bool | None = None) -> KubeAccess:
         """Describe how a trigger reaches the cluster.
 
         Args:
@@ -220,7 +249,10 @@ class MPIOperatorHook(BaseHook):
                 connection nor the file. The config then travels in the
                 trigger's kwargs (stored, encrypted with the Fernet key, in the
                 metadata database). An in-cluster connection is passed as
-                ``in_cluster=True``: the triggerer's own service account is used.
+                ``in_cluster=True``: the triggerer's own service account is
+                used. None (the default) decides with
+                :meth:`should_pass_kube_config`; the choice and its reason are
+                logged at INFO, never the config.
 
         Returns:
             The access fields for the trigger.
@@ -229,7 +261,16 @@ class MPIOperatorHook(BaseHook):
             InvalidArgumentError: the connection's configuration is invalid or
                 its kube config file cannot be read.
         """
+        if pass_kube_config is None:
+            pass_kube_config, why = self.should_pass_kube_config()
+        else:
+            why = f"pass_kube_config_to_trigger={pass_kube_config} was set"
         if not pass_kube_config:
+            self.log.info(
+                "Passing the connection ID %r and the overrides to the trigger: %s",
+                self.conn_id,
+                why,
+            )
             return KubeAccess(
                 conn_id=self.conn_id,
                 namespace=self.namespace,
@@ -237,6 +278,7 @@ class MPIOperatorHook(BaseHook):
                 cluster_context=self.cluster_context,
                 in_cluster=self.in_cluster,
             )
+        self.log.info("Passing the kube config resolved in the worker to the trigger: %s", why)
         extras = self.connection_extras
         in_cluster = self.in_cluster
         if in_cluster is None:
@@ -247,6 +289,8 @@ class MPIOperatorHook(BaseHook):
         source = choose_kube_config_source(
             in_cluster=in_cluster, config_file=config_file, kube_config=inline
         )
+        if source is KubeConfigSource.DEFAULT and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            source = KubeConfigSource.IN_CLUSTER  # the default in a pod, as the clients do
         kube_config: dict[str, Any] | None = None
         if source is KubeConfigSource.FILE or source is KubeConfigSource.DEFAULT:
             path = config_file or default_kube_config_path()

@@ -81,7 +81,7 @@ class MPIJobOperatorBase(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         wait_timeout: float | timedelta | None = None,
         reattach_on_retry: bool = True,
-        pass_kube_config_to_trigger: bool = False,
+        pass_kube_config_to_trigger: bool | None = None,
         cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:

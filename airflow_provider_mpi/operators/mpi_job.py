@@ -83,7 +83,10 @@ class MPIJobOperator(MPIJobOperatorBase):
         cancel_on_kill: terminate the job when Airflow kills the task, also
             while deferred (the trigger's ``on_kill``).
         pass_kube_config_to_trigger: resolve the kube config in the worker and
-            pass it to the trigger (for connections the triggerer cannot see).
+            pass it to the trigger (True), or pass only the connection ID and
+            the overrides (False); None (default) passes it only for a
+            connection from the worker's ``AIRFLOW_CONN_*`` variable or a
+            local ``config_file`` override, which the triggerer may not see.
         **kwargs: ``BaseOperator`` arguments.
 
     Returns (``execute``):

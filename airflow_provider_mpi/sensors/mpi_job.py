@@ -50,7 +50,11 @@ class MPIJobSensor(BaseSensorOperator):
         cluster_context: a kube config context overriding the connection.
         in_cluster: use the worker's service account.
         deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
-        pass_kube_config_to_trigger: pass the worker's kube config to the trigger.
+        pass_kube_config_to_trigger: pass the kube config resolved in the
+            worker to the trigger (True), or only the connection ID and the
+            overrides (False); None decides: pass it only for a connection
+            from the worker's ``AIRFLOW_CONN_*`` variable or a local
+            ``config_file`` override, which the triggerer may not see.
         **kwargs: ``BaseSensorOperator`` arguments (``mode``, ``poke_interval``,
             ``timeout``, ``soft_fail``...).
 
@@ -73,7 +77,7 @@ class MPIJobSensor(BaseSensorOperator):
         cluster_context: str | None = None,
         in_cluster: bool | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        pass_kube_config_to_trigger: bool = False,
+        pass_kube_config_to_trigger: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from tests import airflow_env  # noqa: F401
 
 # isort: on
+import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -22,31 +23,45 @@ from tests.dags.jobs import scripted_template
 
 WORKER_ONLY = "AIRFLOW_CONN_WORKER_ONLY"
 SEEN: list[str] = []
+#: The kwargs of every trigger the operators built (what the triggerer gets).
+KWARGS: list[dict[str, Any]] = []
 
 
 class TriggererWithoutTheConnection(MPIJobTrigger):
     """Runs where the worker's ``AIRFLOW_CONN_WORKER_ONLY`` is not set."""
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        saved = os.environ.pop(WORKER_ONLY)
+        saved = os.environ.pop(WORKER_ONLY, None)
         try:
             async for event in super().run():
                 SEEN.append(event.payload["message"])
                 yield event
         finally:
-            os.environ[WORKER_ONLY] = saved
+            if saved is not None:
+                os.environ[WORKER_ONLY] = saved
 
 
 class Operator(MPIJobOperator):
     def _trigger(self, **kwargs: Any) -> MPIJobTrigger:
-        return TriggererWithoutTheConnection(**super()._trigger(**kwargs).serialize()[1])
+        trigger = TriggererWithoutTheConnection(**super()._trigger(**kwargs).serialize()[1])
+        KWARGS.append(trigger.serialize()[1])
+        self.log.info("Deferring to %r", trigger)
+        return trigger
 
 
-@pytest.mark.parametrize(("pass_config", "state"), [(True, "success"), (False, "failed")])
-def test_pass_kube_config_to_trigger(
-    cluster: Any, run_dag: Any, monkeypatch: pytest.MonkeyPatch, pass_config: bool, state: str
+@pytest.mark.parametrize(
+    ("pass_config", "state"), [(None, "success"), (True, "success"), (False, "failed")]
+)
+def test_worker_only_connection(
+    cluster: Any,
+    run_dag: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    pass_config: bool | None,
+    state: str,
 ) -> None:
     SEEN.clear()
+    KWARGS.clear()
     monkeypatch.setenv(WORKER_ONLY, connection_env(cluster))
     with DAG(f"mpi_worker_only_{pass_config}", schedule=None) as dag:
         Operator(
@@ -58,5 +73,89 @@ def test_pass_kube_config_to_trigger(
         )
     assert task_states(run_dag(dag)) == {"run": state}
     assert len(SEEN) == 1
-    if not pass_config:  # the error says what to do
+    (kwargs,) = KWARGS
+    if pass_config is False:  # the error says what to do
         assert "pass_kube_config_to_trigger=True" in SEEN[0]
+        assert kwargs["kube_config"] is None
+    else:
+        assert kwargs["conn_id"] is None
+        assert kwargs["kube_config"] == cluster.kubeconfig()
+        assert cluster.token not in repr(MPIJobTrigger(**kwargs))
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err
+    assert "Deferring to" in logged
+    assert cluster.token not in logged  # neither the decision nor the trigger's repr
+    if pass_config is None:
+        assert f"environment variable {WORKER_ONLY}" in logged
+
+
+class TriggererWithTheDatabase(MPIJobTrigger):
+    """Reads connections of the metadata database, as a triggerer does through the API server.
+
+    ``dag.test()`` runs triggers inline, where only the environment's
+    connections are visible; the stored connection is exposed there for the
+    duration of the wait.
+    """
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow.models.connection import Connection
+        from airflow.utils.session import create_session
+
+        with create_session() as session:
+            stored = session.query(Connection).filter_by(conn_id=self.access.conn_id).one()
+            variable = f"AIRFLOW_CONN_{stored.conn_id.upper()}"
+            os.environ[variable] = stored.as_json()
+        try:
+            async for event in super().run():
+                yield event
+        finally:
+            del os.environ[variable]
+
+
+class DatabaseOperator(MPIJobOperator):
+    def _trigger(self, **kwargs: Any) -> MPIJobTrigger:
+        trigger = TriggererWithTheDatabase(**super()._trigger(**kwargs).serialize()[1])
+        KWARGS.append(trigger.serialize()[1])
+        return trigger
+
+
+@pytest.fixture
+def database_connection(cluster: Any, airflow_db: None) -> Iterator[str]:
+    """A connection to ``cluster`` stored in the metadata database, not in the environment."""
+    from airflow.models.connection import Connection
+    from airflow.utils.session import create_session
+
+    conn_id = "in_database"
+    with create_session() as session:
+        session.add(
+            Connection(
+                conn_id=conn_id,
+                conn_type="mpi_operator",
+                extra=json.dumps({"kube_config_path": cluster.kubeconfig_path}),
+            )
+        )
+    try:
+        yield conn_id
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == conn_id).delete()
+
+
+def test_a_database_connection_is_not_passed(
+    database_connection: str, run_dag: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    SEEN.clear()
+    KWARGS.clear()
+    assert f"AIRFLOW_CONN_{database_connection.upper()}" not in os.environ
+    with DAG("mpi_database_connection", schedule=None) as dag:
+        DatabaseOperator(
+            task_id="run",
+            conn_id=database_connection,
+            job_template=scripted_template(duration=5),
+            deferrable=True,
+        )
+    assert task_states(run_dag(dag)) == {"run": "success"}
+    (kwargs,) = KWARGS
+    assert (kwargs["conn_id"], kwargs["kube_config"]) == (database_connection, None)
+    captured = capfd.readouterr()
+    assert "not defined by the worker's environment" in captured.out + captured.err

@@ -161,6 +161,72 @@ def test_trigger_access_by_connection_id(monkeypatch: pytest.MonkeyPatch) -> Non
     assert access == KubeAccess(conn_id="access", namespace="hpc", cluster_context="ctx")
 
 
+@pytest.mark.parametrize(
+    ("in_environment", "config_file", "passed", "reason"),
+    [
+        (True, None, True, "AIRFLOW_CONN_AUTO_CONN"),
+        (False, None, False, "not defined by the worker's environment"),
+        (False, "local", True, "is a file of the worker"),
+        (False, "/not/on/this/machine", False, "not defined by the worker's environment"),
+        (True, "/not/on/this/machine", True, "AIRFLOW_CONN_AUTO_CONN"),
+    ],
+    ids=["worker-env", "db-or-secrets", "local-file", "remote-file", "env-and-remote-file"],
+)
+def test_auto_passes_the_kube_config_only_for_what_the_triggerer_cannot_see(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    in_environment: bool,
+    config_file: str | None,
+    passed: bool,
+    reason: str,
+) -> None:
+    local = tmp_path / "config"
+    local.write_text(yaml.safe_dump(KUBE_CONFIG))
+    monkeypatch.delenv("AIRFLOW_CONN_AUTO_CONN", raising=False)
+    if in_environment:
+        _connection(monkeypatch, "auto_conn", kube_config_path=str(local))
+    hook = MPIOperatorHook(
+        "auto_conn",
+        namespace="hpc",  # so that the hook never needs to read a connection it cannot see
+        config_file=str(local) if config_file == "local" else config_file,
+    )
+    decision, why = hook.should_pass_kube_config()
+    assert decision is passed
+    assert reason in why
+    if passed and config_file != "/not/on/this/machine" and in_environment:
+        assert hook.trigger_access().kube_config == KUBE_CONFIG
+    if not passed:
+        access = hook.trigger_access()
+        assert (access.conn_id, access.kube_config) == ("auto_conn", None)
+
+
+def test_auto_logs_the_choice_but_never_the_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(KUBE_CONFIG))
+    _connection(monkeypatch, "logged", kube_config_path=str(path))
+    access = MPIOperatorHook("logged").trigger_access()
+    assert access.kube_config == KUBE_CONFIG
+    captured = capfd.readouterr()
+    logged = captured.out + captured.err
+    assert "Passing the kube config" in logged
+    assert "AIRFLOW_CONN_LOGGED" in logged
+    assert "secret" not in logged
+
+
+def test_forcing_overrides_the_automatic_choice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump(KUBE_CONFIG))
+    monkeypatch.delenv("AIRFLOW_CONN_FORCED", raising=False)
+    hook = MPIOperatorHook("forced", namespace="hpc", config_file=str(path))
+    assert hook.trigger_access(pass_kube_config=False).kube_config is None
+    monkeypatch.setenv("AIRFLOW_CONN_FORCED", json.dumps({"conn_type": "mpi_operator"}))
+    assert hook.trigger_access(pass_kube_config=True).kube_config == KUBE_CONFIG
+
+
 def test_trigger_access_passes_a_kube_config_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
