@@ -254,6 +254,16 @@ def test_trigger_access_in_cluster_passes_no_secret(monkeypatch: pytest.MonkeyPa
     assert access.kube_config is None
 
 
+def test_trigger_access_in_a_pod_without_a_source_passes_in_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _connection(monkeypatch, "bare", "mpi_operator", namespace="hpc")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    monkeypatch.setenv("KUBECONFIG", "/does/not/exist")  # not read: the pod's default wins
+    access = MPIOperatorHook("bare").trigger_access()
+    assert (access.conn_id, access.in_cluster, access.kube_config) == (None, True, None)
+
+
 def test_trigger_access_unreadable_file_names_the_field(monkeypatch: pytest.MonkeyPatch) -> None:
     _connection(monkeypatch, "nofile", kube_config_path="/does/not/exist")
     with pytest.raises(InvalidArgumentError) as caught:
