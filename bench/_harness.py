@@ -7,7 +7,10 @@ fighting for one core. :class:`ClusterProcess` therefore runs an
 :class:`~airflow_provider_mpi.testing.MPICluster` in a child process (bound
 to 127.0.0.1 only) and answers a few commands over a pipe:
 
-- the request counters of the emulated API server (by verb and resource);
+- the emulated API server's own request counters (``MPICluster.requests``,
+  by verb and resource, the ones the tests assert on): a request is counted
+  when it arrives, so a watch still open is counted too, and its errors
+  when it is answered;
 - when each MPIJob's terminal condition (``Succeeded``/``Failed`` True) was
   written: a store subscription in the child stamps it with ``time.time()``
   the moment the controller writes it, so a client in this process can take
@@ -108,30 +111,6 @@ class _Recorder:
             self.running.discard(name)
 
 
-def _opening_counter() -> Any:
-    """A fault injector without faults that counts each request when it arrives.
-
-    The server's own counters record a request when it is answered, which for
-    a watch is when the stream ends: a watch still open at the end of a
-    measurement would not be counted. The server consults the fault injector
-    once per authenticated request on arrival, so counting there sees every
-    request, open watches included.
-    """
-    from airflow_provider_mpi.testing.faults import FaultDecision, FaultInjector, RequestInfo
-
-    class OpeningCounter(FaultInjector):
-        def __init__(self) -> None:
-            super().__init__()
-            self.opened: dict[tuple[str, str], int] = {}
-
-        def decide(self, info: RequestInfo) -> FaultDecision:
-            key = (info.verb.value, info.resource)
-            self.opened[key] = self.opened.get(key, 0) + 1
-            return super().decide(info)
-
-    return OpeningCounter()
-
-
 def _child(conn: Connection, speed: float, tls: bool) -> None:  # pragma: no cover - child
     import sys
 
@@ -142,8 +121,7 @@ def _child(conn: Connection, speed: float, tls: bool) -> None:  # pragma: no cov
     # through a burst (a real API server does not wait for the controllers).
     sys.setswitchinterval(0.0005)
     recorder = _Recorder()
-    faults = _opening_counter()
-    with MPICluster(clock=speed, tls=tls, faults=faults) as cluster:
+    with MPICluster(clock=speed, tls=tls) as cluster:
         store = cluster.store
         unsubscribe = store.subscribe(recorder)
         conn.send(cluster.kubeconfig_path)
@@ -155,15 +133,12 @@ def _child(conn: Connection, speed: float, tls: bool) -> None:  # pragma: no cov
                     return
                 if command == "reset":
                     cluster.requests.reset()
-                    faults.opened = {}
                     recorder.reset()
                     conn.send(None)
                 elif command == "counters":
-                    answered = cluster.requests.snapshot()
-                    errors = {(v.value, r): s.errors for (v, r), s in answered.items()}
-                    conn.send(
-                        {key: (n, errors.get(key, 0)) for key, n in dict(faults.opened).items()}
-                    )
+                    # Counted on arrival (an open watch too), errors when answered.
+                    stats = cluster.requests.snapshot()
+                    conn.send({(v.value, r): (s.count, s.errors) for (v, r), s in stats.items()})
                 elif command == "ended":
                     conn.send(dict(recorder.ended))
                 elif command == "active":
@@ -204,7 +179,11 @@ def _release(store: Any, namespace: str, names: Sequence[str] | None) -> float:
 
 @dataclass(frozen=True)
 class Counts:
-    """Requests the emulated API server received, by (verb, resource)."""
+    """Requests the emulated API server received, by (verb, resource).
+
+    Read from the server's ``RequestCounters`` (``MPICluster.requests``):
+    ``by_key`` maps ``(verb, resource)`` to ``(requests arrived, errors answered)``.
+    """
 
     by_key: dict[tuple[str, str], tuple[int, int]]
 
