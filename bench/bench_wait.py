@@ -4,7 +4,16 @@ N MPIJobs (200 by default) are created suspended; the client starts waiting
 on all of them, the request counters are zeroed, and the jobs are released
 in the emulator's store, so they end after the scripted duration (two
 lengths: 3 s and 9 s of work, waits of about 5 s and 13 s including the
-emulator starting 200 jobs' pods). Side by side, in one run:
+emulator starting 200 jobs' pods). Two scenarios for the end of the jobs:
+
+- ``burst``: every job has the same duration, so the emulator's controller
+  writes the 200 terminal conditions within a second or two, in runs of
+  dozens a few hundred microseconds apart (the worst case: the emulator's
+  controller and server share one GIL in one process);
+- ``spread``: job i works ``i * spread / N`` s longer (``--spread``, 2 s by
+  default), as jobs submitted together but not identical do.
+
+Side by side, in one run:
 
 - ``watch``: ``AsyncMPIOperatorTracker.wait`` for every job in one event
   loop, all served by the shared ``JobWatchHub`` (one list, one watch);
@@ -16,7 +25,12 @@ emulator starting 200 jobs' pods). Side by side, in one run:
 Figures: the requests the emulated API server received during the wait, by
 verb; the delay from the moment the emulator's controller wrote the job's
 terminal condition (stamped by a store subscription in the emulator's
-process) to ``wait`` returning, p50/p95/p99/max.
+process) to ``wait`` returning, p50/p95/p99/max, and the emulator's own
+garbage-collector pauses during the wait. The emulator's cyclic collector
+is off while a wait is measured (``--emulator-gc`` keeps it on): a full
+collection of its store takes 80-150 ms with the GIL held and was, measured
+with timestamps at each stage, the whole of the burst's p99 above 100 ms
+(see ``_harness`` and docs/benchmarks.md).
 
 Run from the repository root: ``.venv/bin/python bench/bench_wait.py``
 (``--quick`` for a smaller, shorter run; ``--help`` for sizes).
@@ -51,25 +65,39 @@ class Result:
     """One measured case."""
 
     mode: str
+    scenario: str
     jobs: int
     duration: float
     wait_s: float
     counts: Counts
     delays: list[float]
     missing: int
+    gc_pauses: list[tuple[int, float]]
+
+    @property
+    def longest_gc(self) -> float:
+        """The emulator's longest garbage-collector pause during the wait (ms)."""
+        return max((ms for _, ms in self.gc_pauses), default=0.0)
 
 
-async def _create_held(tracker: object, names: list[str], duration: float) -> None:
+def _durations(n: int, duration: float, spread: float) -> list[float]:
+    """Job i works ``duration + i * spread / n`` s (all ``duration`` when spread is 0)."""
+    return [duration + i * spread / n for i in range(n)]
+
+
+async def _create_held(tracker: object, names: list[str], durations: list[float]) -> None:
     limit = asyncio.Semaphore(16)
 
-    async def create(name: str) -> None:
+    async def create(name: str, duration: float) -> None:
         async with limit:
             await tracker.api.create_mpi_job(NAMESPACE, held_mpijob(name, duration))  # type: ignore[attr-defined]
 
-    await asyncio.gather(*(create(name) for name in names))
+    await asyncio.gather(*(create(n, d) for n, d in zip(names, durations, strict=True)))
 
 
-async def run_async(cluster: ClusterProcess, mode: str, n: int, duration: float) -> Result:
+async def run_async(
+    cluster: ClusterProcess, mode: str, n: int, duration: float, spread: float = 0.0
+) -> Result:
     """Wait on n jobs in one event loop, with the watch hub or by polling."""
     from kubernetes_asyncio import config
 
@@ -80,8 +108,9 @@ async def run_async(cluster: ClusterProcess, mode: str, n: int, duration: float)
     )
     try:
         tracker = AsyncMPIOperatorTracker(client, namespace=NAMESPACE)
-        names = [f"{mode}-{int(duration)}s-{i:04d}" for i in range(n)]
-        await _create_held(tracker, names, duration)
+        scenario = f"spread {spread:g} s" if spread else "burst"
+        names = [f"{mode}-{int(duration)}s-{'s' if spread else 'b'}-{i:04d}" for i in range(n)]
+        await _create_held(tracker, names, _durations(n, duration, spread))
         await asyncio.to_thread(cluster.reset)
         seen: dict[str, float] = {}
 
@@ -103,12 +132,21 @@ async def run_async(cluster: ClusterProcess, mode: str, n: int, duration: float)
             task.result()
         counts = await asyncio.to_thread(cluster.counters)
         ended = await asyncio.to_thread(cluster.ended)
+        pauses = await asyncio.to_thread(cluster.gc_pauses)
     finally:
         await client.close()
     await asyncio.to_thread(cluster.clear)
     last_end = max(ended.values(), default=released)
     return Result(
-        mode, n, duration, last_end - released, counts, delays_ms(ended, seen), n - len(seen)
+        mode,
+        scenario,
+        n,
+        duration,
+        last_end - released,
+        counts,
+        delays_ms(ended, seen),
+        n - len(seen),
+        pauses,
     )
 
 
@@ -139,13 +177,21 @@ def run_sync(cluster: ClusterProcess, n: int, duration: float) -> Result:
         released = cluster.release(names)
         for future in futures:
             future.result(timeout=WAIT_TIMEOUT)
-    counts, ended = cluster.counters(), cluster.ended()
+    counts, ended, pauses = cluster.counters(), cluster.ended(), cluster.gc_pauses()
     for client in clients:
         client.close()
     cluster.clear()
     last_end = max(ended.values(), default=released)
     return Result(
-        "sync", n, duration, last_end - released, counts, delays_ms(ended, seen), n - len(seen)
+        "sync",
+        "burst",
+        n,
+        duration,
+        last_end - released,
+        counts,
+        delays_ms(ended, seen),
+        n - len(seen),
+        pauses,
     )
 
 
@@ -160,6 +206,17 @@ def main(argv: list[str] | None = None) -> int:
         "--durations", type=float, nargs="+", default=[3.0, 9.0], help="job durations in s (3 9)"
     )
     parser.add_argument(
+        "--spread",
+        type=float,
+        default=2.0,
+        help="the spread scenario: job i works i*SPREAD/N s longer (2.0; 0: skip it)",
+    )
+    parser.add_argument(
+        "--emulator-gc",
+        action="store_true",
+        help="keep the emulator's garbage collector on during the waits (its pauses included)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="50 jobs, 10 sync, durations 1 and 3 s"
     )
     args = parser.parse_args(argv)
@@ -168,11 +225,16 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[Result] = []
     started = time.monotonic()
-    with ClusterProcess(speed=1.0) as cluster:
+    with ClusterProcess(speed=1.0, gc_pauses=args.emulator_gc) as cluster:
         for duration in args.durations:
             for mode in ("watch", "poll"):
                 results.append(asyncio.run(run_async(cluster, mode, args.jobs, duration)))
                 print(f"  {mode:5} {duration:>4.0f} s done", file=sys.stderr, flush=True)
+            if args.spread:
+                results.append(
+                    asyncio.run(run_async(cluster, "watch", args.jobs, duration, args.spread))
+                )
+                print(f"  watch {duration:>4.0f} s spread done", file=sys.stderr, flush=True)
             if args.sync_jobs:
                 results.append(run_sync(cluster, args.sync_jobs, duration))
                 print(f"  sync  {duration:>4.0f} s done", file=sys.stderr, flush=True)
@@ -187,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         table(
             [
                 "mode",
+                "ends",
                 "jobs",
                 "job s",
                 "wait s",
@@ -200,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 (
                     r.mode,
+                    r.scenario,
                     r.jobs,
                     r.duration,
                     r.wait_s,
@@ -214,18 +278,35 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
     )
-    print("\nDelay from the terminal condition's write to wait() returning (ms)")
+    gc_state = "on" if args.emulator_gc else "off during the wait"
+    print(
+        "\nDelay from the terminal condition's write to wait() returning (ms); "
+        f"emulator gc {gc_state}, its pauses: count and longest"
+    )
     print(
         table(
-            ["mode", "jobs", "job s", "p50", "p95", "p99", "max", "missing"],
-            [(r.mode, r.jobs, r.duration, *percentiles(r.delays), r.missing) for r in results],
+            ["mode", "ends", "jobs", "job s", "p50", "p95", "p99", "max", "missing", "gc", "gc ms"],
+            [
+                (
+                    r.mode,
+                    r.scenario,
+                    r.jobs,
+                    r.duration,
+                    *percentiles(r.delays),
+                    r.missing,
+                    len(r.gc_pauses),
+                    r.longest_gc,
+                )
+                for r in results
+            ],
         )
     )
     if errors:
         print(f"\nemulator controller errors: {errors}")
 
     print()
-    watch = [r for r in results if r.mode == "watch"]
+    watch = [r for r in results if r.mode == "watch" and r.scenario == "burst"]
+    spread = [r for r in results if r.mode == "watch" and r.scenario != "burst"]
     poll = [r for r in results if r.mode == "poll"]
     totals = [r.counts.total for r in watch]
     independent = max(totals) - min(totals) <= 2 and all(r.missing == 0 for r in watch)
@@ -240,12 +321,22 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     p99 = max(percentiles(r.delays)[2] for r in watch)
+    # Judged on the burst, the harder case: 200 terminal conditions written
+    # within microseconds of each other by one emulator process.
     print(
         verdict(
-            "p99 delay < 100 ms on loopback",
+            "p99 delay < 100 ms on loopback (judged on the burst, the worst case)",
             p99 < 100 and all(r.missing == 0 for r in watch),
-            f"watch p99 {p99:.1f} ms over {len(watch)} runs of {args.jobs} jobs; polling p99 "
-            + ", ".join(f"{percentiles(r.delays)[2]:.0f} ms" for r in poll),
+            f"watch burst p99 {p99:.1f} ms over {len(watch)} runs of {args.jobs} jobs"
+            + (
+                f"; spread over {args.spread:g} s p99 "
+                + ", ".join(f"{percentiles(r.delays)[2]:.1f} ms" for r in spread)
+                if spread
+                else ""
+            )
+            + "; polling p99 "
+            + ", ".join(f"{percentiles(r.delays)[2]:.0f} ms" for r in poll)
+            + f"; emulator gc {gc_state}",
         )
     )
     return 0
