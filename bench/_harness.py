@@ -22,9 +22,9 @@ to 127.0.0.1 only) and answers a few commands over a pipe:
 - the emulator's own garbage-collector pauses. The emulator keeps every
   object, its history and its events as Python dicts, so a full (gen 2)
   collection in its process takes 80-150 ms with the GIL held: the server
-  thread stops writing watch events meanwhile. Measured in a 200-job burst,
-  that pause was the whole of the p99 above 100 ms; it is a property of the
-  stand-in (a real API server is Go, with a concurrent collector), not of
+  thread stops writing watch events meanwhile. Measured stage by stage in
+  a 200-job burst, such a pause made p99s of 70-150 ms; it is a property of
+  the stand-in (a real API server is Go, with a concurrent collector), not of
   the client under test. So by default the child collects once when the
   counters are zeroed and then leaves cyclic collection off until the next
   ``clear`` (reference counting still frees everything acyclic);
