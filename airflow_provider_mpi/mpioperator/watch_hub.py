@@ -143,6 +143,7 @@ class JobWatchHub:
         self.retry = retry
         self._subscriptions: list[Subscription] = []
         self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
+        self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
         self._cursor = WatchCursor()
         self._synced = asyncio.Event()
@@ -201,6 +202,8 @@ class JobWatchHub:
         self._subscriptions.append(subscription)
         for name in names or ():
             self._by_name.setdefault(name, []).append(subscription)
+        if label is not None:
+            self._labelled.append(subscription)
         try:
             self._start()
             subscription.initial = await self._initial(subscription)
@@ -212,6 +215,8 @@ class JobWatchHub:
                 waiting.remove(subscription)
                 if not waiting:
                     del self._by_name[name]
+            if label is not None:
+                self._labelled.remove(subscription)
             await self._after_leaving(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
@@ -290,11 +295,12 @@ class JobWatchHub:
             for subscription in list(self._subscriptions):
                 subscription.put(item)
             return
+        # Indexed: an event costs the waiters of its job and the label
+        # subscriptions, not a pass over every waiter (200 waiters, a burst of
+        # 1,000 events).
         targets = list(self._by_name.get(item.name, ()))
         targets += [
-            s
-            for s in self._subscriptions
-            if s.label is not None and s not in targets and s.matches(item.name, item.object)
+            s for s in self._labelled if s not in targets and s.matches(item.name, item.object)
         ]
         for subscription in targets:
             subscription.put(item)
