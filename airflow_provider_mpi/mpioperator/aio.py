@@ -24,8 +24,12 @@ from airflow_provider_mpi.mpioperator.api import (
     MPIJOB_GROUP,
     MPIJOB_PLURAL,
     MPIJOB_VERSION,
+    RAW_REQUEST,
     WATCH_READ_SLACK,
+    list_items,
+    list_version,
     log_kwargs,
+    query_kwargs,
 )
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy, acall_with_retry
 from airflow_provider_mpi.mpioperator.translate import translated
@@ -98,8 +102,7 @@ class AsyncMPIJobApi:
                     namespace,
                     MPIJOB_PLURAL,
                     body,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             )
         )
@@ -115,8 +118,7 @@ class AsyncMPIJobApi:
                     namespace,
                     MPIJOB_PLURAL,
                     name,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -131,13 +133,9 @@ class AsyncMPIJobApi:
         limit: int | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         """See :meth:`.api.MPIJobApi.list_mpi_jobs`."""
-        kwargs: dict[str, Any] = {}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
-        if field_selector:
-            kwargs["field_selector"] = field_selector
-        if limit:
-            kwargs["limit"] = limit
+        kwargs = query_kwargs(
+            label_selector=label_selector, field_selector=field_selector, limit=limit
+        )
         body = await self._retried(
             f"list MPIJobs in {namespace}",
             lambda: self._json(
@@ -146,14 +144,12 @@ class AsyncMPIJobApi:
                     MPIJOB_VERSION,
                     namespace,
                     MPIJOB_PLURAL,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                     **kwargs,
                 )
             ),
         )
-        version = str((body.get("metadata") or {}).get("resourceVersion") or "")
-        return list(body.get("items") or []), version
+        return list_items(body), list_version(body)
 
     async def patch_mpi_job(
         self, namespace: str, name: str, patch: dict[str, Any], *, job_id: str
@@ -170,8 +166,7 @@ class AsyncMPIJobApi:
                     name,
                     patch,
                     _content_type=MERGE_PATCH,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -200,8 +195,7 @@ class AsyncMPIJobApi:
                     MPIJOB_PLURAL,
                     name,
                     body=body,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -264,30 +258,28 @@ class AsyncMPIJobApi:
                 self.core.list_namespaced_pod(
                     namespace,
                     label_selector=label_selector,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
         )
-        return list(body.get("items") or [])
+        return list_items(body)
 
     async def list_events(
         self, namespace: str, *, field_selector: str | None = None
     ) -> list[dict[str, Any]]:
         """See :meth:`.api.MPIJobApi.list_events`."""
-        kwargs: dict[str, Any] = {"field_selector": field_selector} if field_selector else {}
+        kwargs = query_kwargs(field_selector=field_selector)
         body = await self._retried(
             f"list events in {namespace}",
             lambda: self._json(
                 self.core.list_namespaced_event(
                     namespace,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                     **kwargs,
                 )
             ),
         )
-        return list(body.get("items") or [])
+        return list_items(body)
 
     async def read_pod_log(
         self, namespace: str, pod: str, *, container: str | None, tail_lines: int | None
@@ -300,8 +292,7 @@ class AsyncMPIJobApi:
                 await self.core.read_namespaced_pod_log(
                     pod,
                     namespace,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                     **kwargs,
                 )
             )
@@ -347,8 +338,6 @@ class AsyncMPIJobApi:
         return await self._retried(
             f"get CRD {name}",
             lambda: self._json(
-                self.extensions.read_custom_resource_definition(
-                    name, _preload_content=False, _request_timeout=DEFAULT_REQUEST_TIMEOUT
-                )
+                self.extensions.read_custom_resource_definition(name, **RAW_REQUEST)
             ),
         )

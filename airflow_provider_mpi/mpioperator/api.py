@@ -38,8 +38,12 @@ __all__ = [
     "MPIJOB_GROUP",
     "MPIJOB_PLURAL",
     "MPIJOB_VERSION",
+    "RAW_REQUEST",
     "MPIJobApi",
+    "list_items",
+    "list_version",
     "log_kwargs",
+    "query_kwargs",
 ]
 
 MERGE_PATCH = "application/merge-patch+json"
@@ -49,6 +53,28 @@ DEFAULT_REQUEST_TIMEOUT = (10.0, 60.0)
 WATCH_READ_SLACK = 15.0
 
 T = TypeVar("T")
+
+#: Options of every plain request: the raw response (parsed by us, not into
+#: client models) and the bounded connect/read timeouts.
+RAW_REQUEST: dict[str, Any] = {
+    "_preload_content": False,
+    "_request_timeout": DEFAULT_REQUEST_TIMEOUT,
+}
+
+
+def query_kwargs(**options: Any) -> dict[str, Any]:
+    """The query options that are set (a client call must not get empty ones)."""
+    return {key: value for key, value in options.items() if value}
+
+
+def list_items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The items of a Kubernetes list response."""
+    return list(body.get("items") or [])
+
+
+def list_version(body: dict[str, Any]) -> str:
+    """The resourceVersion of a Kubernetes list response (a watch resumes there)."""
+    return str((body.get("metadata") or {}).get("resourceVersion") or "")
 
 
 def _read_json(response: Any) -> dict[str, Any]:
@@ -115,8 +141,7 @@ class MPIJobApi:
                     namespace,
                     MPIJOB_PLURAL,
                     body,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             )
         )
@@ -141,8 +166,7 @@ class MPIJobApi:
                     namespace,
                     MPIJOB_PLURAL,
                     name,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -167,13 +191,9 @@ class MPIJobApi:
         Returns:
             The items and the list's resourceVersion (a watch resumes there).
         """
-        kwargs: dict[str, Any] = {}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
-        if field_selector:
-            kwargs["field_selector"] = field_selector
-        if limit:
-            kwargs["limit"] = limit
+        kwargs = query_kwargs(
+            label_selector=label_selector, field_selector=field_selector, limit=limit
+        )
         body = self._retried(
             f"list MPIJobs in {namespace}",
             lambda: _read_json(
@@ -182,15 +202,12 @@ class MPIJobApi:
                     MPIJOB_VERSION,
                     namespace,
                     MPIJOB_PLURAL,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                     **kwargs,
                 )
             ),
         )
-        return list(body.get("items") or []), str(
-            (body.get("metadata") or {}).get("resourceVersion") or ""
-        )
+        return list_items(body), list_version(body)
 
     def patch_mpi_job(
         self, namespace: str, name: str, patch: dict[str, Any], *, job_id: str
@@ -217,8 +234,7 @@ class MPIJobApi:
                     name,
                     patch,
                     _content_type=MERGE_PATCH,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -255,8 +271,7 @@ class MPIJobApi:
                     MPIJOB_PLURAL,
                     name,
                     body=body,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
             not_found=job_id,
@@ -333,12 +348,11 @@ class MPIJobApi:
                 self.core.list_namespaced_pod(
                     namespace,
                     label_selector=label_selector,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                 )
             ),
         )
-        return list(body.get("items") or [])
+        return list_items(body)
 
     def list_events(
         self, namespace: str, *, field_selector: str | None = None
@@ -352,19 +366,18 @@ class MPIJobApi:
         Returns:
             The events.
         """
-        kwargs: dict[str, Any] = {"field_selector": field_selector} if field_selector else {}
+        kwargs = query_kwargs(field_selector=field_selector)
         body = self._retried(
             f"list events in {namespace}",
             lambda: _read_json(
                 self.core.list_namespaced_event(
                     namespace,
-                    _preload_content=False,
-                    _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                    **RAW_REQUEST,
                     **kwargs,
                 )
             ),
         )
-        return list(body.get("items") or [])
+        return list_items(body)
 
     def read_pod_log(
         self, namespace: str, pod: str, *, container: str | None, tail_lines: int | None
@@ -386,8 +399,7 @@ class MPIJobApi:
             response = self.core.read_namespaced_pod_log(
                 pod,
                 namespace,
-                _preload_content=False,
-                _request_timeout=DEFAULT_REQUEST_TIMEOUT,
+                **RAW_REQUEST,
                 **kwargs,
             )
             try:
@@ -443,9 +455,7 @@ class MPIJobApi:
         return self._retried(
             f"get CRD {name}",
             lambda: _read_json(
-                self.extensions.read_custom_resource_definition(
-                    name, _preload_content=False, _request_timeout=DEFAULT_REQUEST_TIMEOUT
-                )
+                self.extensions.read_custom_resource_definition(name, **RAW_REQUEST)
             ),
         )
 
