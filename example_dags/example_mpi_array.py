@@ -9,6 +9,7 @@ returned. ``$DRMAA2_INDEX$`` in the template is replaced by each task's ID and
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
@@ -18,11 +19,13 @@ from airflow_provider_mpi.sensors.mpi_job import MPIJobSensor
 
 SWEEP_PROGRAM = """
 import sys
+import time
 from mpi4py import MPI
 
 comm = MPI.COMM_WORLD
 scale = int(sys.argv[1])
 total = comm.reduce(comm.Get_rank() * scale, op=MPI.SUM, root=0)
+time.sleep(20)  # long enough for the sensors to defer and wait
 if comm.Get_rank() == 0:
     print(f"task {scale}: sum of scaled ranks = {total}", flush=True)
 """
@@ -43,14 +46,26 @@ with DAG(
             "jobCategory": "{{ params.image }}",
             "minSlots": 2,
             # The seed's default is Intel MPI; the image runs Open MPI.
-            "extension": {"extensionList": {"mpiImplementation": "OpenMPI"}},
+            "extension": {
+                "extensionList": {
+                    "mpiImplementation": "OpenMPI",
+                    # On the emulated cluster without local execution: the
+                    # launcher works 20 s and prints its line (ignored elsewhere).
+                    "annotations": json.dumps(
+                        {
+                            "emulator.airflow-provider-mpi/duration": "20",
+                            "emulator.airflow-provider-mpi/log": "task $DRMAA2_INDEX$ done",
+                        }
+                    ),
+                }
+            },
         },
         begin=1,
         end=3,
     )
 
     wait_each = MPIJobSensor.partial(
-        task_id="wait_each", deferrable=True, poke_interval=5, timeout=1800
+        task_id="wait_each", deferrable=True, poke_interval=5, timeout=1800, log_tail_lines=20
     ).expand(job_id=sweep.output)
 
     @task

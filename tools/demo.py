@@ -137,11 +137,13 @@ def main() -> int:
     print(f"Task compute_pi:  {states.get('compute_pi')}")
     print(f"MPIJob:           {job_id}")
     if info_dict:
-        info = JobInfo.from_dict(info_dict)
+        readable = info_dict.get("readable") or JobInfo.from_dict(info_dict).readable()
         print(
-            f"JobInfo:          state={info.state} exit_status={info.exit_status} "
-            f"slots={info.slots} machines={info.allocated_machines}"
+            f"JobInfo:          {readable['state']} ({readable['subState']}), "
+            f"exit status {readable['exitStatus']}, {readable['slots']} slots, "
+            f"wallclock {readable['wallclockTime']}"
         )
+        print("XCom return_value (Go drmaa2interface keys and numbers, then 'readable'):")
         print(json.dumps(info_dict, indent=2, default=str))
     print("Launcher log:")
     for line in lines:

@@ -21,7 +21,7 @@ from airflow_provider_mpi.drmaa2._json import Field, Kind, from_mapping, to_mapp
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
 
-__all__ = ["JOB_INFO_FIELDS", "JobInfo"]
+__all__ = ["JOB_INFO_FIELDS", "READABLE_KEY", "JobInfo", "format_duration", "with_readable"]
 
 #: Go's ``UnsetNum`` and ``UnsetTime``: what Go writes for an unknown number.
 UNSET_NUM = -1
@@ -49,6 +49,11 @@ JOB_INFO_FIELDS: tuple[Field, ...] = (
     Field("finish_time", "finishTime", Kind.TIME),
 )
 
+
+#: The key of the human-readable companion that Airflow faces add beside the
+#: Go keys (see :func:`with_readable`); :meth:`JobInfo.from_dict` skips it, as
+#: Go's ``encoding/json`` skips any unknown key.
+READABLE_KEY = "readable"
 
 #: Go marshals the untagged ``Extensible`` interface embedded in JobInfo as
 #: ``"Extensible": null``; it carries nothing and is accepted when null.
@@ -101,6 +106,8 @@ class JobInfo:
             InvalidArgumentError: an unknown or repeated key, or a value of
                 the wrong type.
         """
+        if READABLE_KEY in data:
+            data = {key: value for key, value in data.items() if key != READABLE_KEY}
         return cls(
             **from_mapping(data, JOB_INFO_FIELDS, "JobInfo", InvalidArgumentError, _GO_NULL_KEYS)
         )
@@ -137,6 +144,75 @@ class JobInfo:
         """Dump as Go JSON text (see :meth:`to_dict`)."""
         return json.dumps(self.to_dict(), indent=indent)
 
+    def readable(self) -> dict[str, Any]:
+        """The fields people read, in words and units instead of Go's encoding.
+
+        Returns:
+            ``state`` as its name (``"Done"``), ``subState``, ``exitStatus``
+            (``"unknown"`` while unset), ``wallclockTime`` as text
+            (``"1 min 2.5 s"``) and ``wallclockTimeSeconds``, ``cpuTimeSeconds``
+            (``None`` when unknown), ``slots`` and the submission, dispatch and
+            finish times as ISO 8601 UTC; unknown values are ``None`` except
+            ``exitStatus``.
+        """
+        wallclock = self.wallclock_time
+        return {
+            "state": self.state.go_name,
+            "subState": self.sub_state,
+            "exitStatus": "unknown" if self.exit_status is None else self.exit_status,
+            "wallclockTime": None if wallclock is None else format_duration(wallclock),
+            "wallclockTimeSeconds": None if wallclock is None else wallclock.total_seconds(),
+            "cpuTimeSeconds": self.cpu_time,
+            "slots": self.slots,
+            "submissionTime": _iso(self.submission_time),
+            "dispatchTime": _iso(self.dispatch_time),
+            "finishTime": _iso(self.finish_time),
+        }
+
     def copy(self) -> JobInfo:
         """Return a deep copy."""
         return copy.deepcopy(self)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def format_duration(value: timedelta) -> str:
+    """Write a duration for people: ``"850 ms"``, ``"2.5 s"``, ``"3 min 4.0 s"``, ``"2 h 5 min"``.
+
+    Args:
+        value: the duration (negative durations are written with a ``-``).
+
+    Returns:
+        The text.
+    """
+    seconds = value.total_seconds()
+    if seconds < 0:
+        return "-" + format_duration(-value)
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{int(minutes)} min {rest:.1f} s"
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours} h {minutes} min"
+
+
+def with_readable(info: JobInfo | Mapping[str, Any]) -> dict[str, Any]:
+    """The Go JSON of a JobInfo plus its :meth:`JobInfo.readable` companion.
+
+    The Go keys keep Go's numbers (``state`` 8, ``wallclockTime`` in
+    nanoseconds, -1/-3 for unset), so Go tools and :meth:`JobInfo.from_dict`
+    read the dict unchanged; ``readable`` says the same in words and seconds.
+
+    Args:
+        info: a JobInfo, or its Go JSON dict (with or without a companion).
+
+    Returns:
+        A new dict: the Go keys and ``readable``.
+    """
+    job_info = info if isinstance(info, JobInfo) else JobInfo.from_dict(info)
+    return {**job_info.to_dict(), READABLE_KEY: job_info.readable()}

@@ -23,7 +23,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     WaitTimeoutError,
 )
-from airflow_provider_mpi.drmaa2.info import JobInfo
+from airflow_provider_mpi.drmaa2.info import JobInfo, with_readable
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.hooks._compat import AirflowException, AirflowSkipException
@@ -90,7 +90,9 @@ class MPIJobOperator(MPIJobOperatorBase):
         **kwargs: ``BaseOperator`` arguments.
 
     Returns (``execute``):
-        The job's ``JobInfo.to_dict()``; the job ID is pushed at once as the
+        The job's ``JobInfo.to_dict()`` (Go keys and numbers) plus a
+        ``readable`` companion (state name, seconds, ISO times; see
+        ``drmaa2.info.with_readable``); the job ID is pushed at once as the
         ``job_id`` XCom.
     """
 
@@ -264,7 +266,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         if state is not JobState.FAILED:
             self.log.info("MPIJob %s is %s", job_id, state)
             self._apply_delete_policy(job_id, succeeded=True)
-            return info.to_dict()
+            return with_readable(info)
         if self.log_events_on_failure:
             self._log_warning_events(job_id)
         message = self._failure_message(job_id, info)

@@ -16,7 +16,8 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 
-from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
+from airflow_provider_mpi.drmaa2.info import with_readable
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.hooks._compat import (
     AirflowException,
@@ -55,11 +56,14 @@ class MPIJobSensor(BaseSensorOperator):
             overrides (False); None decides: pass it only for a connection
             from the worker's ``AIRFLOW_CONN_*`` variable or a local
             ``config_file`` override, which the triggerer may not see.
+        log_tail_lines: when the job ended (reached a target or failed), log
+            the last N lines its launcher printed (0, the default: none).
         **kwargs: ``BaseSensorOperator`` arguments (``mode``, ``poke_interval``,
             ``timeout``, ``soft_fail``...).
 
     Returns (``execute``):
-        The job's ``JobInfo.to_dict()`` when the target state is reached.
+        The job's ``JobInfo.to_dict()`` plus its ``readable`` companion when
+        the target state is reached.
     """
 
     template_fields: Sequence[str] = ("job_id", "namespace")
@@ -78,9 +82,15 @@ class MPIJobSensor(BaseSensorOperator):
         in_cluster: bool | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         pass_kube_config_to_trigger: bool | None = None,
+        log_tail_lines: int = 0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if isinstance(log_tail_lines, bool) or not isinstance(log_tail_lines, int):
+            raise InvalidArgumentError("log_tail_lines", log_tail_lines, "must be an int >= 0")
+        if log_tail_lines < 0:
+            raise InvalidArgumentError("log_tail_lines", log_tail_lines, "must be an int >= 0")
+        self.log_tail_lines = log_tail_lines
         self.job_id = job_id
         self.target_states = tuple(JobState.parse(state) for state in target_states)
         if not self.target_states:
@@ -122,8 +132,12 @@ class MPIJobSensor(BaseSensorOperator):
         state, sub_state = tracker.job_state(self.job_id)
         self.log.info("MPIJob %s is %s %s", self.job_id, state, sub_state)
         if state in self._targets:
-            return PokeReturnValue(is_done=True, xcom_value=tracker.job_info(self.job_id).to_dict())
+            self._log_output_tail(self.job_id)
+            return PokeReturnValue(
+                is_done=True, xcom_value=with_readable(tracker.job_info(self.job_id))
+            )
         if state.is_terminal:
+            self._log_output_tail(self.job_id)
             raise AirflowFailException(
                 f"MPIJob {self.job_id} ended {state}"
                 + (f" ({sub_state})" if sub_state else "")
@@ -160,9 +174,11 @@ class MPIJobSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         """Resume after the trigger fired."""
         payload = MPIJobTriggerEvent.from_dict(event)
+        if payload.state is not None and payload.state.is_terminal:
+            self._log_output_tail(payload.job_id)
         if payload.status is MPIJobTriggerStatus.SUCCESS:
             self.log.info("MPIJob %s reached %s", payload.job_id, payload.state)
-            return payload.job_info
+            return with_readable(payload.job_info) if payload.job_info else payload.job_info
         if payload.status is MPIJobTriggerStatus.ERROR:
             raise AirflowException(payload.message)  # retries may help
         if self.soft_fail:
@@ -170,3 +186,16 @@ class MPIJobSensor(BaseSensorOperator):
         if payload.status is MPIJobTriggerStatus.TIMEOUT:
             raise AirflowSensorTimeout(payload.message)
         raise AirflowFailException(payload.message)
+
+    def _log_output_tail(self, job_id: str) -> None:
+        """Log the last ``log_tail_lines`` launcher lines; a courtesy, never a failure."""
+        if not self.log_tail_lines:
+            return
+        try:
+            lines = list(self.hook.get_tracker().job_output(job_id, tail_lines=self.log_tail_lines))
+        except DRMAA2Error as exc:
+            self.log.warning("Could not read the launcher output of %s: %s", job_id, exc)
+            return
+        self.log.info("Last %d launcher line(s) of MPIJob %s:", len(lines), job_id)
+        for line in lines:
+            self.log.info("[launcher] %s", line)

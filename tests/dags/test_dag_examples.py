@@ -44,8 +44,12 @@ def test_pi_with_a_real_two_rank_mpirun(start_cluster: Any, run_dag: Any) -> Non
     assert math.isclose(float(found[1]), math.pi, abs_tol=1e-6)
 
 
-def test_array_fanned_out_with_dynamic_task_mapping(cluster: Any, run_dag: Any) -> None:
+def test_array_fanned_out_with_dynamic_task_mapping(
+    start_cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    start_cluster(clock=2.0)  # the jobs' 20 s take 10 s: the sensors find them running
     dagrun = run_dag(load_example("example_mpi_array"))
+    out = "".join(capfd.readouterr())
     assert task_states(dagrun) == {
         "sweep": "success",
         "wait_each[0]": "success",
@@ -57,6 +61,14 @@ def test_array_fanned_out_with_dynamic_task_mapping(cluster: Any, run_dag: Any) 
     assert len(job_ids) == 3
     assert sorted(MPIOperatorHook().get_tracker().list_jobs()) == sorted(job_ids)
     assert xcom(dagrun, "summarise") == dict.fromkeys(job_ids, 0)
+    # The jobs run long enough that the sensors find them running and defer
+    # (dag.test() runs a deferred task's trigger to its end before the next
+    # task, so here only the first defers; a scheduler defers all three), and
+    # what each launcher printed reaches its sensor's log.
+    assert "Pausing task as DEFERRED" in out
+    for job_id in job_ids:
+        index = job_id.rsplit("-", 1)[1]
+        assert f"[launcher] task {index} done" in out
 
 
 @pytest.mark.parametrize(("exit_code", "state"), [(0, JobState.DONE), (4, JobState.FAILED)])

@@ -13,6 +13,7 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_mpi.drmaa2 import JobState, JobTemplate
+from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import MPIJobLink
 from airflow_provider_mpi.operators.mpi_job import MPIJobOperator
@@ -141,3 +142,37 @@ def test_a_bad_url_template_fails_before_submitting(cluster: Any, run_dag: Any) 
         )
     assert task_states(run_dag(dag)) == {"run": "failed"}
     assert MPIOperatorHook().get_tracker().list_jobs() == []
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+def test_sensor_logs_the_output_tail_when_the_job_ends(
+    cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], deferrable: bool
+) -> None:
+    tracker = MPIOperatorHook().get_tracker()
+    lines = [f"line {n}" for n in range(1, 6)]
+    job_id = tracker.add_job(
+        JobTemplate.from_dict(scripted_template(log="\n".join(lines), duration=3))
+    )
+    with DAG(f"mpi_sensor_tail_{deferrable}", schedule=None) as dag:
+        MPIJobSensor(
+            task_id="wait",
+            job_id=job_id,
+            poke_interval=0.2,
+            timeout=60,
+            deferrable=deferrable,
+            log_tail_lines=2,
+        )
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"wait": "success"}
+    out = capfd.readouterr().out
+    assert "[launcher] line 4" in out
+    assert "[launcher] line 5" in out
+    assert "[launcher] line 3" not in out  # only the tail
+    result = xcom(dagrun, "wait")
+    assert result["readable"]["state"] == "Done"
+    assert result["state"] == int(JobState.DONE)
+
+
+def test_sensor_refuses_a_bad_tail_before_any_request() -> None:
+    with pytest.raises(InvalidArgumentError, match="log_tail_lines"):
+        MPIJobSensor(task_id="wait", job_id="default/x", log_tail_lines=-1)
