@@ -143,6 +143,21 @@ class MPIJobOperatorBase(BaseOperator):
             return self.execution_timeout.total_seconds()
         return None
 
+    def access_description(self) -> dict[str, Any]:
+        """How to reach the job's cluster, for the "MPI Jobs" page (no credential).
+
+        Returns:
+            The connection ID and the operator's overrides (namespace, kube
+            config path, context, in-cluster switch), JSON-ready.
+        """
+        return {
+            "conn_id": self.conn_id,
+            "namespace": self.namespace,
+            "config_file": self.config_file,
+            "cluster_context": self.cluster_context,
+            "in_cluster": self.in_cluster,
+        }
+
     def _labelled_template(self, identity: AirflowJobIdentity) -> JobTemplate:
         """The rendered template with the task's identity added to its labels.
 

@@ -27,7 +27,13 @@ from airflow_provider_mpi.drmaa2.info import JobInfo, with_readable
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.hooks._compat import AirflowException, AirflowSkipException
-from airflow_provider_mpi.links import JOB_ID_XCOM_KEY, MPIJobLink, format_job_url
+from airflow_provider_mpi.links import (
+    ACCESS_XCOM_KEY,
+    JOB_ID_XCOM_KEY,
+    MPIJobLink,
+    format_job_url,
+    job_link_url,
+)
 from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.triggers.mpi_job import (
@@ -180,10 +186,20 @@ class MPIJobOperator(MPIJobOperatorBase):
         return template
 
     def _publish(self, context: Context, job_id: str, url_template: str | None) -> None:
+        """Push the job ID, the cluster access and the link's URL before any wait."""
         ti = context["ti"]
         ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
-        if url_template:
-            ti.xcom_push(key=MPIJobLink().xcom_key, value=format_job_url(url_template, job_id))
+        ti.xcom_push(key=ACCESS_XCOM_KEY, value=self.access_description())
+        identity = AirflowJobIdentity.from_context(context)
+        url = job_link_url(
+            self,
+            dag_id=identity.dag_id,
+            run_id=identity.run_id,
+            task_id=identity.task_id,
+            map_index=identity.map_index,
+            job_id=job_id,
+        )
+        ti.xcom_push(key=MPIJobLink().xcom_key, value=url)
 
     def _find_earlier_job(
         self, identity: AirflowJobIdentity, template: JobTemplate
@@ -343,6 +359,9 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
     """
 
     template_fields: Sequence[str] = ("job_template", "namespace", "begin", "end", "step")
+    operator_extra_links = (MPIJobLink(),)
+    #: The "MPI Job" link lists the array's task jobs (see ``links.job_link_url``).
+    links_to_task_jobs = True
 
     def __init__(
         self,
@@ -385,6 +404,18 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
         ti = context["ti"]
         ti.xcom_push(key=ARRAY_ID_XCOM_KEY, value=array_id)
         ti.xcom_push(key=JOB_ID_XCOM_KEY, value=array_id)
+        ti.xcom_push(key=ACCESS_XCOM_KEY, value=self.access_description())
+        ti.xcom_push(
+            key=MPIJobLink().xcom_key,
+            value=job_link_url(
+                self,
+                dag_id=identity.dag_id,
+                run_id=identity.run_id,
+                task_id=identity.task_id,
+                map_index=identity.map_index,
+                job_id=array_id,
+            ),
+        )
         if not self.wait_for_completion:
             return job_ids
         if self.deferrable:

@@ -1,0 +1,190 @@
+"""The "MPI Jobs" FastAPI app, mounted in Airflow's API server at ``/mpi-jobs``.
+
+Routes (all ``GET``, all behind Airflow's auth manager: the caller must be
+allowed to read the task instances of ``dag_id``):
+
+- ``/job?dag_id&run_id&task_id&map_index[&job_id]``: a task's job, live;
+  ``/job/fragment`` its live part; ``/api/job`` the same as JSON.
+- ``/run?dag_id&run_id[&task_id]``: the jobs a run (or task) made, array
+  tasks as rows; ``/run/fragment`` and ``/api/run`` likewise.
+
+The JSON never holds a connection field or a kube config: the pages only
+show what the tracker read.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, JobNotFoundError
+from airflow_provider_mpi.plugins import _html
+from airflow_provider_mpi.plugins._data import JobNotShownError, MPIJobsReader, TaskKey
+
+__all__ = ["create_app"]
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+DagId = Annotated[str, Query(min_length=1)]
+RunId = Annotated[str, Query(min_length=1)]
+
+
+def _auth_dependencies() -> list[Any]:
+    """Airflow's check that the caller may read the DAG's task instances.
+
+    Where Airflow's FastAPI security helpers cannot be imported, every request
+    is refused (403): the pages never open without the auth manager's consent.
+    """
+    try:
+        from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+        from airflow.api_fastapi.core_api.security import requires_access_dag
+    except ImportError as exc:
+        reason = f"Airflow's API security cannot be used here: {exc}"
+
+        def refuse() -> None:
+            raise HTTPException(403, reason)
+
+        return [Depends(refuse)]
+    return [Depends(requires_access_dag("GET", DagAccessEntity.TASK_INSTANCE))]
+
+
+def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -> FastAPI:
+    """Build the app.
+
+    Args:
+        reader: reads jobs (default: from Airflow's database and connections).
+        authorize: apply Airflow's auth manager (only tests of the page's
+            rendering turn it off).
+
+    Returns:
+        The FastAPI app.
+    """
+    jobs = reader or MPIJobsReader()
+    app = FastAPI(
+        title="MPI Jobs",
+        description="MPIJobs of Airflow tasks (airflow-provider-mpi)",
+        dependencies=_auth_dependencies() if authorize else [],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+
+    def read_job(task: TaskKey, job_id: str | None) -> tuple[dict[str, Any] | None, str]:
+        try:
+            return jobs.task_job(_plus_fixed(task), job_id), ""
+        except (JobNotShownError, JobNotFoundError) as exc:
+            return None, str(exc)
+        except DRMAA2Error as exc:
+            return None, f"The cluster could not be read: {exc}"
+
+    @app.get("/api/job")
+    def job_json(
+        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+    ) -> JSONResponse:
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        if view is None:
+            raise HTTPException(404, problem)
+        return JSONResponse(view, headers=_NO_STORE)
+
+    @app.get("/job/fragment", response_class=HTMLResponse)
+    def job_fragment(
+        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+    ) -> HTMLResponse:
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        body = _html.job_fragment(view) if view else _html.error_fragment(problem)
+        terminal = "true" if view and view["terminal"] else "false"
+        return HTMLResponse(body, headers={**_NO_STORE, "X-MPI-Terminal": terminal})
+
+    @app.get("/job", response_class=HTMLResponse)
+    def job_page(
+        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+    ) -> HTMLResponse:
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        query = _html.query(
+            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, job_id=job_id
+        )
+        run_link = "run?" + _html.query(dag_id=dag_id, run_id=run_id)
+        subtitle = (
+            f"DAG {_html._e(dag_id)} · run {_html._e(run_id)} · task {_html._e(task_id)}"
+            + (f" [{map_index}]" if map_index >= 0 else "")
+            + f' · <a href="{_html._e(run_link)}">all MPIJobs of this run</a>'
+        )
+        title = f"MPIJob {view['id']}" if view else "MPIJob"
+        fragment = _html.job_fragment(view) if view else _html.error_fragment(problem)
+        return HTMLResponse(
+            _html.page(
+                title,
+                subtitle,
+                fragment,
+                "job/fragment?" + query,
+                terminal=bool(view and view["terminal"]),
+            ),
+            headers=_NO_STORE,
+        )
+
+    def read_run(dag_id: str, run_id: str, task_id: str | None) -> tuple[list[dict[str, Any]], str]:
+        try:
+            return jobs.run_jobs(dag_id, _fixed_run_id(run_id), task_id), ""
+        except DRMAA2Error as exc:
+            return [], f"The cluster could not be read: {exc}"
+
+    def row_link(dag_id: str, run_id: str) -> Any:
+        def link(row: dict[str, Any]) -> str:
+            labels = row["labels"]
+            return "job?" + _html.query(
+                dag_id=dag_id,
+                run_id=run_id,
+                task_id=labels.get("task_id", ""),
+                map_index=labels.get("map_index", -1),
+                job_id=row["id"],
+            )
+
+        return link
+
+    @app.get("/api/run")
+    def run_json(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> JSONResponse:
+        rows, problem = read_run(dag_id, run_id, task_id)
+        if problem:
+            raise HTTPException(502, problem)
+        return JSONResponse({"jobs": rows}, headers=_NO_STORE)
+
+    def run_body(dag_id: str, run_id: str, task_id: str | None) -> tuple[str, bool]:
+        rows, problem = read_run(dag_id, run_id, task_id)
+        if problem:
+            return _html.error_fragment(problem), False
+        terminal = all(r["state"] in ("Done", "Failed") for r in rows) and bool(rows)
+        return _html.run_fragment(rows, row_link(dag_id, run_id)), terminal
+
+    @app.get("/run/fragment", response_class=HTMLResponse)
+    def run_fragment(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> HTMLResponse:
+        body, terminal = run_body(dag_id, run_id, task_id)
+        headers = {**_NO_STORE, "X-MPI-Terminal": "true" if terminal else "false"}
+        return HTMLResponse(body, headers=headers)
+
+    @app.get("/run", response_class=HTMLResponse)
+    def run_page(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> HTMLResponse:
+        body, terminal = run_body(dag_id, run_id, task_id)
+        query = _html.query(dag_id=dag_id, run_id=run_id, task_id=task_id)
+        subtitle = f"DAG {_html._e(dag_id)} · run {_html._e(run_id)}" + (
+            f" · task {_html._e(task_id)}" if task_id else ""
+        )
+        return HTMLResponse(
+            _html.page("MPIJobs", subtitle, body, "run/fragment?" + query, terminal=terminal),
+            headers=_NO_STORE,
+        )
+
+    return app
+
+
+def _fixed_run_id(run_id: str) -> str:
+    """Undo a ``+`` read as a space (a run ID put in a URL unencoded, as UI templates do)."""
+    return run_id.replace(" ", "+")
+
+
+def _plus_fixed(task: TaskKey) -> TaskKey:
+    fixed = _fixed_run_id(task.run_id)
+    return (
+        task if fixed == task.run_id else TaskKey(task.dag_id, fixed, task.task_id, task.map_index)
+    )
