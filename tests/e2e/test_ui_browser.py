@@ -1,0 +1,321 @@
+"""End to end in a real browser: a real Airflow runs example_mpi_pi, Chromium follows the link.
+
+A temporary ``AIRFLOW_HOME`` with SQLite; ``airflow api-server``, ``scheduler``
+(LocalExecutor), ``dag-processor`` and ``triggerer`` as separate processes;
+the emulated cluster with local execution (a real ``mpirun``) behind the
+``kubernetes_default`` connection. Headless Chromium (Debian's ``chromium``
+and ``chromium-driver``, driven by selenium) opens the run's grid, goes to the
+task, follows its "MPI Job" extra link and checks that the page says Done and
+shows the ``pi is approximately`` line. Screenshots are kept under
+``artifacts/ui-browser/<time>/`` (ignored by git; the path is printed). The pages' access control is checked against
+the same server: a user who may not read the DAG gets nothing.
+
+Skips with a reason where Chromium is absent; fails instead on CI (``CI=true``).
+Deselect with ``-m "not browser"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+
+from airflow_provider_mpi.testing import MPICluster
+from tests.e2e.auth_manager import HIDDEN_DAG, OUTSIDER
+
+pytestmark = [pytest.mark.browser, pytest.mark.mpi, pytest.mark.timeout(600)]
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = Path(sys.executable).with_name("airflow")
+PASSWORDS = {"admin": "admin-pw", OUTSIDER: "outsider-pw"}
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def _browser_or_skip() -> tuple[str, str]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        driver = None
+    if chromium and driver:
+        return chromium, driver
+    reason = "needs Debian's chromium and chromium-driver and selenium (apt-get install chromium chromium-driver)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"on CI the browser test must run: {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
+
+
+class Airflow:
+    """The four Airflow components in their own process groups, and a client."""
+
+    def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
+        self.home = home
+        self.env = env
+        self.url = f"http://127.0.0.1:{port}"
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        subprocess.run(
+            [str(AIRFLOW), "db", "migrate"], env=self.env, check=True, capture_output=True
+        )
+        for name in COMPONENTS:
+            log = (self.home / f"{name}.log").open("wb")
+            args = [str(AIRFLOW), name]
+            if name == "api-server":
+                args += ["--port", self.url.rsplit(":", 1)[1], "--host", "127.0.0.1"]
+            self.processes.append(
+                subprocess.Popen(
+                    args,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=self.home,
+                )
+            )
+        _wait(
+            "the API server",
+            lambda: requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).ok,
+            timeout=120,
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+    def token(self, user: str) -> str:
+        response = requests.post(
+            f"{self.url}/auth/token",
+            json={"username": user, "password": PASSWORDS[user]},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def api(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+        return requests.request(
+            method,
+            f"{self.url}{path}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            **kwargs,
+        )
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"== {name}.log (tail)\n"
+            + (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
+            for name in COMPONENTS
+        )
+
+
+@pytest.fixture
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
+    """A real Airflow against an emulated cluster with local execution."""
+    from airflow_provider_mpi.testing.controller.localexec import mpirun_directory
+
+    if mpirun_directory() is None:
+        pytest.skip("mpirun not found: install the dev extras")
+    home = tmp_path_factory.mktemp("airflow-e2e-home")
+    (home / "dags").mkdir()
+    shutil.copy(ROOT / "example_dags" / "example_mpi_pi.py", home / "dags")
+    (home / "passwords.json").write_text(json.dumps(PASSWORDS))
+    port = _free_port()
+    with MPICluster(local_exec=True) as cluster:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("AIRFLOW") and key != "_AIRFLOW_PROVIDER_MPI_TEST_HOME"
+        }
+        env.update(
+            {
+                "AIRFLOW_HOME": str(home),
+                "PYTHONPATH": str(ROOT),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+                "AIRFLOW__CORE__AUTH_MANAGER": "tests.e2e.auth_manager.OneDagHiddenAuthManager",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"admin:admin,{OUTSIDER}:viewer",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+                "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-" + Fernet.generate_key().decode(),
+                "AIRFLOW__API__SECRET_KEY": "e2e-" + Fernet.generate_key().decode(),
+                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+                "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(
+                    {
+                        "conn_type": "kubernetes",
+                        "extra": {
+                            "kube_config_path": cluster.kubeconfig_path,
+                            "namespace": "default",
+                        },
+                    }
+                ),
+            }
+        )
+        stack = Airflow(home, env, port)
+        try:
+            stack.start()
+            yield stack
+        finally:
+            stack.stop()
+
+
+def _run_pi(airflow: Airflow, token: str) -> str:
+    _wait(
+        "the DAG to be parsed",
+        lambda: airflow.api("GET", f"/api/v2/dags/{HIDDEN_DAG}", token).ok,
+        timeout=180,
+    )
+    airflow.api("PATCH", f"/api/v2/dags/{HIDDEN_DAG}", token, json={"is_paused": False})
+    response = airflow.api(
+        "POST",
+        f"/api/v2/dags/{HIDDEN_DAG}/dagRuns",
+        token,
+        json={"logical_date": None, "conf": {"intervals": 200000}},
+    )
+    assert response.ok, response.text
+    run_id = str(response.json()["dag_run_id"])
+
+    def finished() -> str | None:
+        state = airflow.api("GET", f"/api/v2/dags/{HIDDEN_DAG}/dagRuns/{run_id}", token).json()[
+            "state"
+        ]
+        return state if state in ("success", "failed") else None
+
+    state = _wait("the DAG run", finished, timeout=300, every=1)
+    assert state == "success", airflow.logs()
+    return run_id
+
+
+def test_from_the_grid_to_the_mpi_job_page(
+    airflow: Airflow, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chromium, chromedriver = _browser_or_skip()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    admin = airflow.token("admin")
+    run_id = _run_pi(airflow, admin)
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-background-networking"):
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,900")
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    # Kept after the run (pytest's own temporary directories are pruned).
+    shots = ROOT / "artifacts" / "ui-browser" / time.strftime("%Y%m%dT%H%M%S")
+    shots.mkdir(parents=True)
+    with capsys.disabled():
+        print(f"\nscreenshots: {shots}")
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(f"{airflow.url}/api/v2/monitor/health")  # the origin, to set its cookie
+        driver.add_cookie({"name": "_token", "value": admin, "path": "/"})
+        driver.get(f"{airflow.url}/dags/{HIDDEN_DAG}/runs/{quote(run_id, safe='')}")
+        task = wait.until(
+            expected_conditions.element_to_be_clickable(
+                # the run's task instance (not the task across runs)
+                (
+                    By.XPATH,
+                    "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi')]",
+                )
+            )
+        )
+        driver.save_screenshot(str(shots / "1-grid.png"))
+        task.click()
+        details = wait.until(  # the task instance's Details tab lists its extra links
+            expected_conditions.element_to_be_clickable(
+                (
+                    By.XPATH,
+                    "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi/details')]",
+                )
+            )
+        )
+        details.click()
+        link = wait.until(
+            expected_conditions.presence_of_element_located(
+                (By.XPATH, "//a[contains(@href, '/mpi-jobs/job?')]")
+            )
+        )
+        driver.save_screenshot(str(shots / "2-task.png"))
+        href = str(link.get_attribute("href"))
+        assert href.startswith(f"{airflow.url}/mpi-jobs/job?"), href
+        driver.get(href)  # the link opens a new tab; follow it in this one
+        wait.until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, '#job-state [data-state="Done"]')
+            )
+        )
+        log = driver.find_element(By.ID, "launcher-log").text
+        driver.save_screenshot(str(shots / "3-mpi-job.png"))
+        assert "pi is approximately" in log
+        assert "Conditions" in driver.page_source
+    except Exception:
+        driver.save_screenshot(str(shots / "failure.png"))
+        (shots / "failure.html").write_text(driver.page_source)
+        raise
+    finally:
+        driver.quit()
+
+    # The same page and its API, for a user who may not read the DAG: nothing.
+    query = href.split("?", 1)[1]
+    outsider = airflow.token(OUTSIDER)
+    for path in ("/mpi-jobs/job?", "/mpi-jobs/api/job?", "/mpi-jobs/run?"):
+        denied = airflow.api("GET", path + query, outsider)
+        assert denied.status_code == 403, denied.text
+        assert "pi is approximately" not in denied.text
+    anonymous = requests.get(f"{airflow.url}/mpi-jobs/api/job?{query}", timeout=10)
+    assert anonymous.status_code == 401
+    allowed = airflow.api("GET", "/mpi-jobs/api/job?" + query, admin).json()
+    assert allowed["state"] == "Done"
+    assert "kube_config" not in json.dumps(allowed)
