@@ -7,8 +7,9 @@ the emulated cluster with local execution (a real ``mpirun``) behind the
 and ``chromium-driver``, driven by selenium) opens the run's grid, goes to the
 task, follows its "MPI Job" extra link and checks that the page says Done and
 shows the ``pi is approximately`` line. Screenshots are kept under
-``artifacts/ui-browser/<time>/`` (ignored by git; the path is printed). The pages' access control is checked against
-the same server: a user who may not read the DAG gets nothing.
+``artifacts/ui-browser/<time>/`` (ignored by git; the path is printed). The
+pages' access control is checked against the same server: a user who may not
+read the DAG gets nothing.
 
 Skips with a reason where Chromium is absent; fails instead on CI (``CI=true``).
 Deselect with ``-m "not browser"``.
@@ -53,7 +54,10 @@ def _browser_or_skip() -> tuple[str, str]:
         driver = None
     if chromium and driver:
         return chromium, driver
-    reason = "needs Debian's chromium and chromium-driver and selenium (apt-get install chromium chromium-driver)"
+    reason = (
+        "needs Debian's chromium and chromium-driver (apt-get install chromium "
+        "chromium-driver) and selenium"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(f"on CI the browser test must run: {reason}")
     pytest.skip(reason)
@@ -277,7 +281,8 @@ def test_from_the_grid_to_the_mpi_job_page(
             expected_conditions.element_to_be_clickable(
                 (
                     By.XPATH,
-                    "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi/details')]",
+                    "//a[contains(@href, '/runs/')"
+                    " and contains(@href, '/tasks/compute_pi/details')]",
                 )
             )
         )
