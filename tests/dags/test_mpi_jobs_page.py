@@ -6,18 +6,23 @@ from __future__ import annotations
 from tests import airflow_env  # noqa: F401
 
 # isort: on
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow.sdk import DAG
 from fastapi.testclient import TestClient
 
+from airflow_provider_mpi.drmaa2 import JobTemplate
+from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, MPIJobLink
+from airflow_provider_mpi.mpioperator.k8s_extensions import set_labels_extension
+from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.operators.mpi_job import MPIJobArrayOperator, MPIJobOperator
 from airflow_provider_mpi.plugins._data import MPIJobsReader
 from airflow_provider_mpi.plugins.app import create_app
 from tests.dags.dagrun import task_states, xcom
-from tests.dags.jobs import scripted_template
+from tests.dags.jobs import SCRIPT, scripted_template
 
 
 def _client(reader: MPIJobsReader | None = None) -> TestClient:
@@ -142,3 +147,80 @@ def test_a_job_view_costs_four_requests_whatever_the_job(cluster: Any, run_dag: 
     assert client.get("/api/job", params=query).status_code == 200
     # The MPIJob, its pods, the Warning events, the launcher log tail.
     assert cluster.requests.total - before == 4
+
+
+def _reader_for(job_id: str, dag_id: str, run_id: str) -> MPIJobsReader:
+    """A reader whose XComs say that task ``t`` of the run submitted ``job_id``."""
+
+    def xcoms(
+        dag: str, run: str, task_id: str | None, keys: tuple[str, ...]
+    ) -> list[tuple[str, int, str, Any]]:
+        if (dag, run) != (dag_id, run_id):
+            return []
+        pushed = {"job_id": job_id, ACCESS_XCOM_KEY: {"conn_id": "kubernetes_default"}}
+        return [("t", -1, key, pushed[key]) for key in keys if key in pushed]
+
+    return MPIJobsReader(xcoms=xcoms)
+
+
+def _submit_for_run(dag_id: str, run_id: str, **script: str) -> str:
+    """Submit a scripted job labelled as task ``t`` of the run; returns its ID."""
+    annotations = {SCRIPT + key.replace("_", "-"): value for key, value in script.items()}
+    template = JobTemplate.from_dict(
+        {
+            "remoteCommand": "mpirun",
+            "args": ["-n", "2", "/opt/app"],
+            "jobCategory": "example/app:1",
+            "minSlots": 2,
+            "extension": {"extensionList": {"annotations": json.dumps(annotations)}},
+        }
+    )
+    identity = AirflowJobIdentity(dag_id=dag_id, task_id="t", run_id=run_id)
+    template = set_labels_extension(template, identity.labels())
+    return MPIOperatorHook().get_tracker().add_job(template)
+
+
+def _state_is(client: TestClient, params: dict[str, str], state: str) -> bool:
+    return bool(client.get("/api/job", params=params).json()["state"] == state)
+
+
+def test_the_page_is_live_while_the_job_runs(cluster: Any) -> None:
+    run_id = "manual__2026-01-01T00:00:00+00:00"
+    job_id = _submit_for_run("live", run_id, duration="60", log="<b>step</b> 1\nstep 2")
+    client = _client(_reader_for(job_id, "live", run_id))
+    params = {"dag_id": "live", "run_id": run_id, "task_id": "t"}
+    cluster.wait_for(lambda: _state_is(client, params, "Running"), interval=0.2)
+    view = client.get("/api/job", params=params).json()
+    assert view["terminal"] is False
+    assert sorted(p["role"] for p in view["pods"]) == ["launcher", "worker", "worker"]
+    assert all(p["phase"] == "Running" for p in view["pods"])
+    assert all(p["node"].startswith("node-") for p in view["pods"])
+    fragment = client.get("/job/fragment", params=params)
+    assert fragment.headers["X-MPI-Terminal"] == "false"  # the page keeps polling
+    assert 'data-terminal="false"' in client.get("/job", params=params).text
+    cluster.wait_for(lambda: _state_is(client, params, "Done"), interval=0.2)
+    done = client.get("/job/fragment", params=params)
+    assert done.headers["X-MPI-Terminal"] == "true"  # the page stops polling
+    assert "&lt;b&gt;step&lt;/b&gt; 1" in done.text  # what the job printed is escaped
+    assert "<b>step</b>" not in done.text
+
+
+def test_warning_events_and_pending_pods_are_shown(cluster: Any) -> None:
+    run_id = "manual__2026-01-02T00:00:00+00:00"
+    job_id = _submit_for_run("stuck", run_id, unschedulable="worker")
+    client = _client(_reader_for(job_id, "stuck", run_id))
+    params = {"dag_id": "stuck", "run_id": run_id, "task_id": "t"}
+
+    def warned() -> bool:
+        return bool(client.get("/api/job", params=params).json()["events"])
+
+    cluster.wait_for(warned, interval=0.2)
+    view = client.get("/api/job", params=params).json()
+    assert view["state"] == "Queued"
+    assert {e["reason"] for e in view["events"]} == {"FailedScheduling"}
+    assert all(e["object"].startswith("Pod/") for e in view["events"])
+    workers = [p for p in view["pods"] if p["role"] == "worker"]
+    assert [p["phase"] for p in workers] == ["Pending", "Pending"]
+    assert all(p["node"] == "" for p in workers)
+    page = client.get("/job", params=params).text
+    assert "FailedScheduling" in page
