@@ -85,7 +85,8 @@ class MPIJobOperator(MPIJobOperatorBase):
         log_tail_lines: launcher lines quoted in the failure message.
         job_url_template: URL of the "MPI Job" link, with ``{namespace}``,
             ``{name}``, ``{job_id}``; default: the connection's
-            ``mpi_job_url_template`` extra.
+            ``mpi_job_url_template`` extra, else the job's "MPI Jobs" page
+            in Airflow.
         cancel_on_kill: terminate the job when Airflow kills the task, also
             while deferred (the trigger's ``on_kill``).
         pass_kube_config_to_trigger: resolve the kube config in the worker and
@@ -137,7 +138,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         """Submit (or reattach to) the job and wait for it."""
         identity = AirflowJobIdentity.from_context(context)
         template = self._labelled_template(identity)  # fails on bad input, before any request
-        url_template = self._url_template()
+        self._url_template()  # a bad link template fails before any request
         tracker = self.hook.get_tracker()
         earlier = self._find_earlier_job(identity, template) if self.reattach_on_retry else None
         if earlier is None:
@@ -147,7 +148,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         else:
             job_id, state = earlier
         self._job_id = job_id
-        self._publish(context, job_id, url_template)
+        self._publish(context, job_id)
         if not state.is_terminal and self.deferrable:
             state, _ = tracker.job_state(job_id)
             if not state.is_terminal:
@@ -185,7 +186,7 @@ class MPIJobOperator(MPIJobOperatorBase):
             format_job_url(template, "namespace/name")
         return template
 
-    def _publish(self, context: Context, job_id: str, url_template: str | None) -> None:
+    def _publish(self, context: Context, job_id: str) -> None:
         """Push the job ID, the cluster access and the link's URL before any wait."""
         ti = context["ti"]
         ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
