@@ -29,6 +29,20 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 DagId = Annotated[str, Query(min_length=1)]
 RunId = Annotated[str, Query(min_length=1)]
+#: The map index as text: Airflow's UI leaves ``{MAP_INDEX}`` unfilled in an
+#: external view's URL for an unmapped task.
+MapIndex = Annotated[str, Query()]
+_UNFILLED_MAP_INDEX = ("", "{MAP_INDEX}", "-1")
+
+
+def _map_index(text: str) -> int:
+    """The map index a URL names: -1 for an unmapped task (or an unfilled placeholder)."""
+    if text in _UNFILLED_MAP_INDEX:
+        return -1
+    try:
+        return int(text)
+    except ValueError:
+        raise HTTPException(422, f"map_index must be an integer, not {text!r}") from None
 
 
 def _auth_dependencies() -> list[Any]:
@@ -81,34 +95,47 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
 
     @app.get("/api/job")
     def job_json(
-        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+        dag_id: DagId,
+        run_id: RunId,
+        task_id: str,
+        map_index: MapIndex = "-1",
+        job_id: str | None = None,
     ) -> JSONResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
         if view is None:
             raise HTTPException(404, problem)
         return JSONResponse(view, headers=_NO_STORE)
 
     @app.get("/job/fragment", response_class=HTMLResponse)
     def job_fragment(
-        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+        dag_id: DagId,
+        run_id: RunId,
+        task_id: str,
+        map_index: MapIndex = "-1",
+        job_id: str | None = None,
     ) -> HTMLResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
         body = _html.job_fragment(view) if view else _html.error_fragment(problem)
         terminal = "true" if view and view["terminal"] else "false"
         return HTMLResponse(body, headers={**_NO_STORE, "X-MPI-Terminal": terminal})
 
     @app.get("/job", response_class=HTMLResponse)
     def job_page(
-        dag_id: DagId, run_id: RunId, task_id: str, map_index: int = -1, job_id: str | None = None
+        dag_id: DagId,
+        run_id: RunId,
+        task_id: str,
+        map_index: MapIndex = "-1",
+        job_id: str | None = None,
     ) -> HTMLResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, map_index), job_id)
+        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
+        index = _map_index(map_index)
         query = _html.query(
-            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, job_id=job_id
+            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=index, job_id=job_id
         )
         run_link = "run?" + _html.query(dag_id=dag_id, run_id=run_id)
         subtitle = (
             f"DAG {_html._e(dag_id)} · run {_html._e(run_id)} · task {_html._e(task_id)}"
-            + (f" [{map_index}]" if map_index >= 0 else "")
+            + (f" [{index}]" if index >= 0 else "")
             + f' · <a href="{_html._e(run_link)}">all MPIJobs of this run</a>'
         )
         title = f"MPIJob {view['id']}" if view else "MPIJob"

@@ -81,6 +81,10 @@ def test_the_link_leads_to_the_page_which_shows_the_job(cluster: Any, run_dag: A
     assert 'data-terminal="true"' in page.text
     fragment = client.get("/job/fragment", params=query)
     assert fragment.headers["X-MPI-Terminal"] == "true"
+    # The UI's "MPI Job" tab leaves {MAP_INDEX} unfilled for an unmapped task.
+    tab = {**query, "map_index": "{MAP_INDEX}"}
+    assert client.get("/api/job", params=tab).json()["id"] == job_id
+    assert client.get("/api/job", params={**query, "map_index": "x"}).status_code == 422
     assert cluster.url not in page.text  # nothing of the connection reaches the browser
     assert cluster.url not in str(view)
 

@@ -305,6 +305,23 @@ def test_from_the_grid_to_the_mpi_job_page(
         driver.save_screenshot(str(shots / "3-mpi-job.png"))
         assert "pi is approximately" in log
         assert "Conditions" in driver.page_source
+
+        # The same page as the task instance's "MPI Job" tab (external view).
+        task_url = href.split("/mpi-jobs/", 1)[0] + (
+            f"/dags/{HIDDEN_DAG}/runs/{quote(run_id, safe='')}/tasks/compute_pi/plugin/mpi-job"
+        )
+        driver.get(task_url)
+        frame = wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
+        tab_src = str(frame.get_attribute("src"))
+        driver.switch_to.frame(frame)
+        wait.until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, '#job-state [data-state="Done"]')
+            )
+        )
+        driver.switch_to.default_content()
+        driver.save_screenshot(str(shots / "4-mpi-job-tab.png"))
+        assert "/mpi-jobs/job?" in tab_src
     except Exception:
         driver.save_screenshot(str(shots / "failure.png"))
         (shots / "failure.html").write_text(driver.page_source)
