@@ -130,12 +130,16 @@ def main() -> int:
         states = {ti.task_id: str(ti.state) for ti in dagrun.get_task_instances()}
         job_id = _xcom(dagrun, "compute_pi", "job_id")
         info_dict = _xcom(dagrun, "compute_pi", "return_value")
+        from airflow_provider_mpi.links import MPIJobLink
+
+        link = _xcom(dagrun, "compute_pi", MPIJobLink().xcom_key)
         lines = list(MPIOperatorHook().get_tracker().job_output(job_id)) if job_id else []
 
     print()
     print(f"DAG run:          {dagrun.state} in {elapsed:.1f} s")
     print(f"Task compute_pi:  {states.get('compute_pi')}")
     print(f"MPIJob:           {job_id}")
+    print(f"MPI Job link:     {link} (the job's page in the Airflow UI)")
     if info_dict:
         readable = info_dict.get("readable") or JobInfo.from_dict(info_dict).readable()
         print(
