@@ -12,7 +12,9 @@ pages' access control is checked against the same server: a user who may not
 read the DAG gets nothing.
 
 Skips with a reason where Chromium is absent; fails instead on CI (``CI=true``).
-Deselect with ``-m "not browser"``.
+The job runs tens of seconds, so the browser opens the page while the task
+is deferred and watches it turn Done without a reload. Deselect with
+``-m "not browser"``.
 """
 
 from __future__ import annotations
@@ -210,7 +212,12 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
             stack.stop()
 
 
-def _run_pi(airflow: Airflow, token: str) -> str:
+#: Long enough (tens of seconds of a real two-rank mpirun) for the browser to
+#: reach the job's page while the task is deferred and watch it end there.
+INTERVALS = 60_000_000
+
+
+def _trigger_pi(airflow: Airflow, token: str) -> str:
     _wait(
         "the DAG to be parsed",
         lambda: airflow.api("GET", f"/api/v2/dags/{HIDDEN_DAG}", token).ok,
@@ -221,20 +228,21 @@ def _run_pi(airflow: Airflow, token: str) -> str:
         "POST",
         f"/api/v2/dags/{HIDDEN_DAG}/dagRuns",
         token,
-        json={"logical_date": None, "conf": {"intervals": 200000}},
+        json={"logical_date": None, "conf": {"intervals": INTERVALS}},
     )
     assert response.ok, response.text
-    run_id = str(response.json()["dag_run_id"])
+    return str(response.json()["dag_run_id"])
 
-    def finished() -> str | None:
-        state = airflow.api("GET", f"/api/v2/dags/{HIDDEN_DAG}/dagRuns/{run_id}", token).json()[
-            "state"
-        ]
-        return state if state in ("success", "failed") else None
 
-    state = _wait("the DAG run", finished, timeout=300, every=1)
-    assert state == "success", airflow.logs()
-    return run_id
+def _task_state(airflow: Airflow, token: str, run_id: str) -> str:
+    path = f"/api/v2/dags/{HIDDEN_DAG}/dagRuns/{quote(run_id, safe='')}/taskInstances/compute_pi"
+    return str(airflow.api("GET", path, token).json()["state"])
+
+
+def _run_state(airflow: Airflow, token: str, run_id: str) -> str | None:
+    path = f"/api/v2/dags/{HIDDEN_DAG}/dagRuns/{quote(run_id, safe='')}"
+    state = str(airflow.api("GET", path, token).json()["state"])
+    return state if state in ("success", "failed") else None
 
 
 def test_from_the_grid_to_the_mpi_job_page(
@@ -248,7 +256,13 @@ def test_from_the_grid_to_the_mpi_job_page(
     from selenium.webdriver.support.ui import WebDriverWait
 
     admin = airflow.token("admin")
-    run_id = _run_pi(airflow, admin)
+    run_id = _trigger_pi(airflow, admin)
+    _wait(
+        "the task to defer",
+        lambda: _task_state(airflow, admin, run_id) == "deferred",
+        timeout=240,
+        every=1,
+    )
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -296,13 +310,25 @@ def test_from_the_grid_to_the_mpi_job_page(
         href = str(link.get_attribute("href"))
         assert href.startswith(f"{airflow.url}/mpi-jobs/job?"), href
         driver.get(href)  # the link opens a new tab; follow it in this one
-        wait.until(
+        first = wait.until(
+            expected_conditions.presence_of_element_located(
+                (By.CSS_SELECTOR, "#job-state [data-state]")
+            )
+        ).get_attribute("data-state")
+        driver.save_screenshot(str(shots / "3-mpi-job-running.png"))
+        # Opened while the task is deferred and the job runs; the page follows
+        # it to its end without a reload.
+        assert first in ("Queued", "Running"), first
+        WebDriverWait(driver, 300).until(
             expected_conditions.presence_of_element_located(
                 (By.CSS_SELECTOR, '#job-state [data-state="Done"]')
             )
         )
         log = driver.find_element(By.ID, "launcher-log").text
         driver.save_screenshot(str(shots / "3-mpi-job.png"))
+        assert _wait("the DAG run", lambda: _run_state(airflow, admin, run_id), 120) == (
+            "success"
+        ), airflow.logs()
         assert "pi is approximately" in log
         assert "Conditions" in driver.page_source
 
