@@ -29,7 +29,7 @@ __all__ = ["JobNotShownError", "MPIJobsReader", "TaskKey", "XComReader", "databa
 #: How long a connection's tracker is reused before the connection is read again.
 TRACKER_TTL_SECONDS = 300.0
 
-#: ``(dag_id, run_id, task_id, map_index) -> {xcom key: value}`` for the keys asked.
+#: ``(dag_id, run_id, task_id or None, keys) -> [(task_id, map_index, key, value)]``.
 XComReader = Callable[[str, str, str | None, tuple[str, ...]], list[tuple[str, int, str, Any]]]
 
 

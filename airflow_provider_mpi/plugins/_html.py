@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["STYLE", "error_fragment", "job_fragment", "page", "run_fragment"]
+__all__ = ["STYLE", "error_fragment", "job_fragment", "page", "query", "run_fragment", "text"]
 
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:1rem;color:#1a202c}
@@ -47,8 +47,12 @@ _SCRIPT = """
 """
 
 
-def _e(value: object) -> str:
+def text(value: object) -> str:
+    """Any value as escaped HTML text (attribute-safe)."""
     return escape(str(value), quote=True)
+
+
+_e = text
 
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], empty: str) -> str:

@@ -134,9 +134,9 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
         )
         run_link = "run?" + _html.query(dag_id=dag_id, run_id=run_id)
         subtitle = (
-            f"DAG {_html._e(dag_id)} · run {_html._e(run_id)} · task {_html._e(task_id)}"
+            f"DAG {_html.text(dag_id)} · run {_html.text(run_id)} · task {_html.text(task_id)}"
             + (f" [{index}]" if index >= 0 else "")
-            + f' · <a href="{_html._e(run_link)}">all MPIJobs of this run</a>'
+            + f' · <a href="{_html.text(run_link)}">all MPIJobs of this run</a>'
         )
         title = f"MPIJob {view['id']}" if view else "MPIJob"
         fragment = _html.job_fragment(view) if view else _html.error_fragment(problem)
@@ -194,8 +194,8 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
     def run_page(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> HTMLResponse:
         body, terminal = run_body(dag_id, run_id, task_id)
         query = _html.query(dag_id=dag_id, run_id=run_id, task_id=task_id)
-        subtitle = f"DAG {_html._e(dag_id)} · run {_html._e(run_id)}" + (
-            f" · task {_html._e(task_id)}" if task_id else ""
+        subtitle = f"DAG {_html.text(dag_id)} · run {_html.text(run_id)}" + (
+            f" · task {_html.text(task_id)}" if task_id else ""
         )
         return HTMLResponse(
             _html.page("MPIJobs", subtitle, body, "run/fragment?" + query, terminal=terminal),

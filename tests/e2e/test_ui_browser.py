@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
@@ -217,6 +217,11 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
 INTERVALS = 60_000_000
 
 
+def allowed_job_id(page_href: str) -> str:
+    """The ``job_id`` a job page's URL names."""
+    return parse_qs(urlsplit(page_href).query)["job_id"][0]
+
+
 def _trigger_pi(airflow: Airflow, token: str) -> str:
     _wait(
         "the DAG to be parsed",
@@ -348,6 +353,20 @@ def test_from_the_grid_to_the_mpi_job_page(
         driver.switch_to.default_content()
         driver.save_screenshot(str(shots / "4-mpi-job-tab.png"))
         assert "/mpi-jobs/job?" in tab_src
+
+        # The run's "MPI Jobs" tab lists the job the run made.
+        driver.get(task_url.split("/tasks/", 1)[0] + "/plugin/mpi-jobs-run")
+        frame = wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
+        driver.switch_to.frame(frame)
+        row = wait.until(
+            expected_conditions.presence_of_element_located(
+                (By.XPATH, "//td/a[contains(@href, 'job?')]")
+            )
+        )
+        assert row.text == allowed_job_id(href)
+        assert driver.find_elements(By.CSS_SELECTOR, '[data-state="Done"]')
+        driver.switch_to.default_content()
+        driver.save_screenshot(str(shots / "5-mpi-jobs-run-tab.png"))
     except Exception:
         driver.save_screenshot(str(shots / "failure.png"))
         (shots / "failure.html").write_text(driver.page_source)
