@@ -51,6 +51,7 @@ __all__ = [
     "owner_config_map",
     "owner_reference",
     "read_intent",
+    "repair_due",
 ]
 
 #: Annotation on the owner ConfigMap marking it as an array's owner object.
@@ -58,6 +59,10 @@ ANNOTATION_ARRAY_OWNER = PREFIX + "array-owner"
 _KEYS = ("begin", "end", "step", "max-parallel", "template-hash", "submission", "template")
 _MARK = "released-through"
 _CLAIM = "released-by"
+_MOVED_AT = "released-at"
+#: Seconds after a move of the mark before other waiters repair it (start the
+#: tasks it passed that are still held: their releaser stopped half way).
+REPAIR_GRACE = 30.0
 
 
 def intent_hash(template: JobTemplate, begin: int, end: int, step: int, max_parallel: int) -> str:
@@ -96,6 +101,7 @@ class ArrayIntent:
         resource_version: the owner's resourceVersion when read.
         claim: the random claim of the release step that last moved the
             mark (so a step whose answer was lost knows it won).
+        moved_at: when the mark last moved (seconds since the epoch, 0: never).
     """
 
     name: str
@@ -111,6 +117,7 @@ class ArrayIntent:
     uid: str = ""
     resource_version: str = ""
     claim: str = ""
+    moved_at: float = 0.0
 
     @property
     def task_ids(self) -> range:
@@ -202,7 +209,15 @@ def read_intent(config_map: Mapping[str, Any]) -> ArrayIntent | None:
         uid=str(metadata.get("uid") or ""),
         resource_version=str(metadata.get("resourceVersion") or ""),
         claim=str(data.get(_CLAIM, "")),
+        moved_at=_float(data.get(_MOVED_AT)),
     )
+
+
+def _float(value: object) -> float:
+    try:
+        return float(str(value))
+    except ValueError:
+        return 0.0
 
 
 def intent_conflict(array_id: str, wanted: ArrayIntent, found: ArrayIntent | None) -> ConflictError:
@@ -280,7 +295,24 @@ def next_mark(intent: ArrayIntent, ended: Sequence[bool | None]) -> int:
     return max(mark, intent.mark)
 
 
-def mark_patch(intent: ArrayIntent, mark: int, claim: str) -> dict[str, Any]:
+def repair_due(intent: ArrayIntent, now: float) -> bool:
+    """Whether tasks the mark passed may be released by anyone (not only the mover).
+
+    The waiter that moves the mark starts the tasks it passed; another waiter
+    does so only once the move is :data:`REPAIR_GRACE` seconds old (the mover
+    stopped half way), so a task is normally released by one request.
+
+    Args:
+        intent: the intent as read.
+        now: the time (seconds since the epoch).
+
+    Returns:
+        True when the last move is old enough.
+    """
+    return now - intent.moved_at >= REPAIR_GRACE
+
+
+def mark_patch(intent: ArrayIntent, mark: int, claim: str, *, now: float) -> dict[str, Any]:
     """The merge patch that moves the mark, only on the version the decision read.
 
     Args:
@@ -288,11 +320,12 @@ def mark_patch(intent: ArrayIntent, mark: int, claim: str) -> dict[str, Any]:
         mark: the new mark.
         claim: a random value of this step; reading it back after a lost
             answer tells the step that its update took effect.
+        now: the time of the move (seconds since the epoch).
 
     Returns:
         The patch (the server answers 409 if the owner changed meanwhile).
     """
     return {
         "metadata": {"resourceVersion": intent.resource_version},
-        "data": {_MARK: str(mark), _CLAIM: claim},
+        "data": {_MARK: str(mark), _CLAIM: claim, _MOVED_AT: f"{now:.3f}"},
     }

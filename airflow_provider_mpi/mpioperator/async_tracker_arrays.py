@@ -331,12 +331,12 @@ class AsyncArrayJobMethods:
             return None, released
         if intent.max_parallel <= 0:
             return intent, []
-        mark, repair = release_step_plan(intent, waiter)
+        mark, repair = release_step_plan(intent, waiter, time.time())
         claim = secrets.token_hex(8)
         for _ in range(MARK_ATTEMPTS):
             if mark <= intent.mark:
                 break
-            patch = mark_patch(intent, mark, claim)
+            patch = mark_patch(intent, mark, claim, now=time.time())
             try:
                 moved = read_intent(await apatch_owner(self.api, namespace, intent.name, patch))
             except ConflictError:

@@ -36,6 +36,7 @@ from airflow_provider_mpi.mpioperator.array_owner import (
     mark_patch,
     next_mark,
     read_intent,
+    repair_due,
 )
 from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.control import release_patch
@@ -92,21 +93,26 @@ def limited_array_of(mpijob: Mapping[str, Any]) -> str | None:
     return str(array)
 
 
-def release_step_plan(intent: ArrayIntent, waiter: ArrayWaiter) -> tuple[int, list[str]]:
+def release_step_plan(
+    intent: ArrayIntent, waiter: ArrayWaiter, now: float
+) -> tuple[int, list[str]]:
     """What a release step wants: the new mark, and the held tasks to repair.
 
-    Repair: tasks below the mark as read that are still held (their releaser
-    stopped between winning the mark and unsuspending them).
+    Repair: tasks below the mark as read that are still held although the
+    mark passed them :data:`~.array_owner.REPAIR_GRACE` seconds ago (their
+    releaser stopped between moving the mark and unsuspending them).
 
     Args:
         intent: the intent as last read.
         waiter: the tasks as seen.
+        now: the time (seconds since the epoch).
 
     Returns:
-        ``(new_mark, held_below_current_mark)``.
+        ``(new_mark, tasks_to_repair)``.
     """
     names = intent.task_names
-    return next_mark(intent, waiter.ended(names)), waiter.held_among(names[: intent.mark])
+    repair = waiter.held_among(names[: intent.mark]) if repair_due(intent, now) else []
+    return next_mark(intent, waiter.ended(names)), repair
 
 
 class ArrayJobMethods:
@@ -429,13 +435,13 @@ class ArrayJobMethods:
             return None, released
         if intent.max_parallel <= 0:
             return intent, []
-        mark, repair = release_step_plan(intent, waiter)
+        mark, repair = release_step_plan(intent, waiter, time.time())
         start = intent.mark
         claim = secrets.token_hex(8)
         for _ in range(MARK_ATTEMPTS):
             if mark <= intent.mark:
                 break
-            patch = mark_patch(intent, mark, claim)
+            patch = mark_patch(intent, mark, claim, now=time.time())
             try:
                 moved = read_intent(patch_owner(self.api, namespace, intent.name, patch))
             except ConflictError:  # moved by another waiter, or by us with the answer lost

@@ -124,6 +124,10 @@ def test_next_mark_never_exceeds_the_cap_whatever_ends() -> None:
 
 def test_mark_patch_is_conditional_and_claimed() -> None:
     current = ArrayIntent(**{**intent(2).__dict__, "resource_version": "41"})
-    patch = mark_patch(current, 3, "c1")
+    patch = mark_patch(current, 3, "c1", now=1000.0)
     assert patch["metadata"]["resourceVersion"] == "41"
-    assert patch["data"] == {"released-through": "3", "released-by": "c1"}
+    assert patch["data"] == {
+        "released-through": "3",
+        "released-by": "c1",
+        "released-at": "1000.000",
+    }
