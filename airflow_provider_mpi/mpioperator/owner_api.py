@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.api import MERGE_PATCH, RAW_REQUEST, MPIJobApi, _read_json
+from airflow_provider_mpi.mpioperator.api import (
+    MERGE_PATCH,
+    RAW_REQUEST,
+    MPIJobApi,
+    _read_json,
+    list_items,
+)
 
 __all__ = [
     "acreate_owner",
@@ -22,6 +28,7 @@ __all__ = [
     "create_owner",
     "delete_owner",
     "get_owner",
+    "list_owners",
     "patch_owner",
 ]
 
@@ -57,6 +64,19 @@ def patch_owner(api: MPIJobApi, namespace: str, name: str, patch: dict[str, Any]
         ),
         not_found=_id(namespace, name),
     )
+
+
+def list_owners(api: MPIJobApi, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+    """List the ConfigMaps matching a label selector (array owners among them)."""
+    body = api._retried(
+        f"list array owners in {namespace}",
+        lambda: _read_json(
+            api.core.list_namespaced_config_map(
+                namespace, label_selector=label_selector, **RAW_REQUEST
+            )
+        ),
+    )
+    return list_items(body)
 
 
 def delete_owner(api: MPIJobApi, namespace: str, name: str) -> None:

@@ -40,16 +40,27 @@ from airflow_provider_mpi.mpioperator.array_owner import (
 )
 from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.control import release_patch
-from airflow_provider_mpi.mpioperator.ids import ArrayRef, format_job_id, parse_array_id
+from airflow_provider_mpi.mpioperator.ids import (
+    ArrayRef,
+    format_job_id,
+    parse_array_id,
+    parse_job_id,
+)
 from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.owner_api import (
     create_owner,
     delete_owner,
     get_owner,
+    list_owners,
     patch_owner,
 )
-from airflow_provider_mpi.mpioperator.queries import array_selector
+from airflow_provider_mpi.mpioperator.queries import (
+    array_selector,
+    oldest_first,
+    selector_from_labels,
+)
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy, call_with_retry
+from airflow_provider_mpi.mpioperator.status import job_id_of
 from airflow_provider_mpi.mpioperator.submission import (
     ANNOTATION_MAX_PARALLEL,
     ArrayPlan,
@@ -346,6 +357,38 @@ class ArrayJobMethods:
         waiter = ArrayWaiter(str(ref), ref.namespace, frozenset())
         waiter.snapshot(items)
         return [format_job_id(ref.namespace, name) for name in waiter.names]
+
+    def find_arrays(self, labels: Mapping[str, str]) -> list[str]:
+        """The arrays whose template carried all the given labels, oldest first.
+
+        Found by their owner objects, so an array whose submission stopped
+        before its first task is found too.
+
+        Args:
+            labels: label keys and values (e.g. the Airflow task's labels).
+
+        Returns:
+            Array job IDs.
+        """
+        owners = list_owners(self.api, self.namespace, selector_from_labels(labels))
+        found = [owner for owner in oldest_first(owners) if read_intent(owner) is not None]
+        return [job_id_of(owner) for owner in found]
+
+    def held_siblings(self, job_id: str) -> list[str]:
+        """The tasks still held by ``max_parallel`` in the array of a task.
+
+        Args:
+            job_id: a job (a task of an array, or not).
+
+        Returns:
+            Job IDs, in task order (none for a job outside a limited array).
+        """
+        ref = parse_job_id(job_id, self.namespace)
+        mpijob = self.api.get_mpi_job(ref.namespace, ref.name, job_id=str(ref))
+        array = limited_array_of(mpijob)
+        if array is None:
+            return []
+        return self.held_array_tasks(format_job_id(ref.namespace, array))
 
     # Waiting and releasing
 

@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 
-from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.hooks._compat import (
     AirflowException,
@@ -25,6 +25,9 @@ from airflow_provider_mpi.hooks._compat import (
     AirflowSkipException,
 )
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,
     MPIJobTriggerEvent,
@@ -122,6 +125,7 @@ class MPIJobSensor(BaseSensorOperator):
         state, sub_state = tracker.job_state(self.job_id)
         self.log.info("MPIJob %s is %s %s", self.job_id, state, sub_state)
         if state in self._targets:
+            self._warn_held(tracker)
             return PokeReturnValue(is_done=True, xcom_value=tracker.job_info(self.job_id).to_dict())
         if state.is_terminal:
             raise AirflowFailException(
@@ -130,6 +134,29 @@ class MPIJobSensor(BaseSensorOperator):
                 + f"; waited for {', '.join(str(s) for s in sorted(self._targets))}"
             )
         return PokeReturnValue(is_done=False)
+
+    def _warn_held(self, tracker: MPIOperatorTracker) -> None:
+        """After the job ended: say so if tasks of its array are still held.
+
+        Held tasks of an array with ``max_parallel`` start only while
+        something waits on a task of the array; this sensor stops waiting now.
+        """
+        if JobState.DONE not in self._targets and JobState.FAILED not in self._targets:
+            return
+        try:
+            held = tracker.held_siblings(self.job_id)
+        except DRMAA2Error as exc:
+            self.log.debug("Could not check the held tasks of %s's array: %s", self.job_id, exc)
+            return
+        if held:
+            self.log.warning(
+                "%d task(s) of the array of %s are still held by max_parallel (%s). They "
+                "start only while something waits on a task of the array (another "
+                "MPIJobSensor, wait_array); if no waiter is left, they stay held.",
+                len(held),
+                self.job_id,
+                ", ".join(held[:5]) + (", ..." if len(held) > 5 else ""),
+            )
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule as any sensor, or check once and defer."""
@@ -162,6 +189,7 @@ class MPIJobSensor(BaseSensorOperator):
         payload = MPIJobTriggerEvent.from_dict(event)
         if payload.status is MPIJobTriggerStatus.SUCCESS:
             self.log.info("MPIJob %s reached %s", payload.job_id, payload.state)
+            self._warn_held(self.hook.get_tracker())
             return payload.job_info
         if payload.status is MPIJobTriggerStatus.ERROR:
             raise AirflowException(payload.message)  # retries may help
