@@ -15,22 +15,9 @@ from airflow.sdk import DAG
 from airflow_provider_mpi.drmaa2 import JobState
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.operators.mpi_job import MPIJobArrayOperator
+from airflow_provider_mpi.sensors.mpi_job import MPIJobSensor
 from tests.dags.dagrun import task_states, xcom
-from tests.dags.jobs import scripted_template
-
-
-def _running_at_once(cluster: Any) -> int:
-    """The most launchers the kubelet ever ran at the same time (from pod start/end)."""
-    items, _ = cluster.store.list(
-        "pods", "default", label_selector="training.kubeflow.org/job-role=launcher"
-    )
-    spans = []
-    for pod in items:
-        state = (pod["status"].get("containerStatuses") or [{}])[0].get("state", {})
-        end = state.get("terminated") or {}
-        if end.get("startedAt") and end.get("finishedAt"):
-            spans.append((end["startedAt"], end["finishedAt"]))
-    return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)
+from tests.dags.jobs import running_at_once, scripted_template
 
 
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
@@ -52,7 +39,7 @@ def test_wait_for_all_tasks_with_max_parallel(cluster: Any, run_dag: Any, deferr
     tracker = MPIOperatorHook().get_tracker()
     assert {tracker.job_state(job_id)[0] for job_id in job_ids} == {JobState.DONE}
     assert xcom(dagrun, "sweep", "array_id") == job_ids[0].rsplit("-", 1)[0]
-    assert _running_at_once(cluster) == 2  # never 3 or 4: held tasks wait their turn
+    assert running_at_once(cluster) == 2  # never 3 or 4: held tasks wait their turn
 
 
 def test_failed_tasks_are_listed(cluster: Any, run_dag: Any) -> None:
@@ -91,3 +78,60 @@ def test_retry_reattaches_to_the_array(cluster: Any, run_dag: Any) -> None:
     assert task_states(dagrun) == {"sweep": "success"}
     assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
     assert len(MPIOperatorHook().get_tracker().list_jobs()) == 3  # not 6
+
+
+def test_max_parallel_released_by_mapped_poking_sensors(
+    cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with DAG("mpi_array_sensors", schedule=None) as dag:
+        sweep = MPIJobArrayOperator(
+            task_id="sweep",
+            job_template=scripted_template(duration=5),
+            begin=1,
+            end=5,
+            max_parallel=2,
+        )
+        MPIJobSensor.partial(task_id="each", poke_interval=0.2, timeout=300).expand(
+            job_id=sweep.output
+        )
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {
+        "sweep": "success",
+        **{f"each[{i}]": "success" for i in range(5)},
+    }
+    tracker = MPIOperatorHook().get_tracker()
+    assert {tracker.job_state(job)[0] for job in xcom(dagrun, "sweep")} == {JobState.DONE}
+    assert 1 <= running_at_once(cluster) <= 2
+    out = capfd.readouterr().out  # the task logs: the rule is said where it matters
+    assert "3 of its 5 tasks are held by max_parallel=2" in out
+    assert "still held by max_parallel" in out
+
+
+def test_retry_completes_a_half_submitted_array(cluster: Any, run_dag: Any) -> None:
+    # The first try stops in the middle of the submission and cannot clean up (its
+    # deletes are refused): a half array is left, as after a worker's SIGKILL.
+    refused = cluster.faults.fail(403, times=1, verb="create", resource="mpijobs", rate=0.3)
+    cluster.faults.fail(403, verb="delete")
+    with DAG("mpi_array_half", schedule=None) as dag:
+        MPIJobArrayOperator(
+            task_id="sweep",
+            job_template=scripted_template(duration=2),
+            begin=1,
+            end=12,
+            max_parallel=3,
+            wait_for_completion=True,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    dagrun = run_dag(dag)
+    assert refused.hits == 1
+    assert task_states(dagrun) == {"sweep": "success"}
+    assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
+    tracker = MPIOperatorHook().get_tracker()
+    job_ids = xcom(dagrun, "sweep")
+    assert len(job_ids) == 12
+    assert sorted(tracker.list_jobs()) == sorted(job_ids)  # 12, not 24, none missing
+    assert {tracker.job_state(job)[0] for job in job_ids} == {JobState.DONE}
+    stats = cluster.requests.snapshot()[("create", "mpijobs")]
+    assert stats.count - stats.errors + stats.lost == 12  # each task created once
+    assert running_at_once(cluster) <= 3

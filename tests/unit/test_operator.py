@@ -54,7 +54,9 @@ def test_array_limit_needs_no_waiting_task() -> None:
     )
     for bad in (-1, True, "2"):
         with pytest.raises(InvalidArgumentError) as caught:
-            MPIJobArrayOperator(task_id="c", job_template=TEMPLATE, begin=1, end=4, max_parallel=bad)
+            MPIJobArrayOperator(
+                task_id="c", job_template=TEMPLATE, begin=1, end=4, max_parallel=bad
+            )
         assert caught.value.field == "max_parallel"
 
 
