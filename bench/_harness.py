@@ -123,7 +123,7 @@ class _Recorder:
 
 
 def _child(
-    conn: Connection, speed: float, tls: bool, gc_pauses: bool
+    conn: Connection, speed: float | str, tls: bool, gc_pauses: bool
 ) -> None:  # pragma: no cover - child
     import gc
     import sys
@@ -263,13 +263,16 @@ class ClusterProcess:
     """An ``MPICluster`` in a child process, steered over a pipe (see the module doc).
 
     Args:
-        speed: emulated seconds per real second.
+        speed: emulated seconds per real second, or ``"manual"`` for a
+            stopped clock (the controllers then stay idle: the API server alone).
         tls: serve HTTPS, as a real API server does.
         gc_pauses: keep the emulator's cyclic garbage collector on between
             ``reset`` and ``clear`` (off by default: see the module doc).
     """
 
-    def __init__(self, *, speed: float = 1.0, tls: bool = True, gc_pauses: bool = False) -> None:
+    def __init__(
+        self, *, speed: float | str = 1.0, tls: bool = True, gc_pauses: bool = False
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(

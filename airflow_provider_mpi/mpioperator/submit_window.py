@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-__all__ = ["AimdWindow", "AsyncSubmitGate", "SubmitGate"]
+__all__ = ["INITIAL_WINDOW", "MAX_WINDOW", "AimdWindow", "AsyncSubmitGate", "SubmitGate"]
 
 #: Creates in flight at the start of a submission.
 INITIAL_WINDOW = 16

@@ -70,7 +70,12 @@ from airflow_provider_mpi.mpioperator.submission import (
     is_same_submission,
     prepare_array,
 )
-from airflow_provider_mpi.mpioperator.submit_window import MAX_WINDOW, SubmitGate
+from airflow_provider_mpi.mpioperator.submit_window import (
+    INITIAL_WINDOW,
+    MAX_WINDOW,
+    AimdWindow,
+    SubmitGate,
+)
 from airflow_provider_mpi.mpioperator.sync_watch import watch_mpi_jobs
 from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
@@ -198,10 +203,11 @@ class ArrayJobMethods:
         """Create the plan's missing tasks; on a lasting failure, delete the array."""
         existing = self._existing_tasks(plan)
         todo = [task for task in plan.tasks if task["metadata"]["name"] not in existing]
-        gate = SubmitGate()
+        workers = self._submit_workers()
+        gate = SubmitGate(AimdWindow(min(INITIAL_WINDOW, workers), maximum=workers))
         created: list[str] = []
         failure: tuple[str, DRMAA2Error] | None = None
-        with ThreadPoolExecutor(max_workers=ARRAY_SUBMIT_WORKERS) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             futures: dict[Future[None], str] = {
                 pool.submit(self._create_task, task, gate): str(task["metadata"]["name"])
                 for task in todo
@@ -224,6 +230,18 @@ class ArrayJobMethods:
             return
         removed, left = self._remove_array(plan, created + sorted(existing))
         raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
+
+    def _submit_workers(self) -> int:
+        """Threads for creates: no more than the client keeps connections.
+
+        A thread beyond urllib3's pool size would open (and discard) a new TLS
+        connection per request, which costs more than it gains.
+        """
+        configuration = getattr(self.api.api_client, "configuration", None)
+        pool = getattr(configuration, "connection_pool_maxsize", None)
+        if not isinstance(pool, int) or pool < 1:
+            return ARRAY_SUBMIT_WORKERS
+        return min(ARRAY_SUBMIT_WORKERS, pool)
 
     def _existing_tasks(self, plan: ArrayPlan) -> set[str]:
         """The tasks an earlier run of this submission created (none for a new array)."""
