@@ -186,3 +186,24 @@ def test_a_releaser_that_stopped_half_way_is_repaired_after_the_grace(
     mpi_cluster.store.update("configmaps", owner)
     assert tracker.release_array_tasks(array_id) == ["default/rep-3", "default/rep-4"]
     assert tracker.held_array_tasks(array_id) == ["default/rep-5"]
+
+
+@pytest.mark.parametrize("status", [None, 503])
+@pytest.mark.mpi_cluster(clock=40.0)
+def test_lost_answers_on_the_mark_neither_stall_nor_over_release(
+    mpi_cluster: MPICluster, status: int | None
+) -> None:
+    # the move of the mark took effect, its answer was lost: the retry meets 409 and
+    # the waiter finds its own claim on the owner, so it still starts what it won
+    lost = mpi_cluster.faults.lose_answers(status, verb="patch", resource="configmaps", times=3)
+    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path, retry=FAST_RETRY)
+    counter = ActiveCounter(mpi_cluster, "lost")
+    try:
+        array_id = tracker.add_array_job(template(name="lost", duration=1), 1, 6, 1, 1)
+        states = tracker.wait_array(array_id, 120)
+    finally:
+        counter.unsubscribe()
+    assert lost.hits == 3
+    assert set(states.values()) == {S.DONE}
+    assert counter.peak == 1
+    assert mpi_cluster.requests.snapshot()[(Verb.PATCH, "mpijobs")].count == 5
