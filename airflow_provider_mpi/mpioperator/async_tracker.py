@@ -32,6 +32,7 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.async_tracker_arrays import AsyncArrayJobMethods
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
 from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
@@ -175,8 +176,10 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
         """See :meth:`.tracker.MPIOperatorTracker.job_state`."""
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
-        await self._release_for(ref, mpijob)
-        return job_state_from_mpi_job(mpijob, await self._validation_events(ref, mpijob))
+        state = job_state_from_mpi_job(mpijob, await self._validation_events(ref, mpijob))
+        if state[0].is_terminal or is_held(mpijob):
+            await self._release_for(ref, mpijob)
+        return state
 
     async def _release_for(self, ref: JobRef, mpijob: Mapping[str, Any]) -> None:
         """See :meth:`.tracker.MPIOperatorTracker._release_for`."""

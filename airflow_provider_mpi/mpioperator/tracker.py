@@ -36,6 +36,7 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.api import MPIJobApi
+from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
 from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
@@ -237,11 +238,18 @@ class MPIOperatorTracker(ArrayJobMethods):
         """
         ref = self._ref(job_id)
         mpijob = self._get(ref)
-        self._release_for(ref, mpijob)
-        return job_state_from_mpi_job(mpijob, self._validation_events(ref, mpijob))
+        state = job_state_from_mpi_job(mpijob, self._validation_events(ref, mpijob))
+        if state[0].is_terminal or is_held(mpijob):
+            self._release_for(ref, mpijob)
+        return state
 
     def _release_for(self, ref: JobRef, mpijob: Mapping[str, Any]) -> None:
-        """A poke on a task of a limited array releases what ``max_parallel`` allows."""
+        """A poke on a task of a limited array releases what ``max_parallel`` allows.
+
+        Only a poke on a task that ended (its end frees a slot) or is held
+        (it waits for one): a running task's poke would list the array for
+        nothing.
+        """
         array = limited_array_of(mpijob)
         if array is None:
             return
