@@ -263,8 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             verdict(
-                f"{setting}: an array submits >= 10x faster than add_job one by one "
-                "(ratio <= 0.1)",
+                f"{setting}: an array submits >= 10x faster than add_job one by one (ratio <= 0.1)",
                 all(secs / base <= 0.1 for _, secs, _ in rows[1:]),
                 "; ".join(f"{how}: {secs / base:.3f}" for how, secs, _ in rows[1:]),
             )
