@@ -102,8 +102,37 @@ def test_max_parallel_released_by_mapped_poking_sensors(
     tracker = MPIOperatorHook().get_tracker()
     assert {tracker.job_state(job)[0] for job in xcom(dagrun, "sweep")} == {JobState.DONE}
     assert 1 <= running_at_once(cluster) <= 2
-    out = capfd.readouterr().out  # the task logs: the rule is said where it matters
+    out = capfd.readouterr().out  # the task log: the rule is said where it matters
     assert "3 of its 5 tasks are held by max_parallel=2" in out
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+def test_a_sensor_that_leaves_held_tasks_behind_says_so(
+    cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str], deferrable: bool
+) -> None:
+    with DAG(f"mpi_array_one_sensor_{deferrable}", schedule=None) as dag:
+        sweep = MPIJobArrayOperator(
+            task_id="sweep",
+            job_template=scripted_template(duration=2),
+            begin=1,
+            end=4,
+            max_parallel=1,
+        )
+        first = MPIJobSensor(
+            task_id="first",
+            job_id="{{ ti.xcom_pull(task_ids='sweep')[0] }}",
+            poke_interval=0.2,
+            deferrable=deferrable,
+        )
+        sweep >> first
+    dagrun = run_dag(dag)
+    assert task_states(dagrun) == {"sweep": "success", "first": "success"}
+    # its end released task 2; tasks 3 and 4 wait for a waiter that will not come
+    tracker = MPIOperatorHook().get_tracker()
+    array_id = xcom(dagrun, "sweep", "array_id")
+    assert tracker.held_array_tasks(array_id) == [f"{array_id}-3", f"{array_id}-4"]
+    out = capfd.readouterr().out
+    assert "2 task(s) of the array of" in out
     assert "still held by max_parallel" in out
 
 
