@@ -71,7 +71,7 @@ from airflow_provider_mpi.mpioperator.submission import (
     prepare_job,
 )
 from airflow_provider_mpi.mpioperator.tracker import CONTROL_ATTEMPTS
-from airflow_provider_mpi.mpioperator.tracker_arrays import limited_array_of
+from airflow_provider_mpi.mpioperator.tracker_array_release import limited_array_of
 from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot

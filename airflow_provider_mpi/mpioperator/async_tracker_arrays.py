@@ -53,8 +53,11 @@ from airflow_provider_mpi.mpioperator.submission import (
     is_same_submission,
     prepare_array,
 )
-from airflow_provider_mpi.mpioperator.submit_window import AsyncSubmitGate
-from airflow_provider_mpi.mpioperator.tracker_arrays import MARK_ATTEMPTS, release_step_plan
+from airflow_provider_mpi.mpioperator.submit_window import MAX_WINDOW, AsyncSubmitGate
+from airflow_provider_mpi.mpioperator.tracker_array_release import (
+    MARK_ATTEMPTS,
+    release_step_plan,
+)
 from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
@@ -138,34 +141,33 @@ class AsyncArrayJobMethods:
 
     async def _create_tasks(self, plan: ArrayPlan) -> None:
         existing = await self._existing_tasks(plan)
-        todo = [task for task in plan.tasks if task["metadata"]["name"] not in existing]
+        todo = iter([task for task in plan.tasks if task["metadata"]["name"] not in existing])
         gate = AsyncSubmitGate()
-        failed = asyncio.Event()
+        created: list[str] = []
+        failures: list[tuple[str, DRMAA2Error]] = []
 
-        async def create(task: dict[str, Any]) -> bool:
-            if failed.is_set():
-                return False
-            try:
-                await self._create_task(task, gate)
-            except BaseException:
-                failed.set()
-                raise
-            return True
-
-        results = await asyncio.gather(*(create(task) for task in todo), return_exceptions=True)
-        created, failure = [], None
-        for task, result in zip(todo, results, strict=True):
-            name = str(task["metadata"]["name"])
-            if isinstance(result, BaseException):
-                if not isinstance(result, DRMAA2Error):
-                    raise result
-                failure = failure or (name, result)
-            elif result:
+        async def sender() -> None:  # a few senders share the tasks (not one coroutine each)
+            for task in todo:
+                if failures:
+                    return
+                name = str(task["metadata"]["name"])
+                try:
+                    await self._create_task(task, gate)
+                except DRMAA2Error as exc:
+                    failures.append((name, exc))
+                    return
                 created.append(name)
-        if failure is None:
+
+        for outcome in await asyncio.gather(
+            *(sender() for _ in range(MAX_WINDOW)), return_exceptions=True
+        ):
+            if isinstance(outcome, BaseException):
+                raise outcome  # not a DRMAA2Error: a bug or a cancellation
+        if not failures:
             return
+        name, error = failures[0]
         removed, left = await self._remove_array(plan, created + sorted(existing))
-        raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
+        raise array_failure(plan.array_id, name, error, removed, left) from error
 
     async def _create_task(self, task: dict[str, Any], gate: AsyncSubmitGate) -> None:
         namespace = str(task["metadata"]["namespace"])
@@ -187,7 +189,7 @@ class AsyncArrayJobMethods:
                         raise TransientBackendError(409, f"{job_id} vanished after 409") from None
                     if not is_same_submission(existing, task):
                         raise conflict_error(job_id) from None
-            gate.succeeded()
+            await gate.succeeded()
 
         await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
 

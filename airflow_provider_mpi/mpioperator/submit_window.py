@@ -86,13 +86,14 @@ class SubmitGate:
     def __exit__(self, *exc: object) -> None:
         with self._cond:
             self._in_flight -= 1
-            self._cond.notify_all()
+            self._cond.notify()  # one slot freed: one sender may go
 
     def succeeded(self) -> None:
-        """Count a success (the window may grow)."""
+        """Count a success (the window may grow: one more sender may go)."""
         with self._cond:
+            before = self.window.size
             self.window.succeeded()
-            self._cond.notify_all()
+            self._cond.notify(self.window.size - before)
 
     def throttled(self, retry_after: float | None) -> None:
         """Count a throttle (the window halves; a Retry-After pauses every sender)."""
@@ -125,11 +126,14 @@ class AsyncSubmitGate:
     async def __aexit__(self, *exc: object) -> None:
         async with self._cond:
             self._in_flight -= 1
-            self._cond.notify_all()
+            self._cond.notify()  # one slot freed: one sender may go
 
-    def succeeded(self) -> None:
-        """Count a success (the window may grow)."""
-        self.window.succeeded()
+    async def succeeded(self) -> None:
+        """Count a success (the window may grow: one more sender may go)."""
+        async with self._cond:
+            before = self.window.size
+            self.window.succeeded()
+            self._cond.notify(self.window.size - before)
 
     def throttled(self, retry_after: float | None) -> None:
         """Count a throttle (the window halves; a Retry-After pauses every sender)."""

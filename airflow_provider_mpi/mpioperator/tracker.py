@@ -76,7 +76,8 @@ from airflow_provider_mpi.mpioperator.submission import (
     prepare_job,
 )
 from airflow_provider_mpi.mpioperator.sync_watch import watch_mpi_jobs
-from airflow_provider_mpi.mpioperator.tracker_arrays import ArrayJobMethods, limited_array_of
+from airflow_provider_mpi.mpioperator.tracker_array_release import limited_array_of
+from airflow_provider_mpi.mpioperator.tracker_arrays import ArrayJobMethods
 from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import Snapshot

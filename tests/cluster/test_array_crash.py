@@ -205,3 +205,20 @@ def test_deleting_the_owner_deletes_the_array(
     tracker.add_array_job(template(name="arr"), 1, 5, 1, 0)
     mpi_cluster.store.delete("configmaps", "default", "arr", propagation_policy="Background")
     assert mpijob_names(mpi_cluster) == []
+
+
+@pytest.mark.mpi_cluster(clock="manual")
+async def test_throttled_creates_slow_down_and_make_each_task_once(
+    tracker: MPIOperatorTracker,
+    async_tracker: AsyncMPIOperatorTracker,
+    mpi_cluster: MPICluster,
+) -> None:
+    throttle = mpi_cluster.faults.throttle(
+        retry_after=1, times=6, verb="create", resource="mpijobs"
+    )
+    assert tracker.add_array_job(template(name="sync"), 1, 40, 1, 0) == "default/sync"
+    assert await async_tracker.add_array_job(template(name="aio"), 1, 40, 1, 0) == "default/aio"
+    assert throttle.hits == 6
+    assert len(array_tasks(mpi_cluster, "sync")) == 40
+    assert len(array_tasks(mpi_cluster, "aio")) == 40
+    assert creates_that_took_effect(mpi_cluster) == 80
