@@ -307,9 +307,7 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
                     return reached
         if array is not None:
             wanted = wanted_states(states)
-            found = await self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
-            if found is not None:
-                return found
+            return await self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
         raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
 
     # Output

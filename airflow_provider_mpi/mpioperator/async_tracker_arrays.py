@@ -57,6 +57,7 @@ from airflow_provider_mpi.mpioperator.submit_window import MAX_WINDOW, AsyncSubm
 from airflow_provider_mpi.mpioperator.tracker_array_release import (
     MARK_ATTEMPTS,
     release_step_plan,
+    single_wait_turn,
 )
 from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
@@ -300,11 +301,12 @@ class AsyncArrayJobMethods:
 
     async def _wait_array_task(
         self, namespace: str, array: str, name: str, deadline: Deadline, wanted: frozenset[JobState]
-    ) -> JobState | None:
+    ) -> JobState:
         """Wait for one task of a limited array, releasing its held tasks meanwhile."""
         ref = ArrayRef(namespace, array)
         waiter, intent = await self._array_waiter(ref, (), require_all=False)
         target = JobWaiter(format_job_id(namespace, name), wanted)
+        deferred: float | None = None
         hub = JobWatchHub.for_api(self.api, namespace)
         async with hub.subscribe(self.api, label=(LABEL_ARRAY_ID, array)) as subscription:
             while (item := await _next(subscription, deadline)) is not None:
@@ -317,10 +319,12 @@ class AsyncArrayJobMethods:
                     reached = None
                     if item.name == name:
                         reached = target.observe(None if item.deleted else item.object)
-                intent, _ = await self._release_step(namespace, intent, waiter)
+                turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
+                if turn:
+                    intent, _ = await self._release_step(namespace, intent, waiter)
                 if reached is not None:
                     return reached
-        return None
+        raise WaitTimeoutError(format_job_id(namespace, name), deadline.timeout, target.last_state)
 
     async def _release_step(
         self, namespace: str, intent: ArrayIntent | None, waiter: ArrayWaiter

@@ -445,9 +445,7 @@ class MPIOperatorTracker(ArrayJobMethods):
                 return reached
         if array is not None:
             wanted = wanted_states(states)
-            found = self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
-            if found is not None:
-                return found
+            return self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
         raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
 
     # Output

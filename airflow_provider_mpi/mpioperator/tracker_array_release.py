@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import ConflictError, JobNotFoundError, WaitTimeoutError
@@ -44,7 +45,14 @@ from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import Snapshot
 
-__all__ = ["MARK_ATTEMPTS", "ArrayReleaseMethods", "limited_array_of", "release_step_plan"]
+__all__ = [
+    "MARK_ATTEMPTS",
+    "STEP_DEFERRAL",
+    "ArrayReleaseMethods",
+    "limited_array_of",
+    "release_step_plan",
+    "single_wait_turn",
+]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,64 @@ def release_step_plan(
     names = intent.task_names
     repair = waiter.held_among(names[: intent.mark]) if repair_due(intent, now) else []
     return next_mark(intent, waiter.ended(names)), repair
+
+
+#: Seconds a wait on one task leaves a due release step to the waiters of the
+#: tasks concerned before it runs the step itself.
+STEP_DEFERRAL = 5.0
+
+
+def single_wait_turn(
+    intent: ArrayIntent | None,
+    waiter: ArrayWaiter,
+    name: str,
+    deferred_since: float | None,
+    now: float,
+) -> tuple[bool, float | None]:
+    """Whether a wait on one task runs a release step now (few waiters race).
+
+    Many waits on one array each see every change of it (mapped sensors, one
+    per task). Each would race for every move of the mark; instead a step is
+    run now only by the waiter of a task that just ended, or of a task the
+    move would release, or of a held task the mark already passed (repair).
+    Any other waiter runs it only if it stays due for :data:`STEP_DEFERRAL`
+    seconds (nobody concerned is waiting). A waiter infers how far the mark
+    went from the tasks it sees released, so a move made by another waiter
+    costs it no request.
+
+    Args:
+        intent: the intent as last read (None: an array of an older release).
+        waiter: the array's tasks as seen.
+        name: the task this wait is for.
+        deferred_since: when this waiter first saw a step due that was not
+            its turn, or None.
+        now: the time (monotonic).
+
+    Returns:
+        ``(run_now, deferred_since)`` for the next call.
+    """
+    if intent is None:
+        return True, None
+    if intent.max_parallel <= 0:
+        return False, None
+    names = intent.task_names
+    released = [i + 1 for i, n in enumerate(names) if (job := waiter.job(n)) and not is_held(job)]
+    seen = max([intent.mark, *released])
+    mark = next_mark(replace(intent, mark=seen), waiter.ended(names))
+    own = names.index(name) if name in names else -1
+    job = waiter.job(name)
+    own_ended = waiter.ended([name])[0] is True
+    if job is not None and is_held(job) and 0 <= own < seen and repair_due(intent, time.time()):
+        return True, None
+    if mark <= seen:
+        return False, None
+    if own_ended or seen <= own < mark:
+        return True, None
+    if deferred_since is None:
+        return False, now
+    if now - deferred_since >= STEP_DEFERRAL:
+        return True, None
+    return False, deferred_since
 
 
 class ArrayReleaseMethods:
@@ -168,13 +234,14 @@ class ArrayReleaseMethods:
 
     def _wait_array_task(
         self, namespace: str, array: str, name: str, deadline: Deadline, wanted: frozenset[JobState]
-    ) -> JobState | None:
+    ) -> JobState:
         """Wait for one task of a limited array, releasing its held tasks meanwhile."""
         ref = ArrayRef(namespace, array)
         intent = self._intent(ref)
         names = intent.task_names if intent is not None else None
         waiter = ArrayWaiter(str(ref), namespace, frozenset(), names, require_all=False)
         target = JobWaiter(format_job_id(namespace, name), wanted)
+        deferred: float | None = None
         for item in watch_mpi_jobs(
             self.api, namespace, deadline, retry=self.retry, label_selector=array_selector(array)
         ):
@@ -186,10 +253,12 @@ class ArrayReleaseMethods:
                 reached = None
                 if item.name == name:
                     reached = target.observe(None if item.deleted else item.object)
-            intent, _ = self._release_step(namespace, intent, waiter)
+            turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
+            if turn:
+                intent, _ = self._release_step(namespace, intent, waiter)
             if reached is not None:
                 return reached
-        return None
+        raise WaitTimeoutError(format_job_id(namespace, name), deadline.timeout, target.last_state)
 
     def _release_step(
         self, namespace: str, intent: ArrayIntent | None, waiter: ArrayWaiter
