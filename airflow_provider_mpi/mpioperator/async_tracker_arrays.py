@@ -12,7 +12,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,16 +35,27 @@ from airflow_provider_mpi.mpioperator.array_owner import (
 )
 from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.control import release_patch
-from airflow_provider_mpi.mpioperator.ids import ArrayRef, format_job_id, parse_array_id
+from airflow_provider_mpi.mpioperator.ids import (
+    ArrayRef,
+    format_job_id,
+    parse_array_id,
+    parse_job_id,
+)
 from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.owner_api import (
     acreate_owner,
     adelete_owner,
     aget_owner,
+    alist_owners,
     apatch_owner,
 )
-from airflow_provider_mpi.mpioperator.queries import array_selector
+from airflow_provider_mpi.mpioperator.queries import (
+    array_selector,
+    oldest_first,
+    selector_from_labels,
+)
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy, acall_with_retry
+from airflow_provider_mpi.mpioperator.status import job_id_of
 from airflow_provider_mpi.mpioperator.submission import (
     ArrayPlan,
     adopt_intent,
@@ -56,6 +67,7 @@ from airflow_provider_mpi.mpioperator.submission import (
 from airflow_provider_mpi.mpioperator.submit_window import MAX_WINDOW, AsyncSubmitGate
 from airflow_provider_mpi.mpioperator.tracker_array_release import (
     MARK_ATTEMPTS,
+    limited_array_of,
     release_step_plan,
     single_wait_turn,
 )
@@ -260,6 +272,21 @@ class AsyncArrayJobMethods:
         waiter = ArrayWaiter(str(ref), ref.namespace, frozenset())
         waiter.snapshot(items, as_of=version)
         return [format_job_id(ref.namespace, name) for name in waiter.names]
+
+    async def find_arrays(self, labels: Mapping[str, str]) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.find_arrays`."""
+        owners = await alist_owners(self.api, self.namespace, selector_from_labels(labels))
+        found = [owner for owner in oldest_first(owners) if read_intent(owner) is not None]
+        return [job_id_of(owner) for owner in found]
+
+    async def held_siblings(self, job_id: str) -> list[str]:
+        """See :meth:`.tracker.MPIOperatorTracker.held_siblings`."""
+        ref = parse_job_id(job_id, self.namespace)
+        mpijob = await self.api.get_mpi_job(ref.namespace, ref.name, job_id=str(ref))
+        array = limited_array_of(mpijob)
+        if array is None:
+            return []
+        return await self.held_array_tasks(format_job_id(ref.namespace, array))
 
     async def _array_waiter(
         self, ref: ArrayRef, states: tuple[JobState, ...], *, require_all: bool = True

@@ -24,6 +24,7 @@ __all__ = [
     "acreate_owner",
     "adelete_owner",
     "aget_owner",
+    "alist_owners",
     "apatch_owner",
     "create_owner",
     "delete_owner",
@@ -122,6 +123,21 @@ async def apatch_owner(
         ),
         not_found=_id(namespace, name),
     )
+
+
+async def alist_owners(
+    api: AsyncMPIJobApi, namespace: str, label_selector: str
+) -> list[dict[str, Any]]:
+    """See :func:`list_owners`."""
+    body = await api._retried(
+        f"list array owners in {namespace}",
+        lambda: api._json(
+            api.core.list_namespaced_config_map(
+                namespace, label_selector=label_selector, **RAW_REQUEST
+            )
+        ),
+    )
+    return list_items(body)
 
 
 async def adelete_owner(api: AsyncMPIJobApi, namespace: str, name: str) -> None:

@@ -222,3 +222,33 @@ async def test_throttled_creates_slow_down_and_make_each_task_once(
     assert len(array_tasks(mpi_cluster, "sync")) == 40
     assert len(array_tasks(mpi_cluster, "aio")) == 40
     assert creates_that_took_effect(mpi_cluster) == 80
+
+
+@pytest.mark.mpi_cluster(clock="manual")
+async def test_arrays_are_found_by_their_owner_even_before_their_first_task(
+    tracker: MPIOperatorTracker,
+    async_tracker: AsyncMPIOperatorTracker,
+    mpi_cluster: MPICluster,
+) -> None:
+    labels = {"team": "a"}
+    tracker.add_array_job(template(name="first", labels=labels), 1, 3, 1, 1)
+    # a submitter killed right after recording the intent: an owner and no task
+    mpi_cluster.faults.fail(403, verb="create", resource="mpijobs")
+    mpi_cluster.faults.fail(403, verb="delete")  # and it could not clean up
+    with pytest.raises(Exception, match="403"):
+        tracker.add_array_job(template(name="second", labels=labels), 1, 3, 1, 0)
+    mpi_cluster.faults.clear()
+    assert not array_tasks(mpi_cluster, "second")
+    found = ["default/first", "default/second"]
+    assert tracker.find_arrays(labels) == found
+    assert await async_tracker.find_arrays(labels) == found
+    assert tracker.find_arrays({"team": "b"}) == []
+    assert tracker.complete_array_submission("default/second") == [
+        f"default/second-{i}" for i in (1, 2, 3)
+    ]
+    assert tracker.held_siblings("default/first-1") == ["default/first-2", "default/first-3"]
+    assert await async_tracker.held_siblings("default/first-3") == [
+        "default/first-2",
+        "default/first-3",
+    ]
+    assert tracker.held_siblings("default/second-1") == []  # no max_parallel
