@@ -185,6 +185,12 @@ def _child(
                             store.delete(plural, cluster.namespace, event["metadata"]["name"])
                     gc.enable()
                     conn.send(len(items))
+                elif command == "latency":
+                    # added latency of every MPIJob create, as a remote API server has
+                    cluster.faults.clear()
+                    if args:
+                        cluster.faults.delay(float(args), verb="create", resource="mpijobs")
+                    conn.send(None)
                 elif command == "errors":
                     conn.send([repr(e) for e in cluster.controller_errors])
                 else:
@@ -341,6 +347,10 @@ class ClusterProcess:
         """Delete every MPIJob (and event) of the namespace; collect again; return how many."""
         cleared: int = self._ask("clear")
         return cleared
+
+    def create_latency(self, seconds: float) -> None:
+        """Delay every MPIJob create by ``seconds`` in the emulator (0: none)."""
+        self._ask("latency", seconds)
 
     def controller_errors(self) -> list[str]:
         """Errors raised on the emulator's controller thread."""
