@@ -6,7 +6,13 @@ from __future__ import annotations
 from tests import airflow_env  # noqa: F401
 
 # isort: on
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +170,73 @@ def test_retry_completes_a_half_submitted_array(cluster: Any, run_dag: Any) -> N
     stats = cluster.requests.snapshot()[("create", "mpijobs")]
     assert stats.count - stats.errors + stats.lost == 12  # each task created once
     assert running_at_once(cluster) <= 3
+
+
+OPERATOR_TRY = """
+import sys
+from airflow_provider_mpi.operators.mpi_job import MPIJobArrayOperator
+from tests.dags.jobs import scripted_template
+
+
+class TaskInstance:  # what execute() reads of the context: the identity and XCom
+    dag_id, task_id, run_id, map_index = "crash_dag", "sweep", "manual__crash", -1
+    try_number = int(sys.argv[1])
+
+    def xcom_push(self, key, value):
+        pass
+
+
+operator = MPIJobArrayOperator(
+    task_id="sweep", job_template=scripted_template(duration=1), begin=1, end=200, max_parallel=5
+)
+print(len(operator.execute({"ti": TaskInstance()})), flush=True)
+"""
+
+
+def test_operator_retry_after_a_sigkill_in_the_middle_of_the_array(cluster: Any) -> None:
+    """A worker SIGKILLed while its try submits 200 tasks; the next try completes the array."""
+    cluster.faults.delay(0.03, verb="create", resource="mpijobs")
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+
+    def task_count() -> int:
+        items, _ = cluster.store.list("mpijobs", "default")
+        return len(items)
+
+    first = subprocess.Popen(
+        [sys.executable, "-c", OPERATOR_TRY, "1"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while task_count() < 30:
+            assert first.poll() is None, first.communicate()[1][-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    time.sleep(0.3)
+    left = task_count()
+    assert 30 <= left < 200, left
+    cluster.faults.clear()
+    second = subprocess.run(
+        [sys.executable, "-c", OPERATOR_TRY, "2"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert second.stdout.strip().splitlines()[-1] == "200"  # the task IDs it returned
+    assert f"created its {200 - left} missing task(s)" in second.stdout + second.stderr
+    assert task_count() == 200
+    stats = cluster.requests.snapshot()[("create", "mpijobs")]
+    assert stats.count - stats.errors + stats.lost == 200  # each task created once
