@@ -123,7 +123,7 @@ class _Recorder:
 
 
 def _child(
-    conn: Connection, speed: float, tls: bool, gc_pauses: bool
+    conn: Connection, speed: float | str, tls: bool, gc_pauses: bool
 ) -> None:  # pragma: no cover - child
     import gc
     import sys
@@ -185,6 +185,12 @@ def _child(
                             store.delete(plural, cluster.namespace, event["metadata"]["name"])
                     gc.enable()
                     conn.send(len(items))
+                elif command == "latency":
+                    # added latency of every MPIJob create, as a remote API server has
+                    cluster.faults.clear()
+                    if args:
+                        cluster.faults.delay(float(args), verb="create", resource="mpijobs")
+                    conn.send(None)
                 elif command == "errors":
                     conn.send([repr(e) for e in cluster.controller_errors])
                 else:
@@ -263,13 +269,16 @@ class ClusterProcess:
     """An ``MPICluster`` in a child process, steered over a pipe (see the module doc).
 
     Args:
-        speed: emulated seconds per real second.
+        speed: emulated seconds per real second, or ``"manual"`` for a
+            stopped clock (the controllers then stay idle: the API server alone).
         tls: serve HTTPS, as a real API server does.
         gc_pauses: keep the emulator's cyclic garbage collector on between
             ``reset`` and ``clear`` (off by default: see the module doc).
     """
 
-    def __init__(self, *, speed: float = 1.0, tls: bool = True, gc_pauses: bool = False) -> None:
+    def __init__(
+        self, *, speed: float | str = 1.0, tls: bool = True, gc_pauses: bool = False
+    ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child_conn = context.Pipe()
         self._process = context.Process(
@@ -338,6 +347,10 @@ class ClusterProcess:
         """Delete every MPIJob (and event) of the namespace; collect again; return how many."""
         cleared: int = self._ask("clear")
         return cleared
+
+    def create_latency(self, seconds: float) -> None:
+        """Delay every MPIJob create by ``seconds`` in the emulator (0: none)."""
+        self._ask("latency", seconds)
 
     def controller_errors(self) -> list[str]:
         """Errors raised on the emulator's controller thread."""

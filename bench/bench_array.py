@@ -11,6 +11,18 @@
 Both the sync tracker and the async tracker (the trigger's path) are run, one
 array each, side by side.
 
+3. Speed of submission against the baseline, in the same run: the same number
+   of jobs submitted one after the other with ``add_job`` (sync), then the
+   ratio ``array seconds / sequential seconds`` with a verdict against 0.1
+   (issue 15: arrays at least 10x faster). An array creates its tasks many at
+   once (an AIMD window of 16 growing to 64 creates in flight, halved on 429).
+   Three settings: the emulated API server alone (controllers idle), the same
+   with 10 ms added to every create (the round trip and etcd write of a
+   remote API server), and with the simulated MPI operator reconciling every
+   new MPIJob in the emulator's process. Beside each: the CPU seconds of the
+   client and of the emulator.
+   ``--submit-only`` skips the completion part.
+
 Run from the repository root: ``.venv/bin/python bench/bench_array.py``
 (``--quick`` for 200 tasks; ``--help`` for sizes).
 """
@@ -19,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from _harness import ClusterProcess, Counts, scripted_template, table, verdict
 
@@ -126,6 +141,94 @@ async def run_async(
     )
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Speed:
+    """One way of submitting ``jobs`` jobs, and what it cost on each side."""
+
+    how: str
+    seconds: float
+    counts: Counts
+    client_cpu: float
+    server_cpu: float
+
+
+def measured(cluster: ClusterProcess, how: str, submit: Callable[[], float]) -> Speed:
+    """Run one submission; its wall time, and the CPU time of client and emulator."""
+    pid = cluster._process.pid
+    assert pid is not None
+    client, server = time.process_time(), process_cpu(pid)
+    seconds = submit()
+    client_cpu, server_cpu = time.process_time() - client, process_cpu(pid) - server
+    counts = cluster.counters()
+    cluster.clear()
+    return Speed(how, seconds, counts, client_cpu, server_cpu)
+
+
+def run_sequential(cluster: ClusterProcess, jobs: int) -> float:
+    """The baseline: ``jobs`` single ``add_job`` calls, one after the other."""
+    from kubernetes import config
+
+    from airflow_provider_mpi.mpioperator import MPIOperatorTracker
+
+    client = config.new_client_from_config(
+        config_file=cluster.kubeconfig_path, persist_config=False
+    )
+    tracker = MPIOperatorTracker(api_client=client, namespace=NAMESPACE)
+    templates = [scripted_template(3600.0, name=f"seq-{i}") for i in range(1, jobs + 1)]
+    cluster.reset()
+    started = time.perf_counter()
+    for jt in templates:
+        tracker.add_job(jt)
+    seconds = time.perf_counter() - started
+    client.close()
+    return seconds
+
+
+def run_submit_only(cluster: ClusterProcess, tasks: int, tracker_kind: str) -> float:
+    """Submit one array (no wait); tasks held by max_parallel=1 so nothing runs."""
+    jt = scripted_template(3600.0, name=f"{tracker_kind}-only")
+    if tracker_kind == "sync":
+        from kubernetes import config
+
+        from airflow_provider_mpi.mpioperator import MPIOperatorTracker
+
+        client = config.new_client_from_config(
+            config_file=cluster.kubeconfig_path, persist_config=False
+        )
+        tracker = MPIOperatorTracker(api_client=client, namespace=NAMESPACE)
+        cluster.reset()
+        started = time.perf_counter()
+        tracker.add_array_job(jt, 1, tasks, 1, 1)
+        seconds = time.perf_counter() - started
+        client.close()
+        return seconds
+
+    async def submit() -> float:
+        from kubernetes_asyncio import config as aconfig
+
+        from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker
+
+        aclient = await aconfig.new_client_from_config(
+            config_file=cluster.kubeconfig_path, persist_config=False
+        )
+        try:
+            atracker = AsyncMPIOperatorTracker(aclient, namespace=NAMESPACE)
+            await asyncio.to_thread(cluster.reset)
+            began = time.perf_counter()
+            await atracker.add_array_job(jt, 1, tasks, 1, 1)
+            return time.perf_counter() - began
+        finally:
+            await aclient.close()
+
+    return asyncio.run(submit())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both trackers and print the tables and verdicts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,14 +244,41 @@ def main(argv: list[str] | None = None) -> int:
         "--trackers", nargs="+", choices=["sync", "async"], default=["sync", "async"]
     )
     parser.add_argument("--quick", action="store_true", help="200 tasks, max_parallel 20")
+    parser.add_argument(
+        "--submit-only", action="store_true", help="only the submission speed against add_job"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.tasks, args.max_parallel = 200, 20
 
     results: list[Result] = []
     started = time.monotonic()
+    speeds: dict[str, list[Speed]] = {}
+    # the API server alone (controllers idle on a stopped clock), then with the
+    # simulated MPI operator reconciling every new MPIJob in the same process
+    settings: list[tuple[str, float | str, float]] = [
+        ("API server alone", "manual", 0.0),
+        ("API server alone, 10 ms per create", "manual", 0.010),
+        ("with the operator", args.speed, 0.0),
+    ]
+    for setting, clock, latency in settings:
+        with ClusterProcess(speed=clock) as cluster:
+            cluster.create_latency(latency)
+            rows = [
+                measured(cluster, "sequential add_job", lambda: run_sequential(cluster, args.tasks))
+            ]
+            for which in args.trackers:
+                rows.append(
+                    measured(
+                        cluster,
+                        f"{which} add_array_job",
+                        lambda which=which: run_submit_only(cluster, args.tasks, which),
+                    )
+                )
+            speeds[setting] = rows
+        print(f"  submission speed ({setting}) done", file=sys.stderr, flush=True)
     with ClusterProcess(speed=args.speed) as cluster:
-        for which in args.trackers:
+        for which in [] if args.submit_only else args.trackers:
             if which == "sync":
                 results.append(run_sync(cluster, args.tasks, args.max_parallel, args.duration))
             else:
@@ -163,6 +293,37 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.duration:g} emulated s at {args.speed:g}x (emulator in its own process; "
         f"{time.monotonic() - started:.0f} s)\n"
     )
+    for setting, rows in speeds.items():
+        base = rows[0].seconds
+        print(f"Submission speed, {setting}: {args.tasks} jobs one by one vs one array")
+        print(
+            table(
+                ["how", "seconds", "jobs/s", "ratio", "client CPU s", "emulator CPU s", "requests"],
+                [
+                    (
+                        r.how,
+                        r.seconds,
+                        args.tasks / r.seconds,
+                        r.seconds / base,
+                        r.client_cpu,
+                        r.server_cpu,
+                        r.counts.total,
+                    )
+                    for r in rows
+                ],
+            )
+        )
+        print(
+            verdict(
+                f"{setting}: an array submits >= 10x faster than add_job one by one (ratio <= 0.1)",
+                all(r.seconds / base <= 0.1 for r in rows[1:]),
+                "; ".join(f"{r.how}: {r.seconds / base:.3f}" for r in rows[1:]),
+            )
+        )
+        print()
+    if args.submit_only:
+        return 0
+    print()
     print("Submission (add_array_job)")
     print(
         table(

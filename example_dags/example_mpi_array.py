@@ -1,10 +1,16 @@
 """A parameter sweep as a DRMAA2 array job, fanned out with dynamic task mapping.
 
-``MPIJobArrayOperator`` submits one MPIJob per task ID (1..3 here) and returns
+``MPIJobArrayOperator`` submits one MPIJob per task ID (1..6 here) and returns
 their job IDs; ``MPIJobSensor.partial(...).expand(job_id=...)`` then creates one
 deferred sensor per job, and a last task summarises the JobInfos the sensors
 returned. ``$DRMAA2_INDEX$`` in the template is replaced by each task's ID and
 ``TASK_ID`` is set in its environment.
+
+``max_parallel=2``: at most two tasks run at once. The other four are created
+held, and the sensors release them as earlier tasks end (any wait on a task of
+the array does, in the worker or the triggerer). Held tasks need a waiter: an
+array with ``max_parallel`` and no sensor or ``wait_for_completion`` keeps
+them held, and its task log says so.
 """
 
 from __future__ import annotations
@@ -61,7 +67,8 @@ with DAG(
             },
         },
         begin=1,
-        end=3,
+        end=6,
+        max_parallel=2,
     )
 
     wait_each = MPIJobSensor.partial(

@@ -57,7 +57,8 @@ class JobTracker(Protocol):
             array_id: an ID returned by :meth:`add_array_job`.
 
         Returns:
-            The task job IDs in task ID order.
+            The task job IDs in task ID order: every task the array was
+            submitted with, also one whose creation was cut short.
 
         Raises:
             JobNotFoundError: no such array job.
@@ -92,6 +93,12 @@ class JobTracker(Protocol):
         data set to read, ...); ``$DRMAA2_INDEX$`` in paths and arguments is
         replaced by the task ID.
 
+        Idempotent per array: submitting the same array again (same array
+        name, template, range and ``max_parallel``) creates only the tasks
+        that are missing, e.g. after the first submitter was killed part way;
+        the same name with a different template or range is a
+        :class:`ConflictError`. No task is ever created twice.
+
         Args:
             template: the job every task runs.
             begin: first task ID, at least 1.
@@ -105,6 +112,7 @@ class JobTracker(Protocol):
             The array job ID, accepted by :meth:`list_array_jobs`.
 
         Raises:
+            ConflictError: the array's name is taken by another submission.
             InvalidArgumentError: a bad range or ``max_parallel`` (the error
                 names the argument).
             InvalidTemplateError: a field has a bad value.

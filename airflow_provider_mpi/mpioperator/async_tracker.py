@@ -11,6 +11,7 @@ cluster and namespace shares one watch stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -31,19 +32,17 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.control import control_applied, control_patch, release_patch
+from airflow_provider_mpi.mpioperator.arrays import is_held
+from airflow_provider_mpi.mpioperator.async_tracker_arrays import AsyncArrayJobMethods
+from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
 from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
-    ArrayRef,
     JobRef,
     format_job_id,
-    parse_array_id,
     parse_job_id,
     validate_namespace,
 )
-from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.queries import (
-    array_selector,
     check_crd,
     container_started,
     crd_missing,
@@ -67,20 +66,20 @@ from airflow_provider_mpi.mpioperator.status import (
     job_state_from_mpi_job,
 )
 from airflow_provider_mpi.mpioperator.submission import (
-    array_failure,
     conflict_error,
     is_same_submission,
-    prepare_array,
     prepare_job,
 )
 from airflow_provider_mpi.mpioperator.tracker import CONTROL_ATTEMPTS
-from airflow_provider_mpi.mpioperator.tracker_arrays import ARRAY_SUBMIT_WORKERS
-from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.tracker_array_release import limited_array_of
+from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
 from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub, Subscription
 
 __all__ = ["AsyncMPIOperatorTracker"]
+
+log = logging.getLogger(__name__)
 
 _OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
 #: Event lists of one job (one per object: MPIJob, launcher Job, pods) in flight at once.
@@ -102,7 +101,7 @@ async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | Jo
         return None
 
 
-class AsyncMPIOperatorTracker:
+class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
     """The MPIJob tracker for asyncio (Airflow triggers); see ``MPIOperatorTracker``.
 
     Args:
@@ -160,63 +159,12 @@ class AsyncMPIOperatorTracker:
         await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
         return job_id
 
-    async def add_array_job(
-        self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
-    ) -> str:
-        """See :meth:`.tracker.MPIOperatorTracker.add_array_job`."""
-        plan = prepare_array(template, begin, end, step, max_parallel, namespace=self.namespace)
-        limit = asyncio.Semaphore(ARRAY_SUBMIT_WORKERS)
-
-        async def create(task: dict[str, Any]) -> str:
-            async with limit:
-                return await self._create(task)
-
-        results = await asyncio.gather(
-            *(create(task) for task in plan.tasks), return_exceptions=True
-        )
-        created, failure = [], None
-        for task, result in zip(plan.tasks, results, strict=True):
-            if isinstance(result, BaseException):
-                if not isinstance(result, DRMAA2Error):
-                    raise result
-                failure = failure or (str(task["metadata"]["name"]), result)
-            else:
-                created.append(str(task["metadata"]["name"]))
-        if failure is None:
-            return plan.array_id
-        removed, left = [], []
-        for name in created:
-            job_id = format_job_id(plan.namespace, name)
-            try:
-                await self.api.delete_mpi_job(
-                    plan.namespace, name, job_id=job_id, propagation_policy="Background"
-                )
-            except JobNotFoundError:
-                pass
-            except DRMAA2Error:
-                left.append(job_id)
-                continue
-            removed.append(job_id)
-        raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
-
     # Reading
 
     async def list_jobs(self) -> list[str]:
         """See :meth:`.tracker.MPIOperatorTracker.list_jobs`."""
         items, _ = await self.api.list_mpi_jobs(self.namespace)
         return [job_id_of(job) for job in oldest_first(items)]
-
-    async def list_array_jobs(self, array_id: str) -> list[str]:
-        """See :meth:`.tracker.MPIOperatorTracker.list_array_jobs`."""
-        ref = parse_array_id(array_id, self.namespace)
-        if ref.name is None:
-            return [str(job) for job in ref.jobs]
-        items, version = await self.api.list_mpi_jobs(
-            ref.namespace, label_selector=array_selector(ref.name)
-        )
-        waiter = ArrayWaiter(str(ref), ref.namespace, frozenset())
-        waiter.snapshot(items, as_of=version)
-        return [format_job_id(ref.namespace, name) for name in waiter.names]
 
     async def find_jobs(self, labels: Mapping[str, str]) -> list[str]:
         """See :meth:`.tracker.MPIOperatorTracker.find_jobs`."""
@@ -228,7 +176,20 @@ class AsyncMPIOperatorTracker:
         """See :meth:`.tracker.MPIOperatorTracker.job_state`."""
         ref = self._ref(job_id)
         mpijob = await self._get(ref)
-        return job_state_from_mpi_job(mpijob, await self._validation_events(ref, mpijob))
+        state = job_state_from_mpi_job(mpijob, await self._validation_events(ref, mpijob))
+        if state[0].is_terminal or is_held(mpijob):
+            await self._release_for(ref, mpijob)
+        return state
+
+    async def _release_for(self, ref: JobRef, mpijob: Mapping[str, Any]) -> None:
+        """See :meth:`.tracker.MPIOperatorTracker._release_for`."""
+        array = limited_array_of(mpijob)
+        if array is None:
+            return
+        try:
+            await self.release_array_tasks(format_job_id(ref.namespace, array))
+        except DRMAA2Error as exc:
+            log.warning("Could not release held tasks of array %s: %s", array, exc)
 
     async def _validation_events(
         self, ref: JobRef, mpijob: Mapping[str, Any]
@@ -329,10 +290,14 @@ class AsyncMPIOperatorTracker:
         deadline = Deadline.start(timeout, time.monotonic())
         waiter = JobWaiter(str(ref), wanted_states(states))
         hub = JobWatchHub.for_api(self.api, ref.namespace)
+        array: str | None = None
         async with hub.subscribe(self.api, names=frozenset({ref.name})) as subscription:
             while (item := await _next(subscription, deadline)) is not None:
                 if isinstance(item, Snapshot):
                     seen = item.objects.get(ref.name)
+                    array = limited_array_of(seen) if seen is not None else None
+                    if array is not None:  # a task of a limited array: follow the array
+                        break
                     reached = waiter.observe(seen, as_of=item.resource_version)
                 elif item.name != ref.name:
                     continue
@@ -340,51 +305,10 @@ class AsyncMPIOperatorTracker:
                     reached = waiter.observe(None if item.deleted else item.object)
                 if reached is not None:
                     return reached
+        if array is not None:
+            wanted = wanted_states(states)
+            return await self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
         raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
-
-    def _array_waiter(self, ref: ArrayRef, states: tuple[JobState, ...]) -> ArrayWaiter:
-        names = None if ref.name is not None else [job.name for job in ref.jobs]
-        return ArrayWaiter(str(ref), ref.namespace, wanted_states(states), names)
-
-    async def wait_array(
-        self, array_id: str, timeout: float | None, *states: JobState
-    ) -> dict[str, JobState]:
-        """See :meth:`.tracker.MPIOperatorTracker.wait_array`; served by the shared watch."""
-        ref = parse_array_id(array_id, self.namespace)
-        deadline = Deadline.start(timeout, time.monotonic())
-        waiter = self._array_waiter(ref, states)
-        hub = JobWatchHub.for_api(self.api, ref.namespace)
-        if ref.name is not None:
-            scope = hub.subscribe(self.api, label=(LABEL_ARRAY_ID, ref.name))
-        else:
-            scope = hub.subscribe(self.api, names=frozenset(job.name for job in ref.jobs))
-        async with scope as subscription:
-            while (item := await _next(subscription, deadline)) is not None:
-                if isinstance(item, Snapshot):
-                    waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-                else:
-                    waiter.observe(item.name, None if item.deleted else item.object)
-                for name in waiter.to_release():
-                    await self._release(ref.namespace, name)
-                if waiter.finished():
-                    return waiter.states()
-        raise WaitTimeoutError(str(ref), timeout, waiter.states())
-
-    async def _release(self, namespace: str, name: str) -> None:
-        job_id = format_job_id(namespace, name)
-        await self.api.patch_mpi_job(namespace, name, release_patch(), job_id=job_id)
-
-    async def release_array_tasks(self, array_id: str) -> list[str]:
-        """See :meth:`.tracker.MPIOperatorTracker.release_array_tasks`."""
-        ref = parse_array_id(array_id, self.namespace)
-        waiter = self._array_waiter(ref, ())
-        selector = array_selector(ref.name) if ref.name is not None else None
-        items, version = await self.api.list_mpi_jobs(ref.namespace, label_selector=selector)
-        waiter.snapshot(items, as_of=version)
-        released = waiter.to_release()
-        for name in released:
-            await self._release(ref.namespace, name)
-        return [format_job_id(ref.namespace, name) for name in released]
 
     # Output
 

@@ -18,16 +18,24 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.arrays import TaskRange, template_for_task, validate_max_parallel
 from airflow_provider_mpi.drmaa2.errors import BackendError, ConflictError, DRMAA2Error
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.arrays import array_task_labels, held_at_submission
+from airflow_provider_mpi.mpioperator.array_owner import (
+    ArrayIntent,
+    initial_mark,
+    intent_hash,
+    owner_config_map,
+    owner_reference,
+)
+from airflow_provider_mpi.mpioperator.arrays import array_task_labels
 from airflow_provider_mpi.mpioperator.convert import build_mpi_job
 from airflow_provider_mpi.mpioperator.ids import format_job_id, generate_name, task_job_name
+from airflow_provider_mpi.mpioperator.k8s_extensions import get_labels_extension
 from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, PREFIX
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "ANNOTATION_SUBMISSION",
     "ANNOTATION_SUBMITTED_AT",
     "ArrayPlan",
+    "adopt_intent",
     "array_failure",
     "conflict_error",
     "is_same_submission",
@@ -75,7 +84,8 @@ def prepare_job(
         name: the object name; defaults to ``template.job_name``, else a
             generated ``mpijob-<random>``.
         labels: extra labels.
-        annotations: extra annotations.
+        annotations: extra annotations (an array passes its submission
+            token here; else a new one is drawn).
 
     Returns:
         The MPIJob object, ready to create.
@@ -86,7 +96,7 @@ def prepare_job(
     """
     chosen = name or template.job_name or generate_name(JOB_NAME_PREFIX)
     all_annotations = dict(annotations or {})
-    all_annotations[ANNOTATION_SUBMISSION] = _token()
+    all_annotations.setdefault(ANNOTATION_SUBMISSION, _token())
     all_annotations[ANNOTATION_SUBMITTED_AT] = datetime.now(timezone.utc).isoformat(
         timespec="microseconds"
     )
@@ -139,6 +149,10 @@ class ArrayPlan:
         array_name: the array name (label value and task name prefix).
         max_parallel: the effective cap (0 for none).
         tasks: the task objects, in task order.
+        intent: what the owner object records (see :mod:`.array_owner`).
+        owner: the owner ConfigMap to create before the first task.
+        resumed: True when the intent is that of an earlier run of the same
+            submission (some tasks may exist already).
     """
 
     array_id: str
@@ -146,6 +160,9 @@ class ArrayPlan:
     array_name: str
     max_parallel: int
     tasks: tuple[dict[str, Any], ...]
+    intent: ArrayIntent
+    owner: dict[str, Any]
+    resumed: bool = False
 
 
 def prepare_array(
@@ -162,8 +179,10 @@ def prepare_array(
 
     Each task runs ``template_for_task(template, task_id)`` (``TASK_ID``
     set, ``$DRMAA2_INDEX$`` replaced), is named ``<array>-<task-id>`` and
-    labelled with the array name and task ID. Tasks beyond ``max_parallel``
-    are created suspended with the ``held`` annotation.
+    labelled with the array name and task ID, and carries the array's
+    submission token. Tasks beyond ``max_parallel`` are created suspended
+    with the ``held`` annotation. The plan also holds the array's intent
+    and its owner ConfigMap, created before the first task.
 
     Args:
         template: the array's template.
@@ -186,7 +205,7 @@ def prepare_array(
     validate_max_parallel(max_parallel, len(task_range))
     name = array_name or template.job_name or generate_name(ARRAY_NAME_PREFIX)
     task_ids = list(task_range)
-    held = held_at_submission(task_ids, max_parallel)
+    token = _token()
     tasks = []
     for task_id in task_ids:
         task = prepare_job(
@@ -194,16 +213,66 @@ def prepare_array(
             namespace=namespace,
             name=task_job_name(name, task_id),
             labels=array_task_labels(name, task_id),
-            annotations={ANNOTATION_MAX_PARALLEL: str(max_parallel)},
+            annotations={
+                ANNOTATION_MAX_PARALLEL: str(max_parallel),
+                ANNOTATION_SUBMISSION: token,
+            },
         )
-        if task_id in held:
-            task["metadata"]["annotations"][ANNOTATION_HELD] = "true"
-            task["spec"].setdefault("runPolicy", {})["suspend"] = True
         tasks.append(task)
     task_namespace = str(tasks[0]["metadata"]["namespace"])
-    return ArrayPlan(
-        format_job_id(task_namespace, name), task_namespace, name, max_parallel, tuple(tasks)
+    intent = ArrayIntent(
+        name=name,
+        namespace=task_namespace,
+        begin=begin,
+        end=task_ids[-1],
+        step=step,
+        max_parallel=max_parallel,
+        template_hash=intent_hash(template, begin, end, step, max_parallel),
+        token=token,
+        template=template.to_json(),
+        mark=initial_mark(len(task_ids), max_parallel),
     )
+    plan = ArrayPlan(
+        format_job_id(task_namespace, name),
+        task_namespace,
+        name,
+        max_parallel,
+        tuple(tasks),
+        intent,
+        owner_config_map(intent, get_labels_extension(template)),
+    )
+    return adopt_intent(plan, intent)
+
+
+def adopt_intent(plan: ArrayPlan, intent: ArrayIntent) -> ArrayPlan:
+    """Make the plan's tasks those of an intent: its token, mark and owner.
+
+    Used with the intent just created (its ``uid`` known) and with the
+    intent of an earlier run of the same submission, found on the cluster:
+    the tasks then carry that run's token, so a task it created already
+    answers ``409`` as our own, and the tasks beyond the current release
+    mark are created held.
+
+    Args:
+        plan: the prepared plan.
+        intent: the intent to follow.
+
+    Returns:
+        The plan with its tasks and intent updated (tasks are changed in place).
+    """
+    for index, task in enumerate(plan.tasks):
+        metadata = task["metadata"]
+        metadata["annotations"][ANNOTATION_SUBMISSION] = intent.token
+        if intent.uid:
+            metadata["ownerReferences"] = [owner_reference(intent)]
+        run_policy = task["spec"].setdefault("runPolicy", {})
+        if index >= intent.mark:
+            metadata["annotations"][ANNOTATION_HELD] = "true"
+            run_policy["suspend"] = True
+        else:
+            metadata["annotations"].pop(ANNOTATION_HELD, None)
+            run_policy.pop("suspend", None)
+    return replace(plan, intent=intent, resumed=plan.intent.token != intent.token)
 
 
 def array_failure(

@@ -14,6 +14,7 @@ exception of the Kubernetes client or its transport leaves this class.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -24,6 +25,7 @@ import kubernetes.client
 from airflow_provider_mpi.drmaa2.errors import (
     BackendError,
     ConflictError,
+    DRMAA2Error,
     InvalidArgumentError,
     InvalidStateError,
     JobNotFoundError,
@@ -34,6 +36,7 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.api import MPIJobApi
+from airflow_provider_mpi.mpioperator.arrays import is_held
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
 from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
@@ -73,12 +76,15 @@ from airflow_provider_mpi.mpioperator.submission import (
     prepare_job,
 )
 from airflow_provider_mpi.mpioperator.sync_watch import watch_mpi_jobs
+from airflow_provider_mpi.mpioperator.tracker_array_release import limited_array_of
 from airflow_provider_mpi.mpioperator.tracker_arrays import ArrayJobMethods
 from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
 from airflow_provider_mpi.mpioperator.watch_cursor import Snapshot
 
 __all__ = ["MPIOperatorTracker"]
+
+log = logging.getLogger(__name__)
 
 #: Attempts of a state-checked job control patch against concurrent changes.
 CONTROL_ATTEMPTS = 5
@@ -233,7 +239,25 @@ class MPIOperatorTracker(ArrayJobMethods):
         """
         ref = self._ref(job_id)
         mpijob = self._get(ref)
-        return job_state_from_mpi_job(mpijob, self._validation_events(ref, mpijob))
+        state = job_state_from_mpi_job(mpijob, self._validation_events(ref, mpijob))
+        if state[0].is_terminal or is_held(mpijob):
+            self._release_for(ref, mpijob)
+        return state
+
+    def _release_for(self, ref: JobRef, mpijob: Mapping[str, Any]) -> None:
+        """A poke on a task of a limited array releases what ``max_parallel`` allows.
+
+        Only a poke on a task that ended (its end frees a slot) or is held
+        (it waits for one): a running task's poke would list the array for
+        nothing.
+        """
+        array = limited_array_of(mpijob)
+        if array is None:
+            return
+        try:
+            self.release_array_tasks(format_job_id(ref.namespace, array))
+        except DRMAA2Error as exc:  # the state asked for matters more; the next poke retries
+            log.warning("Could not release held tasks of array %s: %s", array, exc)
 
     def _validation_events(
         self, ref: JobRef, mpijob: Mapping[str, Any]
@@ -379,7 +403,9 @@ class MPIOperatorTracker(ArrayJobMethods):
         """Block until the job is in one of ``states``; see ``JobTracker.wait``.
 
         Follows a watch on the one MPIJob: no polling, one list and one open
-        stream per wait (more only when the stream breaks).
+        stream per wait (more only when the stream breaks). A task of an
+        array with ``max_parallel`` is followed with its whole array, and the
+        wait releases held tasks as others end (see ``docs/tracker.md``).
 
         Args:
             job_id: the job.
@@ -397,6 +423,7 @@ class MPIOperatorTracker(ArrayJobMethods):
         ref = self._ref(job_id)
         deadline = Deadline.start(timeout, time.monotonic())
         waiter = JobWaiter(str(ref), wanted_states(states))
+        array: str | None = None
         for item in watch_mpi_jobs(
             self.api,
             ref.namespace,
@@ -405,13 +432,20 @@ class MPIOperatorTracker(ArrayJobMethods):
             field_selector=f"metadata.name={ref.name}",
         ):
             if isinstance(item, Snapshot):
-                reached = waiter.observe(item.objects.get(ref.name), as_of=item.resource_version)
+                seen = item.objects.get(ref.name)
+                array = limited_array_of(seen) if seen is not None else None
+                if array is not None:  # a task of a limited array: follow the whole array
+                    break
+                reached = waiter.observe(seen, as_of=item.resource_version)
             elif item.name != ref.name:
                 continue
             else:
                 reached = waiter.observe(None if item.deleted else item.object)
             if reached is not None:
                 return reached
+        if array is not None:
+            wanted = wanted_states(states)
+            return self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)
         raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
 
     # Output

@@ -123,8 +123,11 @@ class ArrayWaiter:
         array_id: the array (for errors).
         namespace: the tasks' namespace.
         wanted: the states that end the wait for a task.
-        names: the task names when fixed in advance (a seed-style array ID);
-            None to take the tasks from the first snapshot (a labelled array).
+        names: the task names when fixed in advance (a seed-style array ID,
+            or the intent on the array's owner object); None to take the
+            tasks from the first snapshot (an array of an older release).
+        require_all: a fixed task that does not exist fails the wait (False:
+            it reads as not created yet, when waiting for one task only).
     """
 
     def __init__(
@@ -133,7 +136,10 @@ class ArrayWaiter:
         namespace: str,
         wanted: frozenset[JobState],
         names: Iterable[str] | None = None,
+        *,
+        require_all: bool = True,
     ) -> None:
+        self.require_all = require_all
         self.array_id = array_id
         self.namespace = namespace
         self.wanted = wanted
@@ -146,7 +152,9 @@ class ArrayWaiter:
     def names(self) -> tuple[str, ...]:
         """The task names known so far, in task order."""
         if self.fixed_names is not None:
-            return self.fixed_names
+            if self.require_all:
+                return self.fixed_names
+            return tuple(name for name in self.fixed_names if name in self._jobs)
         return tuple(sorted(self._jobs, key=lambda name: (_task_id(self._jobs[name]), name)))
 
     def wants(self, name: str) -> bool:
@@ -175,8 +183,14 @@ class ArrayWaiter:
             if is_newer(job, self._jobs.get(name)):
                 self._take(name, job)
         missing = [name for name in self.fixed_names or () if name not in self._jobs]
-        if missing:
-            raise JobNotFoundError(format_job_id(self.namespace, missing[0]))
+        if missing and self.require_all:
+            raise JobNotFoundError(
+                format_job_id(self.namespace, missing[0]),
+                message=f"array job {self.array_id!r} is incomplete: {len(missing)} of "
+                f"{len(self.fixed_names or ())} tasks do not exist (first: "
+                f"{format_job_id(self.namespace, missing[0])}); "
+                "submitting the array again creates the missing tasks",
+            )
         if not self._jobs:
             raise JobNotFoundError(self.array_id, message=f"array job {self.array_id!r} not found")
 
@@ -227,6 +241,41 @@ class ArrayWaiter:
             if outcome is WaitOutcome.PENDING:
                 return False
         return True
+
+    def ended(self, names: Iterable[str]) -> list[bool | None]:
+        """Per task: True once it ended, False while not, None if it does not exist.
+
+        Args:
+            names: task names, in task order.
+
+        Returns:
+            The flags, in the same order (input of :func:`.array_owner.next_mark`).
+        """
+        return [self._states[name].is_terminal if name in self._states else None for name in names]
+
+    def held_among(self, names: Iterable[str]) -> list[str]:
+        """The tasks among ``names`` that are held, not ended, and not released by us yet.
+
+        Args:
+            names: task names.
+
+        Returns:
+            The held ones, in the given order; they count as released from now on.
+        """
+        held = [
+            name
+            for name in names
+            if name in self._jobs
+            and name not in self._released
+            and is_held(self._jobs[name])
+            and not self._states[name].is_terminal
+        ]
+        self._released.update(held)
+        return held
+
+    def job(self, name: str) -> Mapping[str, Any] | None:
+        """The task object as last seen, or None."""
+        return self._jobs.get(name)
 
     def to_release(self) -> list[str]:
         """The held tasks to release now (each name at most once until seen released).

@@ -348,15 +348,19 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
         end: the last task ID (inclusive).
         step: the step between task IDs.
         max_parallel: at most this many tasks run at once (0: no limit); the
-            others are held and released by the waiting task, so a limit needs
-            ``wait_for_completion=True``.
+            others are created held and released as earlier tasks end by
+            whoever waits on a task of the array: this operator with
+            ``wait_for_completion``, or the mapped ``MPIJobSensor`` tasks
+            fed with its task IDs (poking or deferred). With no waiter, the
+            held tasks stay held, and the task log says so.
         wait_for_completion: wait until every task ended (deferred if
             ``deferrable``) and fail if any failed, listing them.
         **kwargs: the connection, deferral and timeout arguments of
             :class:`MPIJobOperator` and ``BaseOperator`` arguments.
 
-    Raises:
-        InvalidArgumentError: ``max_parallel`` without ``wait_for_completion``.
+    A retry (``reattach_on_retry``) finds the array of an earlier try by its
+    owner object, even one whose submission was cut short, and creates the
+    tasks that are missing before following it.
     """
 
     template_fields: Sequence[str] = ("job_template", "namespace", "begin", "end", "step")
@@ -376,12 +380,8 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
         **kwargs: Any,
     ) -> None:
         super().__init__(job_template=job_template, **kwargs)
-        if max_parallel and not wait_for_completion:
-            raise InvalidArgumentError(
-                "max_parallel",
-                max_parallel,
-                "held tasks are released by the waiting task: set wait_for_completion=True",
-            )
+        if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 0:
+            raise InvalidArgumentError("max_parallel", max_parallel, "must be an int >= 0")
         self.begin = begin
         self.end = end
         self.step = step
@@ -418,6 +418,7 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
             ),
         )
         if not self.wait_for_completion:
+            self._warn_held(array_id, len(job_ids))
             return job_ids
         if self.deferrable:
             self._defer_to(self._trigger(array_id=array_id))
@@ -445,13 +446,40 @@ class MPIJobArrayOperator(MPIJobOperatorBase):
             tracker = self.hook.get_tracker()
             self._terminate(tracker.list_array_jobs(self._array_id), "the task was killed")
 
+    def _warn_held(self, array_id: str, count: int) -> None:
+        """Say in the task log that held tasks need a waiter (nothing else releases them)."""
+        if not self.max_parallel or self.max_parallel >= count:
+            return
+        self.log.warning(
+            "Array job %s: %d of its %d tasks are held by max_parallel=%d. They start only "
+            "while something waits on a task of the array (MPIJobSensor tasks mapped over "
+            "this task's output, MPIJobTrigger, wait_array); with no waiter they stay held.",
+            array_id,
+            count - self.max_parallel,
+            count,
+            self.max_parallel,
+        )
+
     def _find_earlier_array(self, identity: AirflowJobIdentity) -> str | None:
         tracker = self.hook.get_tracker()
-        jobs = tracker.find_jobs(identity.selector_labels())
-        if not jobs:
-            return None
-        # Task jobs are named "<array-name>-<task-id>" (docs/internals.md).
-        array_id = jobs[-1].rsplit("-", 1)[0]
+        arrays = tracker.find_arrays(identity.selector_labels())
+        if arrays:
+            array_id = arrays[-1]
+            created = tracker.complete_array_submission(array_id)
+            if created:
+                self.log.warning(
+                    "Array job %s of an earlier try was not fully submitted; created its %d "
+                    "missing task(s): %s",
+                    array_id,
+                    len(created),
+                    ", ".join(created),
+                )
+        else:  # an array without an owner object (older releases)
+            jobs = tracker.find_jobs(identity.selector_labels())
+            if not jobs:
+                return None
+            # Task jobs are named "<array-name>-<task-id>" (docs/internals.md).
+            array_id = jobs[-1].rsplit("-", 1)[0]
         states = {job: tracker.job_state(job)[0] for job in tracker.list_array_jobs(array_id)}
         failed = sorted(job for job, state in states.items() if state is JobState.FAILED)
         if failed:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
 
@@ -26,6 +26,9 @@ from airflow_provider_mpi.hooks._compat import (
     AirflowSkipException,
 )
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,
     MPIJobTriggerEvent,
@@ -133,6 +136,7 @@ class MPIJobSensor(BaseSensorOperator):
         self.log.info("MPIJob %s is %s %s", self.job_id, state, sub_state)
         if state in self._targets:
             self._log_output_tail(self.job_id)
+            self._warn_held(tracker)
             return PokeReturnValue(
                 is_done=True, xcom_value=with_readable(tracker.job_info(self.job_id))
             )
@@ -144,6 +148,29 @@ class MPIJobSensor(BaseSensorOperator):
                 + f"; waited for {', '.join(str(s) for s in sorted(self._targets))}"
             )
         return PokeReturnValue(is_done=False)
+
+    def _warn_held(self, tracker: MPIOperatorTracker) -> None:
+        """After the job ended: say so if tasks of its array are still held.
+
+        Held tasks of an array with ``max_parallel`` start only while
+        something waits on a task of the array; this sensor stops waiting now.
+        """
+        if JobState.DONE not in self._targets and JobState.FAILED not in self._targets:
+            return
+        try:
+            held = tracker.held_siblings(self.job_id)
+        except DRMAA2Error as exc:
+            self.log.debug("Could not check the held tasks of %s's array: %s", self.job_id, exc)
+            return
+        if held:
+            self.log.warning(
+                "%d task(s) of the array of %s are still held by max_parallel (%s). They "
+                "start only while something waits on a task of the array (another "
+                "MPIJobSensor, wait_array); if no waiter is left, they stay held.",
+                len(held),
+                self.job_id,
+                ", ".join(held[:5]) + (", ..." if len(held) > 5 else ""),
+            )
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule as any sensor, or check once and defer."""
@@ -178,6 +205,7 @@ class MPIJobSensor(BaseSensorOperator):
             self._log_output_tail(payload.job_id)
         if payload.status is MPIJobTriggerStatus.SUCCESS:
             self.log.info("MPIJob %s reached %s", payload.job_id, payload.state)
+            self._warn_held(self.hook.get_tracker())
             return with_readable(payload.job_info) if payload.job_info else payload.job_info
         if payload.status is MPIJobTriggerStatus.ERROR:
             raise AirflowException(payload.message)  # retries may help

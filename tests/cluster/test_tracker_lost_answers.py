@@ -240,7 +240,8 @@ def test_array_rollback_under_lost_delete_answers(
     with pytest.raises(ConflictError, match=r"task\(s\) already created were deleted"):
         tracker.add_array_job(template(name="arr"), 1, 20, 1, 0)
     created = took_effect(mpi_cluster, Verb.CREATE)
-    assert created >= 20 - ARRAY_SUBMIT_WORKERS
+    pool = tracker.api_client.configuration.connection_pool_maxsize
+    assert created >= 20 - min(ARRAY_SUBMIT_WORKERS, pool)  # creates in flight at the failure
     assert deletes.hits == created  # each rollback delete took effect, its answer lost
     assert mpijob_names(mpi_cluster) == ["arr-20"]  # never a half-submitted array
 

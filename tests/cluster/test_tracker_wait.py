@@ -257,9 +257,13 @@ def test_release_array_tasks_one_step(tracker: MPIOperatorTracker, mpi_cluster: 
     mpi_cluster.advance(0)
     assert tracker.release_array_tasks(array_id) == []  # task 1 holds the slot
     mpi_cluster.advance(6)
-    assert tracker.job_state("arr-1")[0] is S.DONE
     assert tracker.release_array_tasks(array_id) == ["default/arr-2"]
     assert tracker.release_array_tasks(array_id) == []  # arr-2 holds the slot now
+    mpi_cluster.advance(6)
+    # a poke of any task of the array (job_state, as a sensor does) is a release step too
+    assert tracker.job_state("arr-4")[0] is S.QUEUED_HELD
+    assert not mpijob(mpi_cluster, "default/arr-3")["spec"]["runPolicy"].get("suspend")
+    assert tracker.release_array_tasks(array_id) == []  # arr-3 holds the slot now
     with pytest.raises(WaitTimeoutError) as info:
         tracker.wait_array(array_id, 0)
     assert isinstance(info.value.last_state, dict)

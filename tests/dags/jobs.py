@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["SCRIPT", "scripted_template"]
+__all__ = ["SCRIPT", "running_at_once", "scripted_template"]
 
 #: Prefix of the emulator's pod script annotations (docs/internals.md).
 SCRIPT = "emulator.airflow-provider-mpi/"
@@ -26,3 +26,17 @@ def scripted_template(
         "extension": {"extensionList": {"annotations": json.dumps(annotations)}},
         **fields,
     }
+
+
+def running_at_once(cluster: Any) -> int:
+    """The most launchers the kubelet ever ran at the same time (from pod start/end)."""
+    items, _ = cluster.store.list(
+        "pods", "default", label_selector="training.kubeflow.org/job-role=launcher"
+    )
+    spans = []
+    for pod in items:
+        state = (pod["status"].get("containerStatuses") or [{}])[0].get("state", {})
+        end = state.get("terminated") or {}
+        if end.get("startedAt") and end.get("finishedAt"):
+            spans.append((end["startedAt"], end["finishedAt"]))
+    return max((sum(1 for s, e in spans if s <= start < e) for start, _ in spans), default=0)

@@ -17,7 +17,7 @@ import pytest
 from airflow_provider_mpi.drmaa2 import JobState, JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from tests.dags.dagrun import task_states, xcom
-from tests.dags.jobs import scripted_template
+from tests.dags.jobs import running_at_once, scripted_template
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 
@@ -47,28 +47,28 @@ def test_pi_with_a_real_two_rank_mpirun(start_cluster: Any, run_dag: Any) -> Non
 def test_array_fanned_out_with_dynamic_task_mapping(
     start_cluster: Any, run_dag: Any, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    start_cluster(clock=2.0)  # the jobs' 20 s take 10 s: the sensors find them running
+    cluster = start_cluster(clock=2.0)  # the jobs' 20 s take 10 s: the sensors find them running
     dagrun = run_dag(load_example("example_mpi_array"))
     out = "".join(capfd.readouterr())
     assert task_states(dagrun) == {
         "sweep": "success",
-        "wait_each[0]": "success",
-        "wait_each[1]": "success",
-        "wait_each[2]": "success",
+        **{f"wait_each[{i}]": "success" for i in range(6)},
         "summarise": "success",
     }
     job_ids = xcom(dagrun, "sweep")
-    assert len(job_ids) == 3
+    assert len(job_ids) == 6
     assert sorted(MPIOperatorHook().get_tracker().list_jobs()) == sorted(job_ids)
     assert xcom(dagrun, "summarise") == dict.fromkeys(job_ids, 0)
     # The jobs run long enough that the sensors find them running and defer
     # (dag.test() runs a deferred task's trigger to its end before the next
-    # task, so here only the first defers; a scheduler defers all three), and
+    # task, so here only the first defers; a scheduler defers them all), and
     # what each launcher printed reaches its sensor's log.
     assert "Pausing task as DEFERRED" in out
     for job_id in job_ids:
         index = job_id.rsplit("-", 1)[1]
         assert f"[launcher] task {index} done" in out
+    # max_parallel=2 with no waiting array task: the sensors released the held tasks
+    assert 1 <= running_at_once(cluster) <= 2
 
 
 @pytest.mark.parametrize(("exit_code", "state"), [(0, JobState.DONE), (4, JobState.FAILED)])

@@ -46,13 +46,18 @@ def test_bad_arguments_fail_when_the_dag_is_parsed(kwargs: dict[str, Any], field
     assert caught.value.field == field
 
 
-def test_array_limit_needs_a_waiting_task() -> None:
-    with pytest.raises(InvalidArgumentError) as caught:
-        MPIJobArrayOperator(task_id="a", job_template=TEMPLATE, begin=1, end=4, max_parallel=2)
-    assert caught.value.field == "max_parallel"
+def test_array_limit_needs_no_waiting_task() -> None:
+    # the mapped sensors of its tasks release the held ones (issue 12, item 2)
+    MPIJobArrayOperator(task_id="a", job_template=TEMPLATE, begin=1, end=4, max_parallel=2)
     MPIJobArrayOperator(
         task_id="b", job_template=TEMPLATE, begin=1, end=4, max_parallel=2, wait_for_completion=True
     )
+    for bad in (-1, True, "2"):
+        with pytest.raises(InvalidArgumentError) as caught:
+            MPIJobArrayOperator(
+                task_id="c", job_template=TEMPLATE, begin=1, end=4, max_parallel=bad
+            )
+        assert caught.value.field == "max_parallel"
 
 
 @pytest.mark.parametrize(

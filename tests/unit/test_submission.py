@@ -71,8 +71,10 @@ def test_prepare_array() -> None:
         held = task_id == 7
         assert (annotations.get(ANNOTATION_HELD) == "true") is held
         assert bool(task["spec"]["runPolicy"].get("suspend")) is held
+    # one submission, one token: a re-run adopting the recorded intent recognises every task
     tokens = {task["metadata"]["annotations"][ANNOTATION_SUBMISSION] for task in plan.tasks}
-    assert len(tokens) == 3
+    assert tokens == {plan.intent.token}
+    assert plan.owner["data"]["submission"] == plan.intent.token
 
 
 def test_prepare_array_generated_name() -> None:
