@@ -11,6 +11,7 @@ cluster and namespace shares one watch stream.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -69,6 +70,7 @@ from airflow_provider_mpi.mpioperator.status import (
 from airflow_provider_mpi.mpioperator.submission import (
     array_failure,
     conflict_error,
+    is_lost_create,
     is_same_submission,
     prepare_array,
     prepare_job,
@@ -81,6 +83,8 @@ from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
 from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub, Subscription
 
 __all__ = ["AsyncMPIOperatorTracker"]
+
+log = logging.getLogger(__name__)
 
 _OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
 #: Event lists of one job (one per object: MPIJob, launcher Job, pods) in flight at once.
@@ -157,8 +161,22 @@ class AsyncMPIOperatorTracker:
                 if not is_same_submission(existing, mpijob):
                     raise conflict_error(job_id) from None
 
-        await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        try:
+            await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        except DRMAA2Error as error:
+            if not is_lost_create(error) or not await self._created_here(mpijob, job_id):
+                raise
+            log.warning("create of MPIJob %s failed (%s) but it took effect", job_id, error)
         return job_id
+
+    async def _created_here(self, mpijob: Mapping[str, Any], job_id: str) -> bool:
+        """See :meth:`.tracker.MPIOperatorTracker._created_here`."""
+        meta = mpijob["metadata"]
+        try:
+            existing = await self.api.get_mpi_job(meta["namespace"], meta["name"], job_id=job_id)
+        except DRMAA2Error:
+            return False
+        return is_same_submission(existing, mpijob)
 
     async def add_array_job(
         self, template: JobTemplate, begin: int, end: int, step: int, max_parallel: int
