@@ -86,7 +86,9 @@ def prepare_job(
         InvalidTemplateError: the template is invalid (before any request).
         UnsupportedAttributeError: a field the backend cannot honour.
     """
-    chosen = name or template.job_name or generate_name(JOB_NAME_PREFIX)
+    # The template's own job_name is left to the converter, which names the
+    # field ("job_name") in its errors; only a name chosen here is passed.
+    chosen = name or (None if template.job_name else generate_name(JOB_NAME_PREFIX))
     all_annotations = dict(annotations or {})
     all_annotations[ANNOTATION_SUBMISSION] = _token()
     all_annotations[ANNOTATION_SUBMITTED_AT] = datetime.now(timezone.utc).isoformat(
