@@ -28,6 +28,7 @@ client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leav
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
@@ -52,6 +53,13 @@ if TYPE_CHECKING:
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 
 _END_STATES = (JobState.DONE, JobState.FAILED)
+#: Seconds to learn whether a killed task is still deferred (a handover); past
+#: them the kill is honoured. The tracker opens meanwhile.
+KILL_DECISION_SECONDS = 3.0
+#: Seconds the terminate requests of a kill may take (retries included).
+KILL_TERMINATE_SECONDS = 30.0
+#: Kills in progress: their tasks outlive an ``on_kill`` the triggerer cancelled.
+_KILLS: set[asyncio.Task[None]] = set()
 
 
 class MPIJobTriggerStatus(str, enum.Enum):
@@ -302,22 +310,59 @@ class MPIJobTrigger(BaseTrigger):
         not on a triggerer restart. Best effort: jobs already ended are left
         alone, and a failure is logged, never raised (the task's fate is the
         user's decision either way).
+
+        The work runs in a task of its own that this coroutine only awaits
+        through :func:`asyncio.shield`: the triggerer may cancel ``on_kill``
+        (and Airflow swallows that ``CancelledError``), but the decision and
+        the terminate request go on. Both are bounded in time: the decision
+        (:data:`KILL_DECISION_SECONDS`) runs alongside opening the tracker,
+        and the terminate has :data:`KILL_TERMINATE_SECONDS`.
         """
         if not self.terminate_on_kill:
             return
-        if await self._handed_over():
-            self.log.info("The task is still deferred: the trigger moved, the job keeps running")
-            return
+        kill = asyncio.get_running_loop().create_task(
+            self._kill(), name=f"MPIJobTrigger.on_kill {self.job_id or self.array_id}"
+        )
+        _KILLS.add(kill)  # a strong reference until it ends, whoever stops awaiting it
+        kill.add_done_callback(_KILLS.discard)
+        await asyncio.shield(kill)
+
+    async def _kill(self) -> None:
+        decision = asyncio.ensure_future(self._handed_over())
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-                if self.job_id is not None:
-                    job_ids = [self.job_id]
-                else:
-                    job_ids = await tracker.list_array_jobs(str(self.array_id))
-                for job_id in job_ids:
-                    await self._terminate(tracker, job_id)
+                try:
+                    handed_over = await asyncio.wait_for(
+                        asyncio.shield(decision), KILL_DECISION_SECONDS
+                    )
+                except asyncio.TimeoutError:
+                    self.log.warning(
+                        "The task's state was not known within %.1fs: honouring the kill",
+                        KILL_DECISION_SECONDS,
+                    )
+                    handed_over = False
+                if handed_over:
+                    self.log.info(
+                        "The task is still deferred: the trigger moved, the job keeps running"
+                    )
+                    return
+                await asyncio.wait_for(self._terminate_all(tracker), KILL_TERMINATE_SECONDS)
         except DRMAA2Error as exc:
             self.log.warning("Could not terminate the job of the killed task: %s", exc)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                "Terminating the job of the killed task took over %.0fs; gave up",
+                KILL_TERMINATE_SECONDS,
+            )
+        finally:
+            decision.cancel()
+
+    async def _terminate_all(self, tracker: AsyncMPIOperatorTracker) -> None:
+        if self.job_id is not None:
+            job_ids = [self.job_id]
+        else:
+            job_ids = await tracker.list_array_jobs(str(self.array_id))
+        await asyncio.gather(*(self._terminate(tracker, job_id) for job_id in job_ids))
 
     async def _handed_over(self) -> bool:
         """Whether the task instance is still deferred, so nobody killed it.
