@@ -29,10 +29,13 @@ client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -60,6 +63,20 @@ KILL_DECISION_SECONDS = 3.0
 KILL_TERMINATE_SECONDS = 30.0
 #: Kills in progress: their tasks outlive an ``on_kill`` the triggerer cancelled.
 _KILLS: set[asyncio.Task[None]] = set()
+#: Where Airflow's triggerer keeps the message of a user's cancellation.
+_TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
+
+
+def _by_user_action(cancel: asyncio.CancelledError) -> bool:
+    """Whether the triggerer cancelled the trigger for a user's action (a kill).
+
+    ``TriggerRunner.cancel_triggers`` cancels with a message (Airflow 3.2+,
+    the same one ``run_trigger`` checks before calling ``on_kill``); a
+    shutdown cancels without one. Read from the loaded triggerer module, never
+    imported here; without it, only ``on_kill`` kills.
+    """
+    marker = getattr(sys.modules.get(_TRIGGERER_MODULE), "_USER_ACTION_CANCEL_MSG", None)
+    return marker is not None and bool(cancel.args) and cancel.args[0] == marker
 
 
 class MPIJobTriggerStatus(str, enum.Enum):
@@ -244,9 +261,25 @@ class MPIJobTrigger(BaseTrigger):
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
                 if self.job_id is not None:
-                    event = await self._wait_job(tracker, self.job_id)
+                    waiting = self._wait_job(tracker, self.job_id)
                 else:
-                    event = await self._wait_array(tracker, str(self.array_id))
+                    waiting = self._wait_array(tracker, str(self.array_id))
+                # The wait runs in a task of its own, so that a cancellation
+                # reaches this frame first, its message intact: unwinding the
+                # wait awaits (the shared watch, the client), and a second
+                # cancel meanwhile would replace the user's message.
+                wait = asyncio.ensure_future(waiting)
+                try:
+                    event = await asyncio.shield(wait)
+                except asyncio.CancelledError as exc:
+                    self._on_cancel(exc)
+                    wait.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, DRMAA2Error):
+                        await wait
+                    raise
+        except asyncio.CancelledError as exc:
+            self._on_cancel(exc)
+            raise
         except DRMAA2Error as exc:
             event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
         except AirflowNotFoundException as exc:  # the triggerer cannot see the connection
@@ -257,6 +290,16 @@ class MPIJobTrigger(BaseTrigger):
                 "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
+
+    def _on_cancel(self, cancel: asyncio.CancelledError) -> None:
+        """Start the kill as soon as the trigger is cancelled for a user's action.
+
+        Airflow calls ``on_kill`` later, under a ``wait_for`` that the
+        triggerer may cancel before ``on_kill`` ran its first line; the kill
+        must not depend on that.
+        """
+        if self.terminate_on_kill and _by_user_action(cancel) and not self._timed_out():
+            self._start_kill()
 
     async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
         awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
@@ -320,12 +363,35 @@ class MPIJobTrigger(BaseTrigger):
         """
         if not self.terminate_on_kill:
             return
-        kill = asyncio.get_running_loop().create_task(
-            self._kill(), name=f"MPIJobTrigger.on_kill {self.job_id or self.array_id}"
-        )
-        _KILLS.add(kill)  # a strong reference until it ends, whoever stops awaiting it
-        kill.add_done_callback(_KILLS.discard)
-        await asyncio.shield(kill)
+        await asyncio.shield(self._start_kill())
+
+    def _start_kill(self) -> asyncio.Task[None]:
+        """The kill's task, started once per trigger (by ``run`` or ``on_kill``)."""
+        kill: asyncio.Task[None] | None = getattr(self, "_kill_task", None)
+        if kill is None:
+            kill = asyncio.get_running_loop().create_task(
+                self._kill(), name=f"MPIJobTrigger kill {self.job_id or self.array_id}"
+            )
+            self._kill_task = kill
+            _KILLS.add(kill)  # a strong reference until it ends, whoever stops awaiting it
+            kill.add_done_callback(self._kill_done)
+        return kill
+
+    def _timed_out(self) -> bool:
+        """Whether Airflow's deferral timeout passed (then Airflow skips on_kill too)."""
+        timeout_after = getattr(self, "timeout_after", None)
+        if not isinstance(timeout_after, datetime):
+            return False
+        if timeout_after.tzinfo is None:
+            timeout_after = timeout_after.replace(tzinfo=timezone.utc)
+        return timeout_after < datetime.now(timezone.utc)
+
+    def _kill_done(self, kill: asyncio.Task[None]) -> None:
+        _KILLS.discard(kill)
+        if kill.cancelled():
+            self.log.warning("The kill of the deferred task's job was cancelled")
+        elif (error := kill.exception()) is not None:
+            self.log.error("The kill of the deferred task's job failed: %r", error)
 
     async def _kill(self) -> None:
         decision = asyncio.ensure_future(self._handed_over())
