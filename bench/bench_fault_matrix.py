@@ -334,9 +334,9 @@ def main() -> int:
         for text in probe["slow_callbacks"]:
             print(f"  slow callback: {text[:240]}")
     if kills is not None:
-        ok, tried, spared, handovers, worst = kills
+        ok, tried, spared, handovers, slowest = kills
         print(
-            f"kills of deferred tasks: {ok}/{tried} terminated within 5 s (worst {worst:.2f} s), "
+            f"kills of deferred tasks: {ok}/{tried} terminated within 5 s (worst {slowest:.2f} s), "
             f"handovers left running {spared}/{handovers}"
         )
     print(f"({time.perf_counter() - started:.0f} s)")
