@@ -12,7 +12,7 @@ The tree::
 
     DRMAA2Error
      ├── InvalidArgumentError (ValueError)       field, value
-     │    └── InvalidTemplateError               field, value   (a JobTemplate field or extension)
+     │    └── InvalidTemplateError               field, value, errors (every broken field)
      │         └── UnsupportedAttributeError     field, value   (a field this backend cannot honour)
      ├── InvalidStateError                       job_id, state, action
      ├── JobNotFoundError (LookupError)          job_id
@@ -44,10 +44,39 @@ __all__ = [
     "UnsupportedAttributeError",
     "WaitTimeoutError",
     "backend_error_for_status",
+    "shorten",
 ]
 
 #: HTTP statuses worth retrying (with back-off) rather than failing at once.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+#: The longest ``repr`` of a value an error message quotes in full.
+SHORT_VALUE = 80
+
+
+def shorten(value: object, limit: int = SHORT_VALUE) -> str:
+    """The ``repr`` of a value, cut to a readable length for an error message.
+
+    Args:
+        value: the value the user wrote.
+        limit: the longest ``repr`` quoted whole.
+
+    Returns:
+        ``repr(value)``, or its start followed by ``...`` and the value's size.
+
+    Example:
+        >>> shorten("x" * 1_000_000)
+        "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... (1,000,000 characters)"
+    """
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value):,} characters" if isinstance(value, (str, bytes)) else None
+    if size is None and hasattr(value, "__len__"):
+        size = f"{len(value):,} items"
+    head = repr(value[: limit - 20]) if isinstance(value, (str, bytes)) else text[: limit - 20]
+    return f"{head}... ({size or f'{len(text):,} characters'})"
 
 
 class DRMAA2Error(Exception):
@@ -70,7 +99,7 @@ class InvalidArgumentError(DRMAA2Error, ValueError):
         self.value = value
         self.reason = reason
         if message is None:
-            message = f"invalid value for {field}: {value!r}"
+            message = f"invalid value for {field}: {shorten(value)}"
             if reason:
                 message += f" ({reason})"
         self.message = message
@@ -81,7 +110,55 @@ class InvalidArgumentError(DRMAA2Error, ValueError):
 
 
 class InvalidTemplateError(InvalidArgumentError):
-    """A JobTemplate field or extension has an invalid value."""
+    """A JobTemplate field or extension has an invalid value (or several do).
+
+    One error may report every broken field of a template at once
+    (:meth:`aggregate`); ``field``, ``value`` and ``reason`` are then those of
+    the first, and :attr:`errors` lists them all.
+
+    Attributes:
+        errors: ``(field, value, reason)`` of every broken field, in the order
+            they were found; one entry for a single error.
+    """
+
+    @property
+    def errors(self) -> list[tuple[str, object, str]]:
+        """Every broken field as ``(field, value, reason)``."""
+        found = self.__dict__.get("_errors")
+        if found is None:
+            return [(self.field, self.value, self.reason)]
+        return list(found)
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of every broken field or extension."""
+        return [field for field, _, _ in self.errors]
+
+    @classmethod
+    def aggregate(cls, errors: list[InvalidTemplateError]) -> InvalidTemplateError:
+        """One error that lists several, in one message.
+
+        Args:
+            errors: the errors found (at least one), in order.
+
+        Returns:
+            The only error when there is one; else an error of the first
+            one's class whose message lists them all, numbered.
+        """
+        if len(errors) == 1:
+            return errors[0]
+        first = errors[0]
+        lines = "; ".join(f"({n}) {error.message}" for n, error in enumerate(errors, 1))
+        message = f"the job template has {len(errors)} errors: {lines}"
+        combined = type(first).__new__(type(first))
+        InvalidTemplateError.__init__(
+            combined, first.field, first.value, first.reason, message=message
+        )
+        combined.__dict__.update(
+            {k: v for k, v in first.__dict__.items() if k not in combined.__dict__}
+        )
+        combined.__dict__["_errors"] = [item for error in errors for item in error.errors]
+        return combined
 
 
 class UnsupportedAttributeError(InvalidTemplateError):

@@ -67,6 +67,7 @@ from airflow_provider_mpi.mpioperator.status import (
 )
 from airflow_provider_mpi.mpioperator.submission import (
     conflict_error,
+    is_lost_create,
     is_same_submission,
     prepare_job,
 )
@@ -156,8 +157,22 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
                 if not is_same_submission(existing, mpijob):
                     raise conflict_error(job_id) from None
 
-        await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        try:
+            await acall_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        except DRMAA2Error as error:
+            if not is_lost_create(error) or not await self._created_here(mpijob, job_id):
+                raise
+            log.warning("create of MPIJob %s failed (%s) but it took effect", job_id, error)
         return job_id
+
+    async def _created_here(self, mpijob: Mapping[str, Any], job_id: str) -> bool:
+        """See :meth:`.tracker.MPIOperatorTracker._created_here`."""
+        meta = mpijob["metadata"]
+        try:
+            existing = await self.api.get_mpi_job(meta["namespace"], meta["name"], job_id=job_id)
+        except DRMAA2Error:
+            return False
+        return is_same_submission(existing, mpijob)
 
     # Reading
 

@@ -48,6 +48,10 @@ from airflow_provider_mpi.mpioperator.policy_extensions import (
     get_run_launcher_as_worker_extension,
     get_ttl_seconds_after_finished_extension,
 )
+from airflow_provider_mpi.mpioperator.template_limits import (
+    annotation_budget_error,
+    collect_errors,
+)
 from airflow_provider_mpi.mpioperator.validation import (
     dns1035_label_error,
     dns1123_label_error,
@@ -299,16 +303,30 @@ def build_mpi_job(
 
     Raises:
         UnsupportedAttributeError: a field or extension this backend cannot honour.
-        InvalidTemplateError: a missing or malformed template field or extension.
+        InvalidTemplateError: a missing or malformed template field or extension;
+            one error lists every field at fault (``errors``), see
+            :func:`.template_limits.collect_errors`.
         InvalidArgumentError: a malformed argument.
     """
+    return collect_errors(
+        jt,
+        lambda current: _build_once(
+            current, namespace=namespace, name=name, labels=labels, annotations=annotations, now=now
+        ),
+    )
+
+
+def _build_once(
+    jt: JobTemplate,
+    *,
+    namespace: str,
+    name: str | None,
+    labels: Mapping[str, str] | None,
+    annotations: Mapping[str, str] | None,
+    now: datetime | None,
+) -> dict[str, Any]:
+    """:func:`build_mpi_job` raising the first error(s) it meets."""
     spec = convert_job_template_to_mpi_job(jt, now=now)
-    workers = spec["mpiReplicaSpecs"]["Worker"]["replicas"]
-    if name is not None:
-        hostname = max_worker_hostname(name, workers)
-        if (error := dns1035_label_error(hostname)) is not None:
-            raise InvalidArgumentError("name", name, f"pod hostname {hostname!r} {error}")
-    job_name = name if name is not None else (jt.job_name or None)
 
     all_labels = dict(get_labels_extension(jt))
     if jt.accounting_id:
@@ -328,9 +346,20 @@ def build_mpi_job(
 
     all_annotations = dict(get_annotations_extension(jt))
     all_annotations.update(annotations or {})
-    all_annotations[keys.ANNOTATION_JOB_TEMPLATE] = jt.to_json()
+    template_json = jt.to_json()
+    all_annotations[keys.ANNOTATION_JOB_TEMPLATE] = template_json
     if jt.submit_as_hold:
         all_annotations[keys.ANNOTATION_HELD] = "true"
+    if (too_large := annotation_budget_error(jt, template_json, all_annotations)) is not None:
+        raise too_large
+
+    # The caller's name last: the template's own errors come first.
+    workers = spec["mpiReplicaSpecs"]["Worker"]["replicas"]
+    if name is not None:
+        hostname = max_worker_hostname(name, workers)
+        if (error := dns1035_label_error(hostname)) is not None:
+            raise InvalidArgumentError("name", name, f"pod hostname {hostname!r} {error}")
+    job_name = name if name is not None else (jt.job_name or None)
 
     mpijob = new_mpi_job(
         spec,
@@ -341,7 +370,12 @@ def build_mpi_job(
     )
     violations = validate_mpi_job(mpijob)
     if violations:
-        first = violations[0]
-        field = "job_name" if first.path == "metadata.name" else first.path
-        raise InvalidTemplateError(field, first.value, "; ".join(str(v) for v in violations))
+        raise InvalidTemplateError.aggregate(
+            [
+                InvalidTemplateError(
+                    "job_name" if v.path == "metadata.name" else v.path, v.value, str(v)
+                )
+                for v in violations
+            ]
+        )
     return mpijob

@@ -63,7 +63,7 @@ class RetryPolicy:
         (0.5, 1.0)
     """
 
-    max_attempts: int = 6
+    max_attempts: int = 12
     initial_delay: float = 0.1
     max_delay: float = 5.0
     multiplier: float = 2.0
@@ -169,6 +169,7 @@ class RetryState:
     started: float
     rng: random.Random = field(default_factory=random.Random)
     retries: int = 0
+    expiries: int = 0
 
     def next_delay(self, error: BaseException, now: float) -> float | None:
         """Record a failure and decide on the next attempt.
@@ -187,6 +188,20 @@ class RetryState:
             self.retries += 1
         return delay
 
+    def after_expiry(self) -> float:
+        """Record a ``410 Gone`` of a watch and return the pause before listing again.
+
+        A 410 is never a reason to give up: the list that follows is the
+        cure, and a wait that stopped on it would report a stale state. So an
+        expiry does not use up the attempts; repeated ones only back off (the
+        same growth and cap as :meth:`RetryPolicy.backoff`).
+
+        Returns:
+            Seconds to wait before the list.
+        """
+        self.expiries += 1
+        return self.policy.backoff(self.expiries, self.rng)
+
     def reset(self, now: float) -> None:
         """Start counting afresh after a success (long-lived watches use it).
 
@@ -195,6 +210,7 @@ class RetryState:
         """
         self.started = now
         self.retries = 0
+        self.expiries = 0
 
 
 def _log_retry(what: str, error: DRMAA2Error, delay: float, retry: int) -> None:

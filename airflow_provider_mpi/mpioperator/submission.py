@@ -43,9 +43,11 @@ __all__ = [
     "ANNOTATION_SUBMISSION",
     "ANNOTATION_SUBMITTED_AT",
     "ArrayPlan",
+    "NameTakenError",
     "adopt_intent",
     "array_failure",
     "conflict_error",
+    "is_lost_create",
     "is_same_submission",
     "prepare_array",
     "prepare_job",
@@ -94,7 +96,9 @@ def prepare_job(
         InvalidTemplateError: the template is invalid (before any request).
         UnsupportedAttributeError: a field the backend cannot honour.
     """
-    chosen = name or template.job_name or generate_name(JOB_NAME_PREFIX)
+    # The template's own job_name is left to the converter, which names the
+    # field ("job_name") in its errors; only a name chosen here is passed.
+    chosen = name or (None if template.job_name else generate_name(JOB_NAME_PREFIX))
     all_annotations = dict(annotations or {})
     all_annotations.setdefault(ANNOTATION_SUBMISSION, _token())
     all_annotations[ANNOTATION_SUBMITTED_AT] = datetime.now(timezone.utc).isoformat(
@@ -123,6 +127,29 @@ def is_same_submission(existing: Mapping[str, Any], wanted: Mapping[str, Any]) -
     return mine is not None and token(existing) == mine
 
 
+def is_lost_create(error: DRMAA2Error) -> bool:
+    """Whether a create that failed for good may still have taken effect.
+
+    Any answer may stand in for a lost one: a reset, a gateway's 502 or 504
+    after it forwarded the request, a 429 or 503 on the repeat of an attempt
+    that was committed, even a 501 or a 403 from a proxy. So after any
+    failure the name is read once and the submission token decides. Only the
+    conflict this module reports (the name holds somebody else's object) is
+    final: it was decided on that very read.
+
+    Args:
+        error: the error the create's last attempt ended with.
+
+    Returns:
+        True unless the error is our own conflict verdict.
+    """
+    return not isinstance(error, NameTakenError)
+
+
+class NameTakenError(ConflictError):
+    """HTTP 409 on a create, and the object of that name is not this submission's."""
+
+
 def conflict_error(job_id: str) -> ConflictError:
     """The error for a name already taken by somebody else's object.
 
@@ -132,7 +159,7 @@ def conflict_error(job_id: str) -> ConflictError:
     Returns:
         A :class:`ConflictError` naming the job.
     """
-    return ConflictError(
+    return NameTakenError(
         409,
         f"an MPIJob {job_id} already exists and was not created by this submission; "
         "choose another job_name or delete the old job",

@@ -100,10 +100,11 @@ def watch_mpi_jobs(
             recovery = cursor.recover(error)
             if recovery is WatchRecovery.RAISE:
                 raise
-            if recovery is WatchRecovery.RELIST:
+            if recovery is WatchRecovery.RELIST:  # never gives up: the list is the cure
                 log.info("watch of MPIJobs in %s expired (410); listing again", namespace)
-                error = TransientBackendError(410, str(error))  # back off if it repeats
-            delay = failures.next_delay(error, clock())
+                delay: float | None = failures.after_expiry()
+            else:
+                delay = failures.next_delay(error, clock())
             if delay is None:
                 raise
             log.info(

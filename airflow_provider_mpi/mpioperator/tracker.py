@@ -72,6 +72,7 @@ from airflow_provider_mpi.mpioperator.status import (
 )
 from airflow_provider_mpi.mpioperator.submission import (
     conflict_error,
+    is_lost_create,
     is_same_submission,
     prepare_job,
 )
@@ -197,8 +198,22 @@ class MPIOperatorTracker(ArrayJobMethods):
                 if not is_same_submission(existing, mpijob):
                     raise conflict_error(job_id) from None
 
-        call_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        try:
+            call_with_retry(attempt, self.retry, what=f"create MPIJob {job_id}")
+        except DRMAA2Error as error:
+            if not is_lost_create(error) or not self._created_here(mpijob, job_id):
+                raise
+            log.warning("create of MPIJob %s failed (%s) but it took effect", job_id, error)
         return job_id
+
+    def _created_here(self, mpijob: Mapping[str, Any], job_id: str) -> bool:
+        """After a create failed for good: does the name hold this submission's object?"""
+        meta = mpijob["metadata"]
+        try:
+            existing = self.api.get_mpi_job(meta["namespace"], meta["name"], job_id=job_id)
+        except DRMAA2Error:
+            return False  # not there, or unknowable: the create's own error is raised
+        return is_same_submission(existing, mpijob)
 
     # Reading
 

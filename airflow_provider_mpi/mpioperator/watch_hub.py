@@ -316,10 +316,10 @@ class JobWatchHub:
                 error = translate_error(exc)
                 recovery = self._cursor.recover(error)
                 delay = None
-                if recovery is WatchRecovery.RELIST:
+                if recovery is WatchRecovery.RELIST:  # never gives up: the list is the cure
                     log.info("watch of MPIJobs in %s expired (410); listing again", self.namespace)
-                    error = TransientBackendError(410, str(error))  # back off if it repeats
-                if recovery is not WatchRecovery.RAISE:
+                    delay = failures.after_expiry()
+                elif recovery is not WatchRecovery.RAISE:
                     delay = failures.next_delay(error, time.monotonic())
                 if delay is None:
                     log.warning("watch of MPIJobs in %s failed: %s", self.namespace, error)

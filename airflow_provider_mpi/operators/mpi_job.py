@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import enum
 import threading
+import time
 from collections.abc import Container, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 
@@ -34,6 +36,9 @@ from airflow_provider_mpi.links import (
     format_job_url,
     job_link_url,
 )
+from airflow_provider_mpi.mpioperator.ids import parse_job_id
+from airflow_provider_mpi.mpioperator.labels import LABEL_TRY_NUMBER
+from airflow_provider_mpi.operators import _output_log
 from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.triggers.mpi_job import (
@@ -45,6 +50,18 @@ __all__ = ["ARRAY_ID_XCOM_KEY", "DeletePolicy", "MPIJobArrayOperator", "MPIJobOp
 
 #: XCom key of the array job ID pushed by :class:`MPIJobArrayOperator`.
 ARRAY_ID_XCOM_KEY = "array_id"
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+
+
+@dataclass
+class _Copied:
+    """The launcher lines in the task logs: from which pod, how many, how many recorded."""
+
+    pod: str | None = None
+    lines: int = 0
+    recorded: int = 0
 
 
 class DeletePolicy(str, enum.Enum):
@@ -133,6 +150,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         self.log_tail_lines = log_tail_lines
         self.job_url_template = job_url_template
         self._job_id: str | None = None
+        self._try_number = 1
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Submit (or reattach to) the job and wait for it."""
@@ -140,6 +158,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         template = self._labelled_template(identity)  # fails on bad input, before any request
         self._url_template()  # a bad link template fails before any request
         tracker = self.hook.get_tracker()
+        self._try_number = identity.try_number
         earlier = self._find_earlier_job(identity, template) if self.reattach_on_retry else None
         if earlier is None:
             job_id = tracker.add_job(template)
@@ -212,11 +231,22 @@ class MPIJobOperator(MPIJobOperatorBase):
             return None
         job_id = jobs[-1]
         state, sub_state = tracker.job_state(job_id)
+        submitted_by = self._submitting_try(job_id)
         if state is not JobState.FAILED:
-            self.log.info("Reattaching to MPIJob %s of an earlier try (state %s)", job_id, state)
+            self.log.info(
+                "Reattaching to MPIJob %s, submitted by try %s of this task (state %s): "
+                "this try follows it instead of submitting a new job",
+                job_id,
+                submitted_by,
+                state,
+            )
             return job_id, state
         self.log.info(
-            "MPIJob %s of an earlier try failed (%s); submitting a new one", job_id, sub_state
+            "MPIJob %s, submitted by try %s of this task, failed (%s)%s; submitting a new one",
+            job_id,
+            submitted_by,
+            sub_state,
+            " because that try was killed or the task cleared" if sub_state == "terminated" else "",
         )
         if template.job_name and job_id.rpartition("/")[2] == template.job_name:
             # A fixed job_name: the failed job holds the name the new one needs.
@@ -224,11 +254,23 @@ class MPIJobOperator(MPIJobOperatorBase):
             tracker.delete_job(job_id)
         return None
 
+    def _submitting_try(self, job_id: str) -> str:
+        """The try number on the job's labels ("?" when unreadable)."""
+        try:
+            ref = parse_job_id(job_id, self.hook.get_tracker().namespace)
+            mpijob = self.hook.get_tracker().api.get_mpi_job(
+                ref.namespace, ref.name, job_id=str(ref)
+            )
+        except DRMAA2Error:
+            return "?"
+        labels = (mpijob.get("metadata") or {}).get("labels") or {}
+        return str(labels.get(LABEL_TRY_NUMBER) or "?")
+
     def _wait_in_worker(self, job_id: str) -> JobState:
         """Wait in the worker, copying the launcher's output into the task log meanwhile."""
         tracker = self.hook.get_tracker()
         stop = threading.Event()
-        copied = [0]  # launcher lines already in the task log
+        copied = _Copied()  # launcher lines already in the task logs
         streamer = threading.Thread(
             target=self._stream_output,
             args=(job_id, stop, copied),
@@ -251,7 +293,7 @@ class MPIJobOperator(MPIJobOperatorBase):
             self._copy_output_once(job_id, copied)
         return state
 
-    def _stream_output(self, job_id: str, stop: threading.Event, copied: list[int]) -> None:
+    def _stream_output(self, job_id: str, stop: threading.Event, copied: _Copied) -> None:
         """Follow the launcher's output into the task log while the job runs."""
         while not stop.is_set():
             try:
@@ -261,25 +303,73 @@ class MPIJobOperator(MPIJobOperatorBase):
                 self.log.debug("Launcher output of %s not available yet: %s", job_id, exc)
                 stop.wait(1.0)
 
-    def _copy_output_once(self, job_id: str, copied: list[int]) -> None:
+    def _copy_output_once(self, job_id: str, copied: _Copied) -> None:
         """Copy what the launcher printed; the output is a courtesy, never a failure."""
         try:
             self._copy_output(job_id, copied, follow=False)
         except DRMAA2Error as exc:
             self.log.warning("Could not read the launcher output of %s: %s", job_id, exc)
 
-    def _copy_output(self, job_id: str, copied: list[int], *, follow: bool) -> None:
-        """Log the launcher lines after the first ``copied[0]`` and count them."""
-        for index, line in enumerate(self.hook.get_tracker().job_output(job_id, follow=follow)):
-            if index >= copied[0]:
-                self.log.info("[launcher] %s", line)
-                copied[0] = index + 1
+    def _copy_output(self, job_id: str, copied: _Copied, *, follow: bool) -> None:
+        """Log the launcher lines no try wrote yet, and record how many are logged.
+
+        The count lives on the job (``_output_log``), so a retry that
+        reattaches writes only the lines the earlier try did not write.
+        """
+        tracker = self.hook.get_tracker()
+        if copied.pod is None:
+            self._learn_logged_lines(tracker, job_id, copied)
+        recorded = time.monotonic()
+        try:
+            for index, line in enumerate(tracker.job_output(job_id, follow=follow)):
+                if index >= copied.lines:
+                    self.log.info("[launcher] %s", line)
+                    copied.lines = index + 1
+                if follow and time.monotonic() - recorded > _output_log.RECORD_EVERY_SECONDS:
+                    self._record_logged_lines(tracker, job_id, copied)
+                    recorded = time.monotonic()
+        finally:
+            self._record_logged_lines(tracker, job_id, copied)
+
+    def _learn_logged_lines(
+        self, tracker: MPIOperatorTracker, job_id: str, copied: _Copied
+    ) -> None:
+        try:
+            pod, logged = _output_log.read(tracker, job_id)
+        except DRMAA2Error as exc:
+            self.log.debug("Could not read which launcher lines are logged: %s", exc)
+            return
+        if not pod:
+            return  # no launcher yet: ask again on the next copy
+        copied.pod = pod
+        if logged is not None and logged.lines > copied.lines:
+            self.log.info(
+                "Launcher lines 1-%d of MPIJob %s are in the log of try %d already; "
+                "this try writes the lines after them",
+                logged.lines,
+                job_id,
+                logged.try_number,
+            )
+            copied.lines = logged.lines
+            copied.recorded = logged.lines
+
+    def _record_logged_lines(
+        self, tracker: MPIOperatorTracker, job_id: str, copied: _Copied
+    ) -> None:
+        if copied.pod is None or copied.lines == copied.recorded:
+            return
+        logged = _output_log.LinesLogged(copied.pod, copied.lines, self._try_number)
+        error = _output_log.record_quietly(tracker, job_id, logged)
+        if error is None:
+            copied.recorded = copied.lines
+        else:
+            self.log.debug("Could not record the launcher lines logged: %s", error)
 
     def _complete(self, job_id: str, state: JobState, *, logs_streamed: bool) -> dict[str, Any]:
         tracker = self.hook.get_tracker()
         info = tracker.job_info(job_id)
         if self.get_logs and not logs_streamed:
-            self._copy_output_once(job_id, [0])
+            self._copy_output_once(job_id, _Copied())
         if state is not JobState.FAILED:
             self.log.info("MPIJob %s is %s", job_id, state)
             self._apply_delete_policy(job_id, succeeded=True)

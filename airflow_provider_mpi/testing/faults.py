@@ -108,6 +108,8 @@ class Fault:
         retry_after: the ``Retry-After`` header (seconds) of an error.
         abort: a dropped watch is reset (RST) instead of ended cleanly; a lost
             answer is a reset instead of the ``status`` error.
+        skip: let this many matching requests through untouched first (so a
+            fault can start with the second create of a submission).
         hits: how many requests it hit so far.
     """
 
@@ -122,6 +124,7 @@ class Fault:
     after_events: int | None = None
     retry_after: int | None = None
     abort: bool = False
+    skip: int = 0
     hits: int = 0
 
     def __post_init__(self) -> None:
@@ -131,6 +134,8 @@ class Fault:
             raise ValueError(f"times must be >= 0, got {self.times!r}")
         if self.seconds < 0:
             raise ValueError(f"seconds must be >= 0, got {self.seconds!r}")
+        if self.skip < 0:
+            raise ValueError(f"skip must be >= 0, got {self.skip!r}")
 
     def matches(self, info: RequestInfo) -> bool:
         """Tell whether the fault applies to a request (before the rate is drawn).
@@ -274,6 +279,7 @@ class FaultInjector:
         resource: _Names = None,
         namespace: _Names = None,
         retry_after: int | None = None,
+        skip: int = 0,
     ) -> Fault:
         """Answer matching requests with an error ``Status``.
 
@@ -285,6 +291,7 @@ class FaultInjector:
             resource: limit to these resources (``pods`` includes ``pods/log``).
             namespace: limit to these namespaces.
             retry_after: send ``Retry-After`` (seconds); 429 defaults to 1.
+            skip: let this many matching requests through first.
 
         Returns:
             The fault.
@@ -305,6 +312,7 @@ class FaultInjector:
             times=times,
             status=status,
             retry_after=retry_after,
+            skip=skip,
         )
 
     def throttle(
@@ -527,7 +535,12 @@ class FaultInjector:
 
     def _drawn(self, fault: Fault, info: RequestInfo) -> bool:
         """Whether ``fault`` matches ``info`` and its rate is drawn (the caller holds the lock)."""
-        return fault.matches(info) and (fault.rate >= 1.0 or self._rng.random() < fault.rate)
+        if not fault.matches(info):
+            return False
+        if fault.skip > 0:
+            fault.skip -= 1
+            return False
+        return fault.rate >= 1.0 or self._rng.random() < fault.rate
 
     def decide(self, info: RequestInfo) -> FaultDecision:
         """Draw the faults for one request (consumes ``times``, draws the RNG).

@@ -28,10 +28,14 @@ client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leav
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
+import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -52,6 +56,27 @@ if TYPE_CHECKING:
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 
 _END_STATES = (JobState.DONE, JobState.FAILED)
+#: Seconds to learn whether a killed task is still deferred (a handover); past
+#: them the kill is honoured. The tracker opens meanwhile.
+KILL_DECISION_SECONDS = 3.0
+#: Seconds the terminate requests of a kill may take (retries included).
+KILL_TERMINATE_SECONDS = 30.0
+#: Kills in progress: their tasks outlive an ``on_kill`` the triggerer cancelled.
+_KILLS: set[asyncio.Task[None]] = set()
+#: Where Airflow's triggerer keeps the message of a user's cancellation.
+_TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
+
+
+def _by_user_action(cancel: asyncio.CancelledError) -> bool:
+    """Whether the triggerer cancelled the trigger for a user's action (a kill).
+
+    ``TriggerRunner.cancel_triggers`` cancels with a message (Airflow 3.2+,
+    the same one ``run_trigger`` checks before calling ``on_kill``); a
+    shutdown cancels without one. Read from the loaded triggerer module, never
+    imported here; without it, only ``on_kill`` kills.
+    """
+    marker = getattr(sys.modules.get(_TRIGGERER_MODULE), "_USER_ACTION_CANCEL_MSG", None)
+    return marker is not None and bool(cancel.args) and cancel.args[0] == marker
 
 
 class MPIJobTriggerStatus(str, enum.Enum):
@@ -236,9 +261,25 @@ class MPIJobTrigger(BaseTrigger):
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
                 if self.job_id is not None:
-                    event = await self._wait_job(tracker, self.job_id)
+                    waiting = self._wait_job(tracker, self.job_id)
                 else:
-                    event = await self._wait_array(tracker, str(self.array_id))
+                    waiting = self._wait_array(tracker, str(self.array_id))
+                # The wait runs in a task of its own, so that a cancellation
+                # reaches this frame first, its message intact: unwinding the
+                # wait awaits (the shared watch, the client), and a second
+                # cancel meanwhile would replace the user's message.
+                wait = asyncio.ensure_future(waiting)
+                try:
+                    event = await asyncio.shield(wait)
+                except asyncio.CancelledError as exc:
+                    self._on_cancel(exc)
+                    wait.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, DRMAA2Error):
+                        await wait
+                    raise
+        except asyncio.CancelledError as exc:
+            self._on_cancel(exc)
+            raise
         except DRMAA2Error as exc:
             event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
         except AirflowNotFoundException as exc:  # the triggerer cannot see the connection
@@ -249,6 +290,16 @@ class MPIJobTrigger(BaseTrigger):
                 "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
+
+    def _on_cancel(self, cancel: asyncio.CancelledError) -> None:
+        """Start the kill as soon as the trigger is cancelled for a user's action.
+
+        Airflow calls ``on_kill`` later, under a ``wait_for`` that the
+        triggerer may cancel before ``on_kill`` ran its first line; the kill
+        must not depend on that.
+        """
+        if self.terminate_on_kill and _by_user_action(cancel) and not self._timed_out():
+            self._start_kill()
 
     async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
         awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
@@ -302,22 +353,82 @@ class MPIJobTrigger(BaseTrigger):
         not on a triggerer restart. Best effort: jobs already ended are left
         alone, and a failure is logged, never raised (the task's fate is the
         user's decision either way).
+
+        The work runs in a task of its own that this coroutine only awaits
+        through :func:`asyncio.shield`: the triggerer may cancel ``on_kill``
+        (and Airflow swallows that ``CancelledError``), but the decision and
+        the terminate request go on. Both are bounded in time: the decision
+        (:data:`KILL_DECISION_SECONDS`) runs alongside opening the tracker,
+        and the terminate has :data:`KILL_TERMINATE_SECONDS`.
         """
         if not self.terminate_on_kill:
             return
-        if await self._handed_over():
-            self.log.info("The task is still deferred: the trigger moved, the job keeps running")
-            return
+        await asyncio.shield(self._start_kill())
+
+    def _start_kill(self) -> asyncio.Task[None]:
+        """The kill's task, started once per trigger (by ``run`` or ``on_kill``)."""
+        kill: asyncio.Task[None] | None = getattr(self, "_kill_task", None)
+        if kill is None:
+            kill = asyncio.get_running_loop().create_task(
+                self._kill(), name=f"MPIJobTrigger kill {self.job_id or self.array_id}"
+            )
+            self._kill_task = kill
+            _KILLS.add(kill)  # a strong reference until it ends, whoever stops awaiting it
+            kill.add_done_callback(self._kill_done)
+        return kill
+
+    def _timed_out(self) -> bool:
+        """Whether Airflow's deferral timeout passed (then Airflow skips on_kill too)."""
+        timeout_after = getattr(self, "timeout_after", None)
+        if not isinstance(timeout_after, datetime):
+            return False
+        if timeout_after.tzinfo is None:
+            timeout_after = timeout_after.replace(tzinfo=timezone.utc)
+        return timeout_after < datetime.now(timezone.utc)
+
+    def _kill_done(self, kill: asyncio.Task[None]) -> None:
+        _KILLS.discard(kill)
+        if kill.cancelled():
+            self.log.warning("The kill of the deferred task's job was cancelled")
+        elif (error := kill.exception()) is not None:
+            self.log.error("The kill of the deferred task's job failed: %r", error)
+
+    async def _kill(self) -> None:
+        decision = asyncio.ensure_future(self._handed_over())
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-                if self.job_id is not None:
-                    job_ids = [self.job_id]
-                else:
-                    job_ids = await tracker.list_array_jobs(str(self.array_id))
-                for job_id in job_ids:
-                    await self._terminate(tracker, job_id)
+                try:
+                    handed_over = await asyncio.wait_for(
+                        asyncio.shield(decision), KILL_DECISION_SECONDS
+                    )
+                except asyncio.TimeoutError:
+                    self.log.warning(
+                        "The task's state was not known within %.1fs: honouring the kill",
+                        KILL_DECISION_SECONDS,
+                    )
+                    handed_over = False
+                if handed_over:
+                    self.log.info(
+                        "The task is still deferred: the trigger moved, the job keeps running"
+                    )
+                    return
+                await asyncio.wait_for(self._terminate_all(tracker), KILL_TERMINATE_SECONDS)
         except DRMAA2Error as exc:
             self.log.warning("Could not terminate the job of the killed task: %s", exc)
+        except asyncio.TimeoutError:
+            self.log.warning(
+                "Terminating the job of the killed task took over %.0fs; gave up",
+                KILL_TERMINATE_SECONDS,
+            )
+        finally:
+            decision.cancel()
+
+    async def _terminate_all(self, tracker: AsyncMPIOperatorTracker) -> None:
+        if self.job_id is not None:
+            job_ids = [self.job_id]
+        else:
+            job_ids = await tracker.list_array_jobs(str(self.array_id))
+        await asyncio.gather(*(self._terminate(tracker, job_id) for job_id in job_ids))
 
     async def _handed_over(self) -> bool:
         """Whether the task instance is still deferred, so nobody killed it.

@@ -200,3 +200,13 @@ def test_retry_state_reset() -> None:
     assert state.next_delay(TransientBackendError(503, "x"), 0.0) is None
     state.reset(100.0)
     assert state.next_delay(TransientBackendError(503, "x"), 100.0) == pytest.approx(0.1)
+
+
+def test_expiries_never_use_up_the_attempts() -> None:
+    policy = RetryPolicy(max_attempts=2, initial_delay=0.1, max_delay=0.4, jitter=0.0)
+    state = policy.start(0.0)
+    delays = [state.after_expiry() for _ in range(6)]
+    assert delays == [0.1, 0.2, 0.4, 0.4, 0.4, 0.4]  # backs off, capped, never gives up
+    assert state.retries == 0
+    state.reset(1.0)
+    assert state.after_expiry() == 0.1

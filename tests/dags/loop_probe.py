@@ -1,0 +1,128 @@
+"""Run MPIJobTriggers in a fresh interpreter, as a triggerer does, and report event-loop blocks.
+
+Usage (a child process; the parent starts the emulator and submits the jobs)::
+
+    python tests/dags/loop_probe.py <kubeconfig> <job_id_to_wait> <job_id_to_kill> ...
+
+The process imports what a real triggerer has loaded before its first
+trigger (``airflow.jobs.triggerer_job_runner``), then runs an asyncio loop in
+debug mode with ``slow_callback_duration = 0.05``. Inside the loop, as
+``TriggerRunner.create_triggers`` does, it imports the trigger class from its
+classpath, then runs the triggers through Airflow's own
+``TriggerRunner.run_trigger``: the first waits for its job to end, the
+others are killed by user action (``cancel_triggers``, which runs
+``on_kill``). asyncio's "Executing <handle> took N seconds" warnings are
+collected, and one JSON line is printed: the worst block in seconds, every
+slow callback, and how each trigger ended. The import of the trigger's
+module by Airflow's ``create_triggers`` (its own code, synchronous, in the
+loop) is reported apart: ``import_seconds`` as timed and ``import_block``
+if it was a slow callback (about 20 ms on an idle machine, since the trigger
+module loads nothing heavy; the heavy client modules load in a thread).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import time
+from typing import Any
+
+SLOW = 0.05
+CLASSPATH = "airflow_provider_mpi.triggers.mpi_job.MPIJobTrigger"
+#: The task importing the trigger class, as Airflow's create_triggers does in the loop.
+IMPORT_TASK = "create_triggers-import"
+_TOOK = re.compile(r"took (?P<seconds>[0-9.]+) seconds")
+
+
+class _SlowCallbacks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.blocks: list[tuple[float, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if (match := _TOOK.search(message)) is not None:
+            self.blocks.append((float(match.group("seconds")), message[:300]))
+
+
+async def _probe(kubeconfig: str, wait_id: str, kill_ids: list[str]) -> dict[str, Any]:
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
+
+    runner = TriggerRunner()
+    started = time.perf_counter()
+
+    async def create_triggers() -> Any:
+        # What create_triggers does, in the loop: import the class from its classpath.
+        began = time.perf_counter()
+        found = runner.get_trigger_by_classpath(CLASSPATH)
+        return found, time.perf_counter() - began
+
+    trigger_class, import_seconds = await asyncio.create_task(create_triggers(), name=IMPORT_TASK)
+    kwargs = {"conn_id": None, "config_file": kubeconfig, "namespace": "default"}
+
+    def start(trigger_id: int, trigger: Any) -> asyncio.Task[None]:
+        runner.triggers[trigger_id] = {  # type: ignore[typeddict-item]
+            "task": None,
+            "name": f"probe-{trigger_id}",
+            "events": 0,
+            "is_watcher": False,
+        }
+        task = asyncio.create_task(runner.run_trigger(trigger_id, trigger))
+        runner.triggers[trigger_id]["task"] = task
+        return task
+
+    waiting = start(1, trigger_class(wait_id, **kwargs))
+    killed = [
+        start(n, trigger_class(job_id, terminate_on_kill=True, **kwargs))
+        for n, job_id in enumerate(kill_ids, 2)
+    ]
+    await asyncio.sleep(1.0)  # the kills come while the triggers wait
+    kill_started = time.perf_counter()
+    runner.to_cancel.extend(range(2, 2 + len(kill_ids)))
+    await runner.cancel_triggers()
+    for task in killed:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    kill_seconds = time.perf_counter() - kill_started
+    await waiting
+    return {
+        "import_seconds": import_seconds,
+        "events": [entry.event.payload for entry in runner.events],
+        "kill_seconds": kill_seconds,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main(argv: list[str]) -> int:
+    kubeconfig, wait_id, *kill_ids = argv
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="loop-probe-home-"))
+    import airflow.jobs.triggerer_job_runner  # noqa: F401  (loaded in a triggerer already)
+
+    handler = _SlowCallbacks()
+    logging.getLogger("asyncio").addHandler(handler)
+    logging.getLogger("asyncio").setLevel(logging.WARNING)
+    loop = asyncio.new_event_loop()
+    loop.set_debug(True)
+    loop.slow_callback_duration = SLOW
+    try:
+        result = loop.run_until_complete(_probe(kubeconfig, wait_id, kill_ids))
+    finally:
+        loop.close()
+    blocks = sorted(handler.blocks, reverse=True)
+    ours = [(seconds, text) for seconds, text in blocks if IMPORT_TASK not in text]
+    imports = [seconds for seconds, text in blocks if IMPORT_TASK in text]
+    result["worst_block"] = ours[0][0] if ours else 0.0
+    result["slow_callbacks"] = [text for _, text in ours]
+    result["import_block"] = imports[0] if imports else 0.0
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
