@@ -161,6 +161,7 @@ from airflow_provider_mpi.mpioperator.volumes import (
 _LAZY = {
     "AsyncMPIOperatorTracker": "airflow_provider_mpi.mpioperator.async_tracker",
     "JobWatchHub": "airflow_provider_mpi.mpioperator.watch_hub",
+    "JobPodHub": "airflow_provider_mpi.mpioperator.pod_hub",
     "MPIOperatorTracker": "airflow_provider_mpi.mpioperator.tracker",
     "install_mpi_operator": "airflow_provider_mpi.mpioperator.install",
 }
@@ -224,6 +225,7 @@ __all__ = [
     "FieldViolation",
     "ImagePullPolicy",
     "JobEvent",
+    "JobPodHub",
     "JobWatchHub",
     "LauncherCreationPolicy",
     "MPIImplementation",

@@ -37,6 +37,7 @@ __all__ = [
     "job_state_from_condition",
     "job_state_from_mpi_job",
     "parse_substate",
+    "pod_for_info",
     "signal_name",
 ]
 
@@ -374,6 +375,47 @@ def _launcher_termination(
             if terminated:
                 return terminated, str(_map(pod.get("metadata")).get("name") or "")
     return None, ""
+
+
+def pod_for_info(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a pod :func:`job_info_from_mpi_job` reads, and nothing more.
+
+    A watch that keeps the pods of many jobs keeps this projection (a few
+    hundred bytes) instead of the whole object; the JobInfo built from it is
+    the same as from the pod.
+
+    Args:
+        pod: the pod as the API returns it.
+
+    Returns:
+        A pod dict with only the name, the operator's labels, the creation
+        time, the node, and the containers' names and terminated states.
+    """
+    metadata = _map(pod.get("metadata"))
+    pod_labels = _map(metadata.get("labels"))
+    statuses = []
+    for status in _list(_map(pod.get("status")).get("containerStatuses")):
+        if not isinstance(status, Mapping):
+            continue
+        kept: dict[str, Any] = {"name": status.get("name")}
+        for field in ("state", "lastState"):
+            terminated = _map(status.get(field)).get("terminated")
+            if terminated:
+                kept[field] = {"terminated": terminated}
+        statuses.append(kept)
+    return {
+        "metadata": {
+            "name": metadata.get("name"),
+            "creationTimestamp": metadata.get("creationTimestamp"),
+            "labels": {
+                key: pod_labels[key]
+                for key in (JOB_NAME_LABEL, JOB_ROLE_LABEL)
+                if key in pod_labels
+            },
+        },
+        "spec": {"nodeName": _map(pod.get("spec")).get("nodeName")},
+        "status": {"containerStatuses": statuses},
+    }
 
 
 def job_info_from_mpi_job(

@@ -78,6 +78,11 @@ class JobWaiter:
         self.last_state: JobState | None = None
         self._current: Mapping[str, Any] | None = None
 
+    @property
+    def current(self) -> Mapping[str, Any] | None:
+        """The latest version of the job seen (None before the first)."""
+        return self._current
+
     def observe(self, mpijob: Mapping[str, Any] | None, *, as_of: str = "") -> JobState | None:
         """Take in the job as seen now.
 
