@@ -175,6 +175,21 @@ def _child(
                     conn.send((recorder.max_active, recorder.max_running, len(recorder.active)))
                 elif command == "release":
                     conn.send(_release(store, cluster.namespace, args))
+                elif command == "quiet":  # until the controllers stop writing for a while
+                    last, began = None, time.monotonic()
+                    while time.monotonic() - began < float(args or 120):
+                        version = store.list("namespaces")[1]
+                        if version == last:
+                            break
+                        last = version
+                        time.sleep(0.5)
+                    conn.send(time.monotonic() - began)
+                elif command == "cpu":
+                    conn.send(time.process_time())
+                elif command == "create_held":
+                    for name, duration in args:
+                        store.create("mpijobs", held_mpijob(name, duration, cluster.namespace))
+                    conn.send(len(args))
                 elif command == "clear":
                     items, _ = store.list("mpijobs", cluster.namespace)
                     for item in items:
@@ -333,6 +348,25 @@ class ClusterProcess:
         """Resume suspended MPIJobs in the store (all when None); returns when."""
         released: float = self._ask("release", list(names) if names is not None else None)
         return released
+
+    def quiet(self, limit: float = 120.0) -> float:
+        """Wait until the emulator's store stops changing for half a second; return the wait."""
+        waited: float = self._ask("quiet", limit)
+        return waited
+
+    def cpu_seconds(self) -> float:
+        """The emulator process's CPU time so far (all its threads)."""
+        seconds: float = self._ask("cpu")
+        return seconds
+
+    def create_held(self, jobs: Sequence[tuple[str, float]]) -> int:
+        """Create suspended MPIJobs ``(name, duration)`` straight in the store (no request).
+
+        Thousands of jobs are set up in seconds, and the counters see nothing
+        of it; the jobs are the ones :func:`held_mpijob` builds.
+        """
+        created: int = self._ask("create_held", list(jobs))
+        return created
 
     def clear(self) -> int:
         """Delete every MPIJob (and event) of the namespace; collect again; return how many."""
