@@ -79,7 +79,14 @@ class Subscription:
         return False
 
     def select(self, objects: Mapping[str, dict[str, Any]], version: str) -> Snapshot:
-        """The part of a namespace's objects the waiter wants, as a snapshot."""
+        """The part of a namespace's objects the waiter wants, as a snapshot.
+
+        A waiter of named jobs costs a lookup per name, not a pass over the
+        namespace: after ``410 Gone`` every waiter gets a snapshot at once.
+        """
+        if self.label is None:
+            names = self.names or ()
+            return Snapshot({name: objects[name] for name in names if name in objects}, version)
         return Snapshot(
             {name: obj for name, obj in objects.items() if self.matches(name, obj)}, version
         )
