@@ -49,12 +49,21 @@ class PodSubscription:
 
     Args:
         api: the waiter's API layer.
+        hub: the hub it keeps running.
     """
 
-    __slots__ = ("api",)
+    __slots__ = ("_hub", "api")
 
-    def __init__(self, api: AsyncMPIJobApi) -> None:
+    def __init__(self, api: AsyncMPIJobApi, hub: JobPodHub) -> None:
+        self._hub = hub
         self.api = api
+
+    async def __aenter__(self) -> PodSubscription:
+        self._hub._join(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._hub._leave(self)
 
 
 def _job_of(pod: Mapping[str, Any]) -> str:
@@ -87,18 +96,16 @@ class JobPodHub(SharedWatch[PodSubscription]):
         self._moved = asyncio.Event()
         self._sleepers = 0  # waiters inside pods_at, waiting for the stream to move
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, api: AsyncMPIJobApi) -> AsyncIterator[PodSubscription]:
-        """Keep the stream running for the duration of the block.
+    def subscribe(self, api: AsyncMPIJobApi) -> PodSubscription:
+        """Keep the stream running for the duration of an ``async with`` block.
 
         Args:
             api: the waiter's API layer (its client must stay open meanwhile).
 
-        Yields:
-            The membership.
+        Returns:
+            The membership, an async context manager.
         """
-        async with self._member(PodSubscription(api)) as subscription:
-            yield subscription
+        return PodSubscription(api, self)
 
     def pods(self, job_name: str) -> list[dict[str, Any]]:
         """The pods of a job as the hub holds them now (projections, see the module doc)."""

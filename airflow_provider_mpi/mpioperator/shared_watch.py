@@ -155,15 +155,13 @@ class SharedWatch(Generic[S]):
 
     # Membership
 
-    @contextlib.asynccontextmanager
-    async def _member(self, subscription: S) -> AsyncIterator[S]:
+    def _join(self, subscription: S) -> None:
         self._subscriptions.append(subscription)
-        try:
-            self._start()
-            yield subscription
-        finally:
-            self._subscriptions.remove(subscription)
-            await self._after_leaving(subscription)
+        self._start()
+
+    async def _leave(self, subscription: S) -> None:
+        self._subscriptions.remove(subscription)
+        await self._after_leaving(subscription)
 
     async def _wait_synced(self) -> None:
         """Return once the hub's list is in; raise the stream's permanent failure."""
@@ -243,13 +241,19 @@ class SharedWatch(Generic[S]):
                 log.info("watch of %s in %s broke (%s); resuming", self.kind, self.namespace, error)
                 await asyncio.sleep(delay)
 
+    async def _relist(self, api: AsyncMPIJobApi) -> None:
+        # A method of its own: the list's decoded objects must not stay referenced
+        # by the frame that then follows the stream for minutes (the hub keeps
+        # only what _listed keeps).
+        relist = self._synced.is_set()
+        items, version = await self._list(api)
+        self._cursor.listed(version)
+        self._listed(items, version, relist)
+        self._synced.set()
+
     async def _list_and_watch(self, api: AsyncMPIJobApi, failures: RetryState) -> None:
         if self._cursor.needs_list:
-            relist = self._synced.is_set()
-            items, version = await self._list(api)
-            self._cursor.listed(version)
-            self._listed(items, version, relist)
-            self._synced.set()
+            await self._relist(api)
         assert self._cursor.resource_version is not None
         opened, lines = time.monotonic(), 0
         async for line in self._watch(api, self._cursor.resource_version):

@@ -22,16 +22,17 @@ open stream for the hub, plus at most one read per waiter whose job the hub
 has not seen yet. The stream itself (list, resume, relist, failure, moving
 between clients) is :class:`~.shared_watch.SharedWatch`.
 
-A waiter's state is kept small, since a triggerer may hold thousands: a
-subscription has slots, shares the hub's objects (no copies), and its queue
-is a plain deque with one future while its waiter sleeps.
+A waiter's state is kept small, since a triggerer may hold thousands: the
+hub keeps of each MPIJob only what a wait and its JobInfo read
+(:func:`~.status.mpijob_for_wait`: no job-template annotation, no pod
+templates), a subscription has slots, shares the hub's objects (no copies),
+and its queue is a plain deque with one future while its waiter sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -39,10 +40,17 @@ from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
 
 __all__ = ["JobWatchHub", "Subscription", "cluster_key"]
+
+
+def _kept(snapshot: Snapshot) -> Snapshot:
+    """A snapshot of the parts of the MPIJobs a wait reads (:func:`~.status.mpijob_for_wait`)."""
+    objects = {name: mpijob_for_wait(obj) for name, obj in snapshot.objects.items()}
+    return Snapshot(objects, snapshot.resource_version)
 
 
 class Subscription:
@@ -52,22 +60,32 @@ class Subscription:
         api: the waiter's API layer (the stream may run on it).
         names: the job names wanted, or None.
         label: ``(key, value)`` of a label every wanted job carries, or None.
+        hub: the hub (entering the subscription joins it, leaving it leaves).
     """
 
-    __slots__ = ("_items", "_waiter", "api", "initial", "label", "names")
+    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names")
 
     def __init__(
         self,
         api: AsyncMPIJobApi,
-        names: frozenset[str] | None = None,
-        label: tuple[str, str] | None = None,
+        names: frozenset[str] | None,
+        label: tuple[str, str] | None,
+        hub: JobWatchHub,
     ) -> None:
+        self._hub = hub
         self.api = api
         self.names = names
         self.label = label
         self.initial: Snapshot | None = None
         self._items: collections.deque[Snapshot | JobChange | DRMAA2Error] | None = None
         self._waiter: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> Subscription:
+        await self._hub._enter(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._hub._exit(self)
 
     def matches(self, name: str, obj: Mapping[str, Any]) -> bool:
         """Whether a change to this object concerns the waiter."""
@@ -139,40 +157,49 @@ class JobWatchHub(SharedWatch[Subscription]):
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
 
-    @contextlib.asynccontextmanager
-    async def subscribe(
+    def subscribe(
         self,
         api: AsyncMPIJobApi,
         *,
         names: frozenset[str] | None = None,
         label: tuple[str, str] | None = None,
-    ) -> AsyncIterator[Subscription]:
-        """Follow some MPIJobs of the namespace for the duration of the block.
+    ) -> Subscription:
+        """Follow some MPIJobs of the namespace for the duration of an ``async with`` block.
 
         Args:
             api: the waiter's API layer (its client must stay open meanwhile).
             names: job names to follow.
             label: ``(key, value)``: follow every job with this label (arrays).
 
-        Yields:
-            The subscription; its first item is a snapshot of the wanted jobs.
+        Returns:
+            The subscription, an async context manager (a class, not a
+            generator: thousands are alive at once); entered, its first item
+            is a snapshot of the wanted jobs.
         """
-        subscription = Subscription(api, names, label)
-        for name in names or ():
+        return Subscription(api, names, label, self)
+
+    async def _enter(self, subscription: Subscription) -> None:
+        for name in subscription.names or ():
             self._by_name.setdefault(name, []).append(subscription)
-        if label is not None:
+        if subscription.label is not None:
             self._labelled.append(subscription)
+        self._join(subscription)
         try:
-            async with self._member(subscription):
-                subscription.initial = await self._initial(subscription)
-                yield subscription
+            subscription.initial = await self._initial(subscription)
+        except BaseException:
+            await self._exit(subscription)
+            raise
+
+    async def _exit(self, subscription: Subscription) -> None:
+        try:
+            await self._leave(subscription)
         finally:
-            for name in names or ():
+            for name in subscription.names or ():
                 waiting = self._by_name[name]
                 waiting.remove(subscription)
                 if not waiting:
                     del self._by_name[name]
-            if label is not None:
+            if subscription.label is not None:
                 self._labelled.remove(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
@@ -189,14 +216,14 @@ class JobWatchHub(SharedWatch[Subscription]):
                 items, version = await subscription.api.list_mpi_jobs(
                     self.namespace, field_selector=f"metadata.name={name}"
                 )
-                return Snapshot.of(items, version)
+                return _kept(Snapshot.of(items, version))
         selector = (
             f"{subscription.label[0]}={subscription.label[1]}" if subscription.label else None
         )
         items, version = await subscription.api.list_mpi_jobs(
             self.namespace, label_selector=selector
         )
-        snapshot = Snapshot.of(items, version)
+        snapshot = _kept(Snapshot.of(items, version))
         return subscription.select(snapshot.objects, version)
 
     # The stream's side (see SharedWatch)
@@ -210,7 +237,7 @@ class JobWatchHub(SharedWatch[Subscription]):
         )
 
     def _listed(self, items: list[dict[str, Any]], version: str, relist: bool) -> None:
-        self._objects = Snapshot.of(items, version).objects
+        self._objects = _kept(Snapshot.of(items, version)).objects
         if relist:
             for subscription in list(self._subscriptions):
                 subscription.put(subscription.select(self._objects, version))
@@ -218,6 +245,7 @@ class JobWatchHub(SharedWatch[Subscription]):
     def _changed(self, change: JobChange | None) -> None:
         if change is None:
             return
+        change = JobChange(change.type, change.name, mpijob_for_wait(change.object))
         if change.deleted:
             self._objects.pop(change.name, None)
         else:

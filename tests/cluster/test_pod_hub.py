@@ -15,7 +15,12 @@ from airflow_provider_mpi.mpioperator import (
     JobWatchHub,
     RetryPolicy,
 )
-from airflow_provider_mpi.mpioperator.status import job_info_from_mpi_job, pod_for_info
+from airflow_provider_mpi.mpioperator.status import (
+    job_info_from_mpi_job,
+    job_state_from_mpi_job,
+    mpijob_for_wait,
+    pod_for_info,
+)
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from tests.cluster.tracker_support import mpijob, pods, template
@@ -107,7 +112,7 @@ async def test_the_info_is_the_one_a_read_gives(
 
 
 def test_a_pod_projection_gives_the_same_info(mpi_cluster: MPICluster) -> None:
-    """pod_for_info keeps every field job_info_from_mpi_job reads."""
+    """pod_for_info and mpijob_for_wait keep every field the state and JobInfo read."""
     from airflow_provider_mpi.mpioperator import MPIOperatorTracker
 
     with MPIOperatorTracker(mpi_cluster.kubeconfig_path) as tracker:
@@ -117,8 +122,11 @@ def test_a_pod_projection_gives_the_same_info(mpi_cluster: MPICluster) -> None:
     full = pods(mpi_cluster, job["metadata"]["name"])
     assert full
     kept = [pod_for_info(pod) for pod in full]
-    assert job_info_from_mpi_job(job, pods=kept) == job_info_from_mpi_job(job, pods=full)
+    small = mpijob_for_wait(job)
+    assert job_info_from_mpi_job(small, pods=kept) == job_info_from_mpi_job(job, pods=full)
+    assert job_state_from_mpi_job(small) == job_state_from_mpi_job(job)
     assert all(len(str(k)) < len(str(p)) / 3 for k, p in zip(kept, full, strict=True))
+    assert len(str(small)) < len(str(job)) * 0.7
 
 
 @pytest.mark.mpi_cluster(clock="manual")
