@@ -59,6 +59,7 @@ import tracemalloc
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from _harness import (
     ClusterProcess,
     Counts,
@@ -328,7 +329,10 @@ def main(argv: list[str] | None = None) -> int:
     retry_log = logging.getLogger("airflow_provider_mpi.mpioperator.retry")
     retry_log.addHandler(RETRIES)
     retry_log.propagate = False
-    logging.disable(logging.INFO)  # the cncf triggers log every poll (thousands of lines)
+    # The cncf triggers log every poll (thousands of lines), through stdlib
+    # logging and Airflow's structlog.
+    logging.disable(logging.INFO)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     results: list[Result] = []
     started = time.monotonic()
     with ClusterProcess(speed=1.0) as cluster:
