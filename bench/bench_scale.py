@@ -109,7 +109,7 @@ async def run(
         started = time.monotonic()
         tasks = {name: asyncio.ensure_future(one(name)) for name in names}
         for _ in range(3000):  # every waiter subscribed to both hubs (at most 5 min)
-            if hub.waiters == n and pod_hub.waiters == n and pod_hub.resource_version:
+            if hub.ready == n and pod_hub.waiters == n and pod_hub.resource_version:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the last subscriptions' snapshots

@@ -131,7 +131,7 @@ async def _hub_waiters(cluster: ClusterProcess) -> Any:
     )
     hub = JobWatchHub.for_api(AsyncMPIOperatorTracker(client, namespace=NAMESPACE).api, NAMESPACE)
     await client.close()
-    return lambda: hub.waiters
+    return lambda: hub.ready  # subscribed, with the first snapshot in
 
 
 async def run_case(

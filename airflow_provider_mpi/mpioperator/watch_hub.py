@@ -63,7 +63,7 @@ class Subscription:
         hub: the hub (entering the subscription joins it, leaving it leaves).
     """
 
-    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names")
+    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names", "ready")
 
     def __init__(
         self,
@@ -77,6 +77,7 @@ class Subscription:
         self.names = names
         self.label = label
         self.initial: Snapshot | None = None
+        self.ready = False  # entered: its first snapshot is in
         self._items: collections.deque[Snapshot | JobChange | DRMAA2Error] | None = None
         self._waiter: asyncio.Future[None] | None = None
 
@@ -156,6 +157,12 @@ class JobWatchHub(SharedWatch[Subscription]):
         self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
+        self._ready = 0
+
+    @property
+    def ready(self) -> int:
+        """The subscriptions that have their first snapshot (the others are joining)."""
+        return self._ready
 
     def subscribe(
         self,
@@ -189,8 +196,13 @@ class JobWatchHub(SharedWatch[Subscription]):
         except BaseException:
             await self._exit(subscription)
             raise
+        self._ready += 1
+        subscription.ready = True
 
     async def _exit(self, subscription: Subscription) -> None:
+        if subscription.ready:
+            self._ready -= 1
+            subscription.ready = False
         try:
             await self._leave(subscription)
         finally:
