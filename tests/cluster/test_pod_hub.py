@@ -64,7 +64,7 @@ async def test_no_request_per_ending_job(
     requests = mpi_cluster.requests
     await until(
         lambda: (
-            hub.waiters == pod_hub.waiters == len(job_ids)
+            hub.ready == hub.waiters == pod_hub.waiters == len(job_ids)
             and requests.count(Verb.WATCH, "mpijobs") == 1
             and requests.count(Verb.WATCH, "pods") == 1
             and pod_hub.resource_version is not None
@@ -77,6 +77,7 @@ async def test_no_request_per_ending_job(
     results = await asyncio.gather(*waits)
     # no read, and no stream reopened either
     assert reads(mpi_cluster) + requests.count(Verb.WATCH) == 0, requests.snapshot()
+    assert (hub.ready, hub.waiters, pod_hub.waiters) == (0, 0, 0)
     states = [state for state, _ in results]
     assert states == [S.DONE] * 20 + [S.FAILED] * 10
     infos = [info for _, info in results]
