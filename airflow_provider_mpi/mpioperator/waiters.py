@@ -72,6 +72,8 @@ class JobWaiter:
         wanted: the states that end the wait.
     """
 
+    __slots__ = ("_current", "job_id", "last_state", "wanted")  # one per waiting trigger
+
     def __init__(self, job_id: str, wanted: frozenset[JobState]) -> None:
         self.job_id = job_id
         self.wanted = wanted
