@@ -79,7 +79,13 @@ class _ClientGC:
 
 
 async def run(
-    cluster: ClusterProcess, n: int, gc_mode: str, rate: int, seconds: float, duration: float
+    cluster: ClusterProcess,
+    n: int,
+    gc_mode: str,
+    rate: int,
+    seconds: float,
+    duration: float,
+    info: bool = True,
 ) -> Result:
     """n waiters; rate ends/s for seconds; measure."""
     from kubernetes_asyncio import config
@@ -103,13 +109,17 @@ async def run(
         seen: dict[str, float] = {}
 
         async def one(name: str) -> None:
-            await tracker.wait_info(f"{NAMESPACE}/{name}", None)
+            if info:
+                await tracker.wait_info(f"{NAMESPACE}/{name}", None)
+            else:
+                await tracker.wait(f"{NAMESPACE}/{name}", None)
             seen[name] = time.time()
 
         started = time.monotonic()
         tasks = {name: asyncio.ensure_future(one(name)) for name in names}
         for _ in range(3000):  # every waiter subscribed to both hubs (at most 5 min)
-            if hub.ready == n and pod_hub.waiters == n and pod_hub.resource_version:
+            pods_ready = not info or (pod_hub.waiters == n and pod_hub.resource_version)
+            if hub.ready == n and pods_ready:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the last subscriptions' snapshots
@@ -179,6 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gc", nargs="+", choices=["default", "freeze"], default=["default", "freeze"]
     )
+    parser.add_argument(
+        "--state-only",
+        action="store_true",
+        help="wait() instead of wait_info(): the MPIJob stream alone, no pod stream",
+    )
     parser.add_argument("--quick", action="store_true", help="N = 500 and 2,000, 8 s")
     args = parser.parse_args(argv)
     if args.quick:
@@ -190,13 +205,24 @@ def main(argv: list[str] | None = None) -> int:
         for n in args.waiters:
             for mode in args.gc:
                 results.append(
-                    asyncio.run(run(cluster, n, mode, args.rate, args.seconds, args.duration))
+                    asyncio.run(
+                        run(
+                            cluster,
+                            n,
+                            mode,
+                            args.rate,
+                            args.seconds,
+                            args.duration,
+                            info=not args.state_only,
+                        )
+                    )
                 )
                 print(f"  N={n} gc {mode} done", file=sys.stderr, flush=True)
         errors = cluster.controller_errors()
 
     print(
-        f"\nN waiters (wait_info) in one event loop, {args.rate} ends/s for {args.seconds:g} s "
+        f"\nN waiters ({'wait' if args.state_only else 'wait_info'}) in one event loop, "
+        f"{args.rate} ends/s for {args.seconds:g} s "
         f"(emulator in its own process; {time.monotonic() - began:.0f} s in all)\n"
     )
     print(

@@ -1,15 +1,22 @@
 """The MPI operator's pods of a namespace, from one shared watch: JobInfo without a read.
 
 When a job ends, its JobInfo needs the launcher pod (exit code, signal,
-reason, pod name) and the pods' nodes (allocated machines). Reading them per
-ending job costs a list per job, so a burst of 100 ends a second costs 100
-requests a second. :class:`JobPodHub` instead keeps one list+watch per
-cluster and namespace (per event loop) of the pods the operator v0.8.2
-labels ``training.kubeflow.org/job-role`` (``launcher`` and ``worker``),
-holding for each only what :func:`~.status.job_info_from_mpi_job` reads
-(:func:`~.status.pod_for_info`), indexed by the ``training.kubeflow.org/job-name``
-label. A waiter whose job ended asks :meth:`JobPodHub.pods_at` for the
-job's pods as of the MPIJob version it saw.
+reason, pod name, node). Reading it per ending job costs a list per job, so
+a burst of 100 ends a second costs 100 requests a second.
+:class:`JobPodHub` instead keeps one list+watch per cluster and namespace
+(per event loop) of the launcher pods, the pods the operator v0.8.2 labels
+``training.kubeflow.org/job-role=launcher``, holding for each only what
+:func:`~.status.job_info_from_mpi_job` reads (:func:`~.status.pod_for_info`),
+indexed by the ``training.kubeflow.org/job-name`` label. A waiter whose job
+ended asks :meth:`JobPodHub.pods_at` for the job's pods as of the MPIJob
+version it saw.
+
+Workers are left out: their changes grow with the workers of every job in
+the namespace, and they only add their nodes to ``allocated_machines``
+(measured with one worker per job at 100 ends/s, watching them too cost
+the client its p99: 126-148 ms against 45-54 ms; ``bench/bench_scale.py``).
+The JobInfo of ``wait_info`` therefore lists the launcher's node;
+``job_info()`` reads every pod.
 
 Two streams are not ordered against each other: the MPIJob's end may arrive
 before the launcher pod's last change, although the pod changed first (the
@@ -38,8 +45,8 @@ from airflow_provider_mpi.mpioperator.watch_cursor import JobChange
 
 __all__ = ["MPI_PODS_SELECTOR", "PODS_GRACE_SECONDS", "JobPodHub", "PodSubscription"]
 
-#: The pods the hub follows: the launcher and worker pods of every MPIJob.
-MPI_PODS_SELECTOR = f"{JOB_ROLE_LABEL} in (launcher,worker)"
+#: The pods the hub follows: the launcher pods of every MPIJob (see the module doc).
+MPI_PODS_SELECTOR = f"{JOB_ROLE_LABEL}=launcher"
 #: The longest wait for the pod stream to catch up with an MPIJob's end.
 PODS_GRACE_SECONDS = 2.0
 
