@@ -56,6 +56,7 @@ __all__ = [
     "Counts",
     "delays_ms",
     "held_mpijob",
+    "peer_object",
     "percentiles",
     "poll_wait",
     "rss_bytes",
@@ -75,6 +76,9 @@ if "AIRFLOW_HOME" not in os.environ:
 SCRIPT = "emulator.airflow-provider-mpi/"
 IMAGE = "mpioperator/mpi-pi:openmpi"
 _TERMINAL = ("Succeeded", "Failed")
+#: Label of the bench's bare pods (KubernetesPodTrigger's baseline).
+BARE_LABEL = "bench.airflow-provider-mpi/bare"
+_BATCH_JOB_LABEL = "batch.kubernetes.io/job-name"
 
 
 # ----------------------------------------------------------------- the child
@@ -99,7 +103,11 @@ class _Recorder:
         self.max_running = len(self.running)
 
     def __call__(self, event: Any) -> None:
-        if event.resource.plural != "mpijobs":
+        plural = event.resource.plural
+        if plural in ("jobs", "pods"):
+            self._peer(plural, event.object)
+            return
+        if plural != "mpijobs":
             return
         obj = event.object
         name = obj["metadata"]["name"]
@@ -120,6 +128,23 @@ class _Recorder:
             self.max_running = max(self.max_running, len(self.running))
         else:
             self.running.discard(name)
+
+    def _peer(self, plural: str, obj: Any) -> None:
+        """A batch Job's Complete/Failed condition, or a bare pod's end (the cncf baselines)."""
+        name = obj["metadata"]["name"]
+        if name in self.ended:
+            return
+        if plural == "jobs":
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            if any(
+                c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                for c in conditions
+            ):
+                self.ended[name] = time.time()
+        elif BARE_LABEL in ((obj["metadata"].get("labels")) or {}) and (
+            (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        ):
+            self.ended[name] = time.time()
 
 
 def _child(
@@ -175,6 +200,28 @@ def _child(
                     conn.send((recorder.max_active, recorder.max_running, len(recorder.active)))
                 elif command == "release":
                     conn.send(_release(store, cluster.namespace, args))
+                elif command == "quiet":  # until the controllers stop writing for a while
+                    last, began = None, time.monotonic()
+                    while time.monotonic() - began < float(args or 120):
+                        version = store.list("namespaces")[1]
+                        if version == last:
+                            break
+                        last = version
+                        time.sleep(0.5)
+                    conn.send(time.monotonic() - began)
+                elif command == "cpu":
+                    conn.send(time.process_time())
+                elif command == "create_peers":  # (plural, names): batch Jobs or bare pods
+                    plural, names = args
+                    for name in names:
+                        store.create(plural, peer_object(plural, name, cluster.namespace))
+                    conn.send(len(names))
+                elif command == "end_pods":  # pods of these batch Jobs or bare pods end now
+                    conn.send(_end_pods(store, cluster.namespace, args))
+                elif command == "create_held":
+                    for name, duration in args:
+                        store.create("mpijobs", held_mpijob(name, duration, cluster.namespace))
+                    conn.send(len(args))
                 elif command == "clear":
                     items, _ = store.list("mpijobs", cluster.namespace)
                     for item in items:
@@ -209,6 +256,19 @@ def _release(store: Any, namespace: str, names: Sequence[str] | None) -> float:
         obj = store.get("mpijobs", namespace, name)
         obj["spec"].setdefault("runPolicy", {})["suspend"] = False
         store.update("mpijobs", obj)
+    return time.time()
+
+
+def _end_pods(store: Any, namespace: str, names: Sequence[str]) -> float:
+    """Script the pods of batch Jobs (by job name) or bare pods (by name) to end now."""
+    for name in names:
+        pods, _ = store.list("pods", namespace, label_selector=f"{_BATCH_JOB_LABEL}={name}")
+        if not pods:
+            pods = [store.get("pods", namespace, name)]
+        for pod in pods:
+            pod["metadata"].setdefault("annotations", {})[SCRIPT + "duration"] = "0"
+            pod["metadata"].pop("resourceVersion", None)
+            store.update("pods", pod)
     return time.time()
 
 
@@ -343,6 +403,35 @@ class ClusterProcess:
         released: float = self._ask("release", list(names) if names is not None else None)
         return released
 
+    def quiet(self, limit: float = 120.0) -> float:
+        """Wait until the emulator's store stops changing for half a second; return the wait."""
+        waited: float = self._ask("quiet", limit)
+        return waited
+
+    def cpu_seconds(self) -> float:
+        """The emulator process's CPU time so far (all its threads)."""
+        seconds: float = self._ask("cpu")
+        return seconds
+
+    def create_peers(self, plural: str, names: Sequence[str]) -> int:
+        """Create batch Jobs (``"jobs"``) or bare pods (``"pods"``) that run until ended."""
+        created: int = self._ask("create_peers", (plural, list(names)))
+        return created
+
+    def end_pods(self, names: Sequence[str]) -> float:
+        """End the pods of these batch Jobs or these bare pods now; returns when."""
+        when: float = self._ask("end_pods", list(names))
+        return when
+
+    def create_held(self, jobs: Sequence[tuple[str, float]]) -> int:
+        """Create suspended MPIJobs ``(name, duration)`` straight in the store (no request).
+
+        Thousands of jobs are set up in seconds, and the counters see nothing
+        of it; the jobs are the ones :func:`held_mpijob` builds.
+        """
+        created: int = self._ask("create_held", list(jobs))
+        return created
+
     def clear(self) -> int:
         """Delete every MPIJob (and event) of the namespace; collect again; return how many."""
         cleared: int = self._ask("clear")
@@ -388,6 +477,36 @@ def held_mpijob(name: str, duration: float, namespace: str = "default") -> dict[
     mpijob = build_mpi_job(scripted_template(duration, name=name), namespace=namespace)
     mpijob["spec"].setdefault("runPolicy", {})["suspend"] = True
     return mpijob
+
+
+def peer_object(plural: str, name: str, namespace: str = "default") -> dict[str, Any]:
+    """A batch Job or a bare pod for the cncf triggers, running until its script ends it.
+
+    The emulator's kubelet runs the pod for the ``duration`` its annotation
+    says (an hour here); :meth:`ClusterProcess.end_pods` sets it to 0.
+    """
+    annotations = {SCRIPT + "duration": "3600"}
+    spec = {
+        "restartPolicy": "Never",
+        "containers": [{"name": "base", "image": "busybox", "command": ["true"]}],
+    }
+    if plural == "pods":
+        metadata = {
+            "name": name,
+            "namespace": namespace,
+            "labels": {BARE_LABEL: "true"},
+            "annotations": annotations,
+        }
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {"metadata": {"annotations": annotations}, "spec": spec},
+        },
+    }
 
 
 async def poll_wait(tracker: Any, job_id: str, interval: float) -> float:

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import yaml
-
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 
 __all__ = [
@@ -95,6 +93,8 @@ def parse_kube_config(value: object, origin: str) -> dict[str, Any]:
     if isinstance(value, Mapping):
         return dict(value)
     if isinstance(value, str):
+        import yaml  # here, not at the top: kept out of DAG parsing (~15 ms)
+
         try:
             parsed = yaml.safe_load(value)  # JSON is YAML
         except yaml.YAMLError as exc:

@@ -237,7 +237,13 @@ class AsyncMPIJobApi:
                 )
             )
 
-        response = await self._retried(f"watch MPIJobs in {namespace}", open_stream)
+        async for line in self._lines(f"watch MPIJobs in {namespace}", open_stream):
+            yield line
+
+    async def _lines(
+        self, what: str, open_stream: Callable[[], Awaitable[Any]]
+    ) -> AsyncIterator[bytes]:
+        response = await self._retried(what, open_stream)
         try:
             while True:
                 with translated():
@@ -249,6 +255,63 @@ class AsyncMPIJobApi:
             response.release()
 
     # Pods, events, logs, cluster checks
+
+    async def list_pods_versioned(
+        self, namespace: str, label_selector: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        """List pods with the list's resourceVersion (where a watch of them starts).
+
+        Args:
+            namespace: the namespace.
+            label_selector: which pods.
+
+        Returns:
+            ``(items, resourceVersion)``.
+        """
+        body = await self._retried(
+            f"list pods in {namespace}",
+            lambda: self._json(
+                self.core.list_namespaced_pod(
+                    namespace, label_selector=label_selector, **RAW_REQUEST
+                )
+            ),
+        )
+        return list_items(body), list_version(body)
+
+    async def watch_pods(
+        self, namespace: str, *, label_selector: str, resource_version: str, timeout_seconds: int
+    ) -> AsyncIterator[bytes]:
+        """Watch pods from ``resource_version``: the raw JSON lines, bookmarks included.
+
+        Args:
+            namespace: the namespace.
+            label_selector: which pods.
+            resource_version: where to start (a list's or the last event's).
+            timeout_seconds: the server ends the stream after this long.
+
+        Yields:
+            One JSON watch event per line.
+        """
+
+        async def open_stream() -> Any:
+            return await _checked(
+                await self.core.list_namespaced_pod(
+                    namespace,
+                    label_selector=label_selector,
+                    watch=True,
+                    allow_watch_bookmarks=True,
+                    resource_version=resource_version,
+                    timeout_seconds=timeout_seconds,
+                    _preload_content=False,
+                    _request_timeout=(
+                        DEFAULT_REQUEST_TIMEOUT[0],
+                        timeout_seconds + WATCH_READ_SLACK,
+                    ),
+                )
+            )
+
+        async for line in self._lines(f"watch pods in {namespace}", open_stream):
+            yield line
 
     async def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         """See :meth:`.api.MPIJobApi.list_pods`."""

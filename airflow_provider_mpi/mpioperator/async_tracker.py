@@ -42,6 +42,7 @@ from airflow_provider_mpi.mpioperator.ids import (
     parse_job_id,
     validate_namespace,
 )
+from airflow_provider_mpi.mpioperator.pod_hub import JobPodHub
 from airflow_provider_mpi.mpioperator.queries import (
     check_crd,
     container_started,
@@ -301,7 +302,40 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
         Cancelling the coroutine stops the wait (and the stream, if it was
         the last waiter).
         """
+        state, _ = await self._wait(self._ref(job_id), timeout, states)
+        return state
+
+    async def wait_info(
+        self, job_id: str, timeout: float | None, *states: JobState
+    ) -> tuple[JobState, JobInfo]:
+        """Wait as :meth:`wait` does, and describe the job as the wait saw it end.
+
+        The JobInfo comes from the shared watches, not from reads: the MPIJob
+        from the MPIJobs' stream, its pods from the namespace's
+        :class:`~.pod_hub.JobPodHub`. Only a wait that ends on a state
+        other than Done or Failed may cost a read, of the job's events, when
+        the operator has set no condition yet (a validation error shows there).
+
+        Returns:
+            The state reached and the job's JobInfo.
+
+        Raises:
+            WaitTimeoutError: the timeout passed first.
+        """
         ref = self._ref(job_id)
+        pod_hub = JobPodHub.for_api(self.api, ref.namespace)
+        async with pod_hub.subscribe(self.api):
+            state, mpijob = await self._wait(ref, timeout, states)
+            version = str((mpijob.get("metadata") or {}).get("resourceVersion") or "")
+            pods = await pod_hub.pods_at(ref.name, version)
+        events = None
+        if not state.is_terminal:  # an end by condition or annotation needs no events
+            events = await self._validation_events(ref, mpijob)
+        return state, job_info_from_mpi_job(mpijob, pods=pods, events=events)
+
+    async def _wait(
+        self, ref: JobRef, timeout: float | None, states: tuple[JobState, ...]
+    ) -> tuple[JobState, Mapping[str, Any]]:
         deadline = Deadline.start(timeout, time.monotonic())
         waiter = JobWaiter(str(ref), wanted_states(states))
         hub = JobWatchHub.for_api(self.api, ref.namespace)
@@ -319,7 +353,8 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
                 else:
                     reached = waiter.observe(None if item.deleted else item.object)
                 if reached is not None:
-                    return reached
+                    assert waiter.current is not None
+                    return reached, waiter.current
         if array is not None:
             wanted = wanted_states(states)
             return await self._wait_array_task(ref.namespace, array, ref.name, deadline, wanted)

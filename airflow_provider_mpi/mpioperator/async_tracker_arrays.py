@@ -328,8 +328,12 @@ class AsyncArrayJobMethods:
 
     async def _wait_array_task(
         self, namespace: str, array: str, name: str, deadline: Deadline, wanted: frozenset[JobState]
-    ) -> JobState:
-        """Wait for one task of a limited array, releasing its held tasks meanwhile."""
+    ) -> tuple[JobState, Mapping[str, Any]]:
+        """Wait for one task of a limited array, releasing its held tasks meanwhile.
+
+        Returns:
+            The state reached and the task's MPIJob as the watch last showed it.
+        """
         ref = ArrayRef(namespace, array)
         waiter, intent = await self._array_waiter(ref, (), require_all=False)
         target = JobWaiter(format_job_id(namespace, name), wanted)
@@ -350,7 +354,8 @@ class AsyncArrayJobMethods:
                 if turn:
                     intent, _ = await self._release_step(namespace, intent, waiter)
                 if reached is not None:
-                    return reached
+                    assert target.current is not None
+                    return reached, target.current
         raise WaitTimeoutError(format_job_id(namespace, name), deadline.timeout, target.last_state)
 
     async def _release_step(

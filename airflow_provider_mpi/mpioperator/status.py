@@ -36,7 +36,9 @@ __all__ = [
     "job_info_from_mpi_job",
     "job_state_from_condition",
     "job_state_from_mpi_job",
+    "mpijob_for_wait",
     "parse_substate",
+    "pod_for_info",
     "signal_name",
 ]
 
@@ -374,6 +376,103 @@ def _launcher_termination(
             if terminated:
                 return terminated, str(_map(pod.get("metadata")).get("name") or "")
     return None, ""
+
+
+def mpijob_for_wait(mpijob: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of an MPIJob a wait and its JobInfo read, and nothing more.
+
+    A watch hub keeps one per job of the namespace, for thousands of
+    waiters: the whole status, the metadata without the job-template
+    annotation, and the few spec fields :func:`job_state_from_mpi_job` and
+    :func:`job_info_from_mpi_job` read. Both give the same answers for it as
+    for the whole object.
+
+    Args:
+        mpijob: the MPIJob as the API returns it.
+
+    Returns:
+        A smaller MPIJob dict.
+    """
+    metadata = _map(mpijob.get("metadata"))
+    kept_metadata = {
+        key: metadata[key]
+        for key in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp", "labels")
+        if key in metadata
+    }
+    annotations = {
+        key: value
+        for key, value in _map(metadata.get("annotations")).items()
+        if key != keys.ANNOTATION_JOB_TEMPLATE
+    }
+    if annotations:
+        kept_metadata["annotations"] = annotations
+    spec = _map(mpijob.get("spec"))
+    kept_spec = {
+        key: spec[key]
+        for key in ("slotsPerWorker", "runLauncherAsWorker", "mpiImplementation")
+        if key in spec
+    }
+    run_policy = _map(spec.get("runPolicy"))
+    policy = {key: run_policy[key] for key in ("suspend", "schedulingPolicy") if key in run_policy}
+    if policy:
+        kept_spec["runPolicy"] = policy
+    replica_specs = _map(spec.get("mpiReplicaSpecs"))
+    replicas: dict[str, Any] = {}
+    worker = _map(replica_specs.get("Worker"))
+    if "replicas" in worker:
+        replicas["Worker"] = {"replicas": worker["replicas"]}
+    launcher = _map(_map(_map(replica_specs.get("Launcher")).get("template")).get("spec"))
+    containers = _list(launcher.get("containers"))
+    if containers and isinstance(containers[0], Mapping) and "securityContext" in containers[0]:
+        context = {"securityContext": containers[0]["securityContext"]}
+        replicas["Launcher"] = {"template": {"spec": {"containers": [context]}}}
+    if replicas:
+        kept_spec["mpiReplicaSpecs"] = replicas
+    kept: dict[str, Any] = {"metadata": kept_metadata, "spec": kept_spec}
+    if "status" in mpijob:
+        kept["status"] = mpijob["status"]
+    return kept
+
+
+def pod_for_info(pod: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a pod :func:`job_info_from_mpi_job` reads, and nothing more.
+
+    A watch that keeps the pods of many jobs keeps this projection (a few
+    hundred bytes) instead of the whole object; the JobInfo built from it is
+    the same as from the pod.
+
+    Args:
+        pod: the pod as the API returns it.
+
+    Returns:
+        A pod dict with only the name, the operator's labels, the creation
+        time, the node, and the containers' names and terminated states.
+    """
+    metadata = _map(pod.get("metadata"))
+    pod_labels = _map(metadata.get("labels"))
+    statuses = []
+    for status in _list(_map(pod.get("status")).get("containerStatuses")):
+        if not isinstance(status, Mapping):
+            continue
+        kept: dict[str, Any] = {"name": status.get("name")}
+        for field in ("state", "lastState"):
+            terminated = _map(status.get(field)).get("terminated")
+            if terminated:
+                kept[field] = {"terminated": terminated}
+        statuses.append(kept)
+    return {
+        "metadata": {
+            "name": metadata.get("name"),
+            "creationTimestamp": metadata.get("creationTimestamp"),
+            "labels": {
+                key: pod_labels[key]
+                for key in (JOB_NAME_LABEL, JOB_ROLE_LABEL)
+                if key in pod_labels
+            },
+        },
+        "spec": {"nodeName": _map(pod.get("spec")).get("nodeName")},
+        "status": {"containerStatuses": statuses},
+    }
 
 
 def job_info_from_mpi_job(

@@ -72,11 +72,18 @@ class JobWaiter:
         wanted: the states that end the wait.
     """
 
+    __slots__ = ("_current", "job_id", "last_state", "wanted")  # one per waiting trigger
+
     def __init__(self, job_id: str, wanted: frozenset[JobState]) -> None:
         self.job_id = job_id
         self.wanted = wanted
         self.last_state: JobState | None = None
         self._current: Mapping[str, Any] | None = None
+
+    @property
+    def current(self) -> Mapping[str, Any] | None:
+        """The latest version of the job seen (None before the first)."""
+        return self._current
 
     def observe(self, mpijob: Mapping[str, Any] | None, *, as_of: str = "") -> JobState | None:
         """Take in the job as seen now.

@@ -19,58 +19,38 @@ the objects it saw, and hands each waiter the changes it asked for:
 
 Requests therefore do not grow with the length of a wait: one list and one
 open stream for the hub, plus at most one read per waiter whose job the hub
-has not seen yet.
+has not seen yet. The stream itself (list, resume, relist, failure, moving
+between clients) is :class:`~.shared_watch.SharedWatch`.
+
+A waiter's state is kept small, since a triggerer may hold thousands: the
+hub keeps of each MPIJob only what a wait and its JobInfo read
+(:func:`~.status.mpijob_for_wait`: no job-template annotation, no pod
+templates), a subscription has slots, shares the hub's objects (no copies),
+and its queue is a plain deque with one future while its waiter sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import time
-import weakref
+import collections
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy, RetryState
-from airflow_provider_mpi.mpioperator.translate import translate_error
+from airflow_provider_mpi.mpioperator.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
-from airflow_provider_mpi.mpioperator.watch_cursor import (
-    JobChange,
-    Snapshot,
-    WatchCursor,
-    WatchRecovery,
-)
+from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
 
 __all__ = ["JobWatchHub", "Subscription", "cluster_key"]
 
-log = logging.getLogger(__name__)
 
-_HUBS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], JobWatchHub]]
-_HUBS = weakref.WeakKeyDictionary()
-
-
-def cluster_key(api: AsyncMPIJobApi) -> tuple[Any, ...]:
-    """Identify the cluster and credentials an API client talks to.
-
-    Two clients with the same key may share a stream: same server, same user.
-
-    Args:
-        api: the async API layer.
-
-    Returns:
-        A hashable key.
-    """
-    config = api.api_client.configuration
-    api_key = getattr(config, "api_key", None) or {}
-    return (
-        getattr(config, "host", None),
-        getattr(config, "username", None),
-        tuple(sorted((str(k), str(v)) for k, v in api_key.items())),
-        getattr(config, "cert_file", None),
-    )
+def _kept(snapshot: Snapshot) -> Snapshot:
+    """A snapshot of the parts of the MPIJobs a wait reads (:func:`~.status.mpijob_for_wait`)."""
+    objects = {name: mpijob_for_wait(obj) for name, obj in snapshot.objects.items()}
+    return Snapshot(objects, snapshot.resource_version)
 
 
 class Subscription:
@@ -80,19 +60,33 @@ class Subscription:
         api: the waiter's API layer (the stream may run on it).
         names: the job names wanted, or None.
         label: ``(key, value)`` of a label every wanted job carries, or None.
+        hub: the hub (entering the subscription joins it, leaving it leaves).
     """
+
+    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names", "ready")
 
     def __init__(
         self,
         api: AsyncMPIJobApi,
-        names: frozenset[str] | None = None,
-        label: tuple[str, str] | None = None,
+        names: frozenset[str] | None,
+        label: tuple[str, str] | None,
+        hub: JobWatchHub,
     ) -> None:
+        self._hub = hub
         self.api = api
         self.names = names
         self.label = label
         self.initial: Snapshot | None = None
-        self._queue: asyncio.Queue[Snapshot | JobChange | DRMAA2Error] = asyncio.Queue()
+        self.ready = False  # entered: its first snapshot is in
+        self._items: collections.deque[Snapshot | JobChange | DRMAA2Error] | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> Subscription:
+        await self._hub._enter(self)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._hub._exit(self)
 
     def matches(self, name: str, obj: Mapping[str, Any]) -> bool:
         """Whether a change to this object concerns the waiter."""
@@ -104,14 +98,26 @@ class Subscription:
         return False
 
     def select(self, objects: Mapping[str, dict[str, Any]], version: str) -> Snapshot:
-        """The part of a namespace's objects the waiter wants, as a snapshot."""
+        """The part of a namespace's objects the waiter wants, as a snapshot.
+
+        A waiter of named jobs costs a lookup per name, not a pass over the
+        namespace: after ``410 Gone`` every waiter gets a snapshot at once.
+        """
+        if self.label is None:
+            names = self.names or ()
+            return Snapshot({name: objects[name] for name in names if name in objects}, version)
         return Snapshot(
             {name: obj for name, obj in objects.items() if self.matches(name, obj)}, version
         )
 
     def put(self, item: Snapshot | JobChange | DRMAA2Error) -> None:
         """Queue a snapshot, a change, or the error that ended the stream."""
-        self._queue.put_nowait(item)
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self) -> Snapshot | JobChange:
         """The next item: the initial snapshot, then queued ones in order.
@@ -122,13 +128,19 @@ class Subscription:
         if self.initial is not None:
             first, self.initial = self.initial, None
             return first
-        item = await self._queue.get()
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        item = self._items.popleft()
         if isinstance(item, DRMAA2Error):
             raise item
         return item
 
 
-class JobWatchHub:
+class JobWatchHub(SharedWatch[Subscription]):
     """The shared list+watch of the MPIJobs of one namespace (see the module doc).
 
     Get it with :meth:`for_api`; subscribe with :meth:`subscribe`.
@@ -138,86 +150,69 @@ class JobWatchHub:
         retry: bounds consecutive stream failures.
     """
 
+    kind = "MPIJobs"
+
     def __init__(self, namespace: str, retry: RetryPolicy) -> None:
-        self.namespace = namespace
-        self.retry = retry
-        self._subscriptions: list[Subscription] = []
+        super().__init__(namespace, retry)
         self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
-        self._cursor = WatchCursor()
-        self._synced = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stream_api: AsyncMPIJobApi | None = None
-        self._failure: DRMAA2Error | None = None
-
-    @classmethod
-    def for_api(cls, api: AsyncMPIJobApi, namespace: str) -> JobWatchHub:
-        """The hub of the running event loop for this cluster and namespace.
-
-        Args:
-            api: a waiter's API layer (identifies the cluster).
-            namespace: the namespace.
-
-        Returns:
-            The shared hub (created on first use).
-        """
-        loop = asyncio.get_running_loop()
-        hubs = _HUBS.setdefault(loop, {})
-        key = (*cluster_key(api), namespace)
-        hub = hubs.get(key)
-        if hub is None:
-            hub = hubs[key] = cls(namespace, api.retry)
-        return hub
+        self._ready = 0
 
     @property
-    def waiters(self) -> int:
-        """The number of subscriptions."""
-        return len(self._subscriptions)
+    def ready(self) -> int:
+        """The subscriptions that have their first snapshot (the others are joining)."""
+        return self._ready
 
-    @property
-    def running(self) -> bool:
-        """Whether the stream task runs."""
-        return self._task is not None and not self._task.done()
-
-    @contextlib.asynccontextmanager
-    async def subscribe(
+    def subscribe(
         self,
         api: AsyncMPIJobApi,
         *,
         names: frozenset[str] | None = None,
         label: tuple[str, str] | None = None,
-    ) -> AsyncIterator[Subscription]:
-        """Follow some MPIJobs of the namespace for the duration of the block.
+    ) -> Subscription:
+        """Follow some MPIJobs of the namespace for the duration of an ``async with`` block.
 
         Args:
             api: the waiter's API layer (its client must stay open meanwhile).
             names: job names to follow.
             label: ``(key, value)``: follow every job with this label (arrays).
 
-        Yields:
-            The subscription; its first item is a snapshot of the wanted jobs.
+        Returns:
+            The subscription, an async context manager (a class, not a
+            generator: thousands are alive at once); entered, its first item
+            is a snapshot of the wanted jobs.
         """
-        subscription = Subscription(api, names, label)
-        self._subscriptions.append(subscription)
-        for name in names or ():
+        return Subscription(api, names, label, self)
+
+    async def _enter(self, subscription: Subscription) -> None:
+        for name in subscription.names or ():
             self._by_name.setdefault(name, []).append(subscription)
-        if label is not None:
+        if subscription.label is not None:
             self._labelled.append(subscription)
+        self._join(subscription)
         try:
-            self._start()
             subscription.initial = await self._initial(subscription)
-            yield subscription
+        except BaseException:
+            await self._exit(subscription)
+            raise
+        self._ready += 1
+        subscription.ready = True
+
+    async def _exit(self, subscription: Subscription) -> None:
+        if subscription.ready:
+            self._ready -= 1
+            subscription.ready = False
+        try:
+            await self._leave(subscription)
         finally:
-            self._subscriptions.remove(subscription)
-            for name in names or ():
+            for name in subscription.names or ():
                 waiting = self._by_name[name]
                 waiting.remove(subscription)
                 if not waiting:
                     del self._by_name[name]
-            if label is not None:
+            if subscription.label is not None:
                 self._labelled.remove(subscription)
-            await self._after_leaving(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
         # The hub's own first list is not sent to waiters, so a waiter's snapshot must
@@ -233,130 +228,52 @@ class JobWatchHub:
                 items, version = await subscription.api.list_mpi_jobs(
                     self.namespace, field_selector=f"metadata.name={name}"
                 )
-                return Snapshot.of(items, version)
+                return _kept(Snapshot.of(items, version))
         selector = (
             f"{subscription.label[0]}={subscription.label[1]}" if subscription.label else None
         )
         items, version = await subscription.api.list_mpi_jobs(
             self.namespace, label_selector=selector
         )
-        snapshot = Snapshot.of(items, version)
+        snapshot = _kept(Snapshot.of(items, version))
         return subscription.select(snapshot.objects, version)
 
-    async def _wait_synced(self) -> None:
-        while not self._synced.is_set():
-            self._start()
-            task = self._task
-            assert task is not None
-            synced = asyncio.ensure_future(self._synced.wait())
-            try:
-                await asyncio.wait({synced, task}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                synced.cancel()
-            if self._synced.is_set():
-                return
-            if task is self._task and task.done() and self._failure is not None:
-                raise self._failure
-            # otherwise the stream moved to another client meanwhile: wait for that one
+    # The stream's side (see SharedWatch)
 
-    def _start(self) -> None:
-        if not self.running and self._subscriptions:
-            self._failure = None
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"MPIJob watch hub {self.namespace}"
-            )
+    async def _list(self, api: AsyncMPIJobApi) -> tuple[list[dict[str, Any]], str]:
+        return await api.list_mpi_jobs(self.namespace)
 
-    async def _after_leaving(self, subscription: Subscription) -> None:
-        if not self._subscriptions:
-            await self._stop()
-        elif self._stream_api is not None and subscription.api.api_client is (
-            self._stream_api.api_client
-        ):
-            if any(s.api.api_client is subscription.api.api_client for s in self._subscriptions):
-                return  # another waiter still uses (and keeps open) the same client
-            # The leaving waiter's client may be closed now: move the stream.
-            await self._stop()
-            self._start()
+    def _watch(self, api: AsyncMPIJobApi, resource_version: str) -> AsyncIterator[bytes]:
+        return api.watch_mpi_jobs(
+            self.namespace, resource_version=resource_version, timeout_seconds=MAX_WATCH_SECONDS
+        )
 
-    async def _stop(self) -> None:
-        task, self._task = self._task, None
-        self._stream_api = None
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if not self._subscriptions:
-            self._objects = {}
-            self._cursor = WatchCursor()
-            self._synced.clear()
-
-    def _broadcast(self, item: JobChange | DRMAA2Error) -> None:
-        if isinstance(item, DRMAA2Error):
+    def _listed(self, items: list[dict[str, Any]], version: str, relist: bool) -> None:
+        self._objects = _kept(Snapshot.of(items, version)).objects
+        if relist:
             for subscription in list(self._subscriptions):
-                subscription.put(item)
+                subscription.put(subscription.select(self._objects, version))
+
+    def _changed(self, change: JobChange | None) -> None:
+        if change is None:
             return
+        change = JobChange(change.type, change.name, mpijob_for_wait(change.object))
+        if change.deleted:
+            self._objects.pop(change.name, None)
+        else:
+            self._objects[change.name] = change.object
         # Indexed: an event costs the waiters of its job and the label
-        # subscriptions, not a pass over every waiter (200 waiters, a burst of
-        # 1,000 events).
-        targets = list(self._by_name.get(item.name, ()))
-        targets += [
-            s for s in self._labelled if s not in targets and s.matches(item.name, item.object)
-        ]
+        # subscriptions, not a pass over every waiter.
+        targets = self._by_name.get(change.name, ())
         for subscription in targets:
-            subscription.put(item)
+            subscription.put(change)
+        for subscription in self._labelled:
+            if subscription not in targets and subscription.matches(change.name, change.object):
+                subscription.put(change)
 
-    async def _run(self) -> None:
-        failures = self.retry.start(time.monotonic())
-        while self._subscriptions:
-            api = self._subscriptions[-1].api
-            self._stream_api = api
-            try:
-                await self._list_and_watch(api, failures)
-            except Exception as exc:
-                error = translate_error(exc)
-                recovery = self._cursor.recover(error)
-                delay = None
-                if recovery is WatchRecovery.RELIST:  # never gives up: the list is the cure
-                    log.info("watch of MPIJobs in %s expired (410); listing again", self.namespace)
-                    delay = failures.after_expiry()
-                elif recovery is not WatchRecovery.RAISE:
-                    delay = failures.next_delay(error, time.monotonic())
-                if delay is None:
-                    log.warning("watch of MPIJobs in %s failed: %s", self.namespace, error)
-                    self._failure = error
-                    self._synced.clear()
-                    self._cursor = WatchCursor()
-                    self._broadcast(error)
-                    return
-                log.info("watch of MPIJobs in %s broke (%s); resuming", self.namespace, error)
-                await asyncio.sleep(delay)
+    def _failed(self, error: DRMAA2Error) -> None:
+        for subscription in list(self._subscriptions):
+            subscription.put(error)
 
-    async def _list_and_watch(self, api: AsyncMPIJobApi, failures: RetryState) -> None:
-        if self._cursor.needs_list:
-            relist = self._synced.is_set()
-            items, version = await api.list_mpi_jobs(self.namespace)
-            self._cursor.listed(version)
-            self._objects = Snapshot.of(items, version).objects
-            self._synced.set()
-            if relist:
-                for subscription in list(self._subscriptions):
-                    subscription.put(subscription.select(self._objects, version))
-        assert self._cursor.resource_version is not None
-        opened, lines = time.monotonic(), 0
-        async for line in api.watch_mpi_jobs(
-            self.namespace,
-            resource_version=self._cursor.resource_version,
-            timeout_seconds=MAX_WATCH_SECONDS,
-        ):
-            lines += 1
-            change = self._cursor.feed(line)
-            failures.reset(time.monotonic())
-            if change is None:
-                continue
-            if change.deleted:
-                self._objects.pop(change.name, None)
-            else:
-                self._objects[change.name] = change.object
-            self._broadcast(change)
-        if lines == 0 and time.monotonic() - opened < MAX_WATCH_SECONDS - 1:
-            raise TransientBackendError(None, "watch closed early without an event")
+    def _forget(self) -> None:
+        self._objects = {}

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from airflow_provider_mpi.drmaa2.errors import InvalidTemplateError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 
@@ -58,6 +56,8 @@ def load_job_template(value: object, *, field: str = "job_template") -> JobTempl
     if isinstance(value, JobTemplate):
         return value.copy()
     if isinstance(value, str):
+        import yaml  # here, not at the top: kept out of DAG parsing (~15 ms)
+
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:

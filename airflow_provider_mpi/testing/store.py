@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
+import marshal
 import random
 import threading
 import uuid
@@ -175,7 +176,14 @@ def copy_json(value: _T) -> _T:
     Returns:
         An independent copy.
     """
-    return cast("_T", _copy(value))
+    return cast("_T", _copy_marshal(value))
+
+
+def _copy_marshal(value: Any) -> Any:
+    try:
+        return marshal.loads(marshal.dumps(value))
+    except ValueError:  # not plain JSON (a datetime a test put in): copy by hand
+        return _copy(value)
 
 
 def _copy(value: Any) -> Any:
@@ -311,7 +319,9 @@ class Store:
         return namespace
 
     def _emit(self, kind: EventType, rt: ResourceType, obj: JSONDict) -> None:
-        event = WatchEvent(kind, rt, copy_json(obj), self.resource_version)
+        # No copy: a stored object is never changed in place (an update stores a new
+        # dict, a delete emits a copy), so the event shares it with the store.
+        event = WatchEvent(kind, rt, obj, self.resource_version)
         if len(self._history) == self._history.maxlen:
             self._compacted = self._history[0].resource_version
         self._history.append(event)
@@ -775,6 +785,7 @@ class Store:
             self.logs.forget(ns, name)
         self._index_owners((rt.plural, ns, name), None, stored)
         self._index_labels((rt.plural, ns, name), None, stored)
+        stored = copy_json(stored)  # earlier events share the stored dict: never change it
         stored["metadata"]["resourceVersion"] = self._bump()
         self._emit(EventType.DELETED, rt, stored)
         if policy is PropagationPolicy.BACKGROUND:

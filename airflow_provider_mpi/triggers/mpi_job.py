@@ -304,13 +304,13 @@ class MPIJobTrigger(BaseTrigger):
     async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
         awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
         try:
-            state = await tracker.wait(job_id, self._remaining(), *awaited)
+            # The JobInfo comes with the end, from the shared watches: no read per ending job.
+            state, info = await tracker.wait_info(job_id, self._remaining(), *awaited)
         except WaitTimeoutError as exc:
             last = exc.last_state if isinstance(exc.last_state, JobState) else None
             return MPIJobTriggerEvent(
                 MPIJobTriggerStatus.TIMEOUT, job_id, state=last, message=str(exc)
             )
-        info = await tracker.job_info(job_id)
         status = (
             MPIJobTriggerStatus.SUCCESS if state in self._targets else MPIJobTriggerStatus.FAILED
         )

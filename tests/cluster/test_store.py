@@ -418,3 +418,21 @@ def test_label_index_follows_updates_and_deletes() -> None:
             items, _ = store.list("configmaps", "default", label_selector=selector)
             got = sorted(i["metadata"]["name"] for i in items)
             assert got == sorted(n for n, lb in live.items() if wanted(lb)), (step, selector)
+
+
+def test_events_share_no_dict_a_later_change_alters(store: Store) -> None:
+    """Events share the stored objects (no copy each): nothing may change them later."""
+    events: list[WatchEvent] = []
+    store.subscribe(events.append)
+    created = store.create("mpijobs", mpijob(), namespace="default")
+    created["spec"]["slotsPerWorker"] = 9  # the caller's copy is its own
+    updated = store.get("mpijobs", "default", "job")
+    updated["metadata"]["labels"] = {"a": "b"}
+    store.update("mpijobs", updated)
+    store.delete("mpijobs", "default", "job")
+    kinds = [(e.type, e.object["metadata"]["resourceVersion"]) for e in events]
+    assert [k for k, _ in kinds] == [EventType.ADDED, EventType.MODIFIED, EventType.DELETED]
+    assert len({version for _, version in kinds}) == 3  # the delete did not rewrite the others
+    assert events[0].object["spec"]["slotsPerWorker"] == 1
+    assert "labels" not in events[0].object["metadata"]
+    assert events[1].object["metadata"]["labels"] == {"a": "b"}

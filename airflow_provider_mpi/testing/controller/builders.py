@@ -9,12 +9,12 @@ server would add to pods and Jobs, since the store does not default objects.
 from __future__ import annotations
 
 import base64
-import copy
 import os
 from typing import Any
 
 from airflow_provider_mpi.testing.controller.meta import JSONDict, owner_reference
 from airflow_provider_mpi.testing.controller.validation import MPIImplementation, ReplicaType
+from airflow_provider_mpi.testing.store import copy_json
 
 __all__ = [
     "JOB_NAME_LABEL",
@@ -179,7 +179,7 @@ def _restart_policy(replica_spec: JSONDict) -> str:
 
 def _template(job: JSONDict, replica: ReplicaType) -> tuple[JSONDict, JSONDict]:
     replica_spec = job["spec"]["mpiReplicaSpecs"][replica.value]
-    template = copy.deepcopy(replica_spec.get("template") or {})
+    template = copy_json(replica_spec.get("template") or {})
     template.setdefault("metadata", {})
     template.setdefault("spec", {})
     return replica_spec, template

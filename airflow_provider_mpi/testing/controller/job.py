@@ -11,7 +11,6 @@ for one-pod Jobs (completions and parallelism 1), over the store.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,7 +25,7 @@ from airflow_provider_mpi.testing.controller.meta import (
     parse_time,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
 
 __all__ = ["JobController", "create_job", "job_pods"]
 
@@ -42,7 +41,7 @@ _COMPLETE_MESSAGE = "Reached expected number of succeeded pods"
 
 def _defaults(job: JSONDict) -> bool:
     """Fill the fields the API server defaults on a Job; return whether anything changed."""
-    before = copy.deepcopy(job)
+    before = copy_json(job)
     meta = job["metadata"]
     spec = job.setdefault("spec", {})
     uid, name = meta["uid"], meta["name"]
@@ -181,7 +180,7 @@ class JobController:
         if _true(job, "Complete") or _true(job, "Failed"):
             return self._expire(job)
         now = self._now()
-        original = copy.deepcopy(job.get("status") or {})
+        original = copy_json(job.get("status") or {})
         status = job.setdefault("status", {})
         spec = job["spec"]
         uid = job["metadata"]["uid"]
@@ -327,7 +326,7 @@ class JobController:
         return True
 
     def _create_pod(self, job: JSONDict) -> None:
-        template = copy.deepcopy(job["spec"].get("template") or {})
+        template = copy_json(job["spec"].get("template") or {})
         meta = template.get("metadata") or {}
         pod_meta: JSONDict = {
             "generateName": job["metadata"]["name"] + "-",

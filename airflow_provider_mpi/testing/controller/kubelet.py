@@ -12,7 +12,6 @@ default scheduler and the kubelet.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import zlib
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from airflow_provider_mpi.testing.controller.scripts import (
     parse_script,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
 
 __all__ = ["NODES", "Kubelet", "feasible_nodes", "node_labels"]
 
@@ -258,7 +257,7 @@ class Kubelet:
                 break
         status = render_status(pod, rt)
         if status != pod.get("status"):
-            update = copy.deepcopy(pod)
+            update = copy_json(pod)
             update["status"] = status
             update["metadata"].pop("resourceVersion", None)
             self._store.update("pods", update, subresource="status")
@@ -337,7 +336,7 @@ class Kubelet:
         node = pod.get("spec", {}).get("nodeName")
         if not node:
             node = nodes[zlib.crc32(rt.name.encode()) % len(nodes)]
-            update = copy.deepcopy(pod)
+            update = copy_json(pod)
             update["spec"]["nodeName"] = node
             update["metadata"].pop("resourceVersion", None)
             pod = self._store.update("pods", update)

@@ -12,7 +12,6 @@ changes nothing.
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -58,7 +57,7 @@ from airflow_provider_mpi.testing.controller.validation import (
     validation_message,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent
+from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
 
 __all__ = ["MPIJobController"]
 
@@ -415,6 +414,6 @@ class MPIJobController:
     def _write_status(self, stored: JSONDict, status: JSONDict) -> None:
         if status == (stored.get("status") or {}):
             return
-        update = copy.deepcopy(stored)
+        update = copy_json(stored)
         update["status"] = status
         self._store.update("mpijobs", update, subresource="status")

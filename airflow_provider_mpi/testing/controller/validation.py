@@ -8,12 +8,12 @@ format of Kubernetes field errors. Both steps are pure and live here.
 
 from __future__ import annotations
 
-import copy
 import re
 from enum import Enum
 from typing import Any
 
 from airflow_provider_mpi.testing.controller.meta import JSONDict
+from airflow_provider_mpi.testing.store import copy_json
 
 __all__ = [
     "CleanPodPolicy",
@@ -78,7 +78,7 @@ def default_mpi_job(mpijob: JSONDict) -> JSONDict:
     Returns:
         The defaulted copy (the argument is not changed).
     """
-    job = copy.deepcopy(mpijob)
+    job = copy_json(mpijob)
     spec = job.setdefault("spec", {})
     run_policy = spec.setdefault("runPolicy", {})
     run_policy.setdefault("cleanPodPolicy", CleanPodPolicy.NONE.value)
