@@ -178,8 +178,8 @@ def test_first_triggers_of_a_fresh_triggerer_never_block_the_loop(cluster: Any) 
 
     Airflow's own ``create_triggers`` imports the trigger module inside the
     loop; the probe reports that step apart (``import_block``), and the
-    trigger module is kept light for it (checked below against 50 ms on its
-    own timing, with the same three chances).
+    trigger module is kept light for it: that import loads none of the client
+    libraries (checked by module name, not by time).
 
     Before the fix the first trigger blocked the loop 0.7-4 s (lazy imports of
     ``kubernetes_asyncio`` and the async tracker inside the loop): every run
@@ -199,4 +199,4 @@ def test_first_triggers_of_a_fresh_triggerer_never_block_the_loop(cluster: Any) 
         if not result["slow_callbacks"]:
             break
     assert not runs[-1]["slow_callbacks"], [run["slow_callbacks"] for run in runs]
-    assert min(run["import_seconds"] for run in runs) < 0.05, runs
+    assert all(run["heavy_imports_in_loop"] == [] for run in runs), runs
