@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -59,7 +59,7 @@ from airflow_provider_mpi.testing.real.procs import (
 from airflow_provider_mpi.testing.real.rest import RestClient
 from airflow_provider_mpi.testing.real.versions import ETCD, KUBERNETES, MPI_OPERATOR
 
-__all__ = ["OPERATOR_HEALTH_PORT", "RealCluster"]
+__all__ = ["COMPONENT_NAMES", "OPERATOR_HEALTH_PORT", "RealCluster"]
 
 #: mpi-operator v0.8.2 serves its leader-election health check on :8080, hard-coded
 #: (cmd/mpi-operator/app/server.go, healthCheckPort); one operator per machine at a time.
@@ -67,6 +67,14 @@ OPERATOR_HEALTH_PORT = 8080
 _CONTEXT = "mpi-real-cluster"
 _TOKEN_SECONDS = 7 * 24 * 3600
 NodeAgentFactory = Callable[["RealCluster"], Any]
+#: The processes, in start order.
+COMPONENT_NAMES = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "mpi-operator",
+)
 
 
 @dataclass
@@ -98,6 +106,7 @@ class RealCluster:
         start_timeout: Seconds each component may take to become ready.
         node_agent: Called with the started cluster; returns the node agent (an object
             with ``stop()``), which runs the pods. ``None`` starts no nodes: pods stay Pending.
+        extra_args: More flags per component (``{"kube-apiserver": ["--v=4"]}``).
     """
 
     def __init__(
@@ -111,6 +120,7 @@ class RealCluster:
         progress: Progress | None = None,
         start_timeout: float = 60.0,
         node_agent: NodeAgentFactory | None = None,
+        extra_args: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
@@ -121,6 +131,12 @@ class RealCluster:
         self._go = go
         self._timeout = start_timeout
         self._node_agent_factory = node_agent
+        unknown = sorted(set(extra_args or {}) - set(COMPONENT_NAMES))
+        if unknown:
+            raise ValueError(
+                f"extra_args names no component: {unknown!r}; use {', '.join(COMPONENT_NAMES)}"
+            )
+        self._extra_args = {name: list(args) for name, args in (extra_args or {}).items()}
         self.node_agent: Any = None
         self._children: list[_Child] = []
         self._tmpdir: Path | None = None
@@ -147,6 +163,15 @@ class RealCluster:
         if self._tmpdir is not None:
             return self
         started = time.monotonic()
+        # Ports first: a taken port fails in a moment, before any build or process.
+        if self._port:
+            check_port_free(self._port, "the API server (RealCluster(port=...))")
+        check_port_free(
+            OPERATOR_HEALTH_PORT,
+            "mpi-operator's health check",
+            "hard-coded in mpi-operator v0.8.2; is another RealCluster or a program using 8080"
+            " running?",
+        )
         components = (ETCD, KUBERNETES, MPI_OPERATOR)
         if self._build:
             binaries = self._builder.ensure(components)
@@ -160,14 +185,6 @@ class RealCluster:
                 )
             binaries = {n: self._builder.binary(c, n) for c in components for n in c.binary_names}
         self.timings["build"] = time.monotonic() - started
-        if self._port:
-            check_port_free(self._port, "the API server (RealCluster(port=...))")
-        check_port_free(
-            OPERATOR_HEALTH_PORT,
-            "mpi-operator's health check",
-            "hard-coded in mpi-operator v0.8.2; is another RealCluster or a program using 8080"
-            " running?",
-        )
         self._tmpdir = Path(tempfile.mkdtemp(prefix="mpi-real-cluster-"))
         try:
             self._start(binaries)
@@ -254,11 +271,10 @@ class RealCluster:
         if self._node_agent_factory is not None:
             self.node_agent = self._node_agent_factory(self)
 
-    def _spawn(
-        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None
-    ) -> _Child:
+    def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> _Child:
         assert self._tmpdir is not None
         log = self._tmpdir / "logs" / f"{name}.log"
+        argv = [*argv, *self._extra_args.get(name, ())]
         child = _Child(name, spawn(argv, log_path=log, env=env, cwd=self._tmpdir), log)
         self._children.append(child)
         return child
