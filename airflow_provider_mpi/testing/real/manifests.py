@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from airflow_provider_mpi.testing.real.errors import ManifestError
+from airflow_provider_mpi.testing.real.build import find_go
+from airflow_provider_mpi.testing.real.errors import GoToolchainMissingError, ManifestError
 from airflow_provider_mpi.testing.real.flags import OPERATOR_NAMESPACE
 from airflow_provider_mpi.testing.real.versions import (
     MPI_OPERATOR,
@@ -57,7 +58,7 @@ def operator_module_dir(stamp: dict[str, Any] | None, go: str | None = None) -> 
 
     Args:
         stamp: The operator build's ``build.json`` (it records the folder).
-        go: The ``go`` command to ask when the stamp does not say.
+        go: The ``go`` command to ask when the stamp does not say (default: found).
 
     Returns:
         The folder.
@@ -69,11 +70,13 @@ def operator_module_dir(stamp: dict[str, Any] | None, go: str | None = None) -> 
     if recorded and Path(recorded, MPIJOB_CRD_PATH).is_file():
         return Path(recorded)
     what = f"{MPI_OPERATOR.module}@{MPI_OPERATOR.version}"
-    if go is None:
+    try:
+        go = find_go(go)
+    except GoToolchainMissingError as exc:
         raise ManifestError(
-            f"the module {what} is not in the Go module cache any more"
-            f" (recorded: {recorded or 'nothing'}); run `go mod download {what}`"
-        )
+            f"the module {what} is not in the Go module cache (recorded: {recorded or 'nothing'})"
+            f" and go cannot fetch it: {exc}"
+        ) from exc
     result = subprocess.run(
         [go, "mod", "download", "-json", what], capture_output=True, text=True, check=False
     )
