@@ -6,7 +6,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck layers bench clean
+.PHONY: test demo lint typecheck layers bench clean real-cluster
+
+# `make demo CLUSTER=real` runs the demo on the real control plane instead of the emulator.
+CLUSTER ?= emulated
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +32,13 @@ test: lint typecheck layers
 
 # The main job: the Pi example DAG runs a real two-rank mpirun on the embedded
 # emulated cluster and prints the task state, the JobInfo and the result.
+# CLUSTER=real: on a real kube-apiserver v1.35.4 with the real mpi-operator v0.8.2.
 demo: $(STAMP)
-	$(BIN)/python tools/demo.py
+	$(BIN)/python tools/demo.py --cluster $(CLUSTER)
+
+# Build the real control plane from Go modules into .cache/real-cluster (what is missing).
+real-cluster: $(STAMP)
+	$(BIN)/python -m airflow_provider_mpi.testing build-real
 
 # Benchmarks print their figures; they are not part of `make test`.
 bench: $(STAMP)
@@ -38,3 +46,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+# The real control plane's binaries stay: `rm -rf .cache/real-cluster` rebuilds them.

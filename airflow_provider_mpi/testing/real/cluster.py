@@ -88,6 +88,25 @@ def _quiet(message: str) -> None:
     """Progress sink that drops the lines."""
 
 
+def _default_node_agent(cluster: RealCluster) -> Any:
+    """Start the node agent on the cluster's nodes, with the admin identity."""
+    from airflow_provider_mpi.testing.real.node_agent import DEFAULT_NODES, NodeAgent
+
+    nodes = DEFAULT_NODES if cluster.nodes is None else cluster.nodes
+    if not nodes:
+        return None
+    # A serving certificate from the cluster CA, as a kubelet's would be.
+    serving = cluster.pki.issue_server("kubelet", ("127.0.0.1", "localhost", *nodes))
+    agent = NodeAgent(
+        cluster.admin_kubeconfig_path,
+        nodes=nodes,
+        local_exec=cluster.local_exec,
+        tls_cert=str(serving.cert),
+        tls_key=str(serving.key),
+    )
+    return agent.start()
+
+
 class RealCluster:
     """A real control plane with the real MPI operator, for tests, the demo and ``serve --real``.
 
@@ -104,8 +123,12 @@ class RealCluster:
         go: The ``go`` command (default: found on PATH).
         progress: Called with progress lines (default: silent).
         start_timeout: Seconds each component may take to become ready.
-        node_agent: Called with the started cluster; returns the node agent (an object
-            with ``stop()``), which runs the pods. ``None`` starts no nodes: pods stay Pending.
+        nodes: The nodes the node agent registers and runs pods on (empty: no node agent,
+            pods stay Pending).
+        local_exec: Run launcher commands as real local processes (the node agent's
+            ``local_exec``; off: pods follow their scripts, as in the emulator).
+        node_agent: Called with the started cluster instead of starting the default
+            :class:`~.node_agent.NodeAgent`; returns an object with ``stop()``.
         extra_args: More flags per component (``{"kube-apiserver": ["--v=4"]}``).
     """
 
@@ -119,6 +142,8 @@ class RealCluster:
         go: str | None = None,
         progress: Progress | None = None,
         start_timeout: float = 60.0,
+        nodes: Sequence[str] | None = None,
+        local_exec: bool = False,
         node_agent: NodeAgentFactory | None = None,
         extra_args: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
@@ -131,6 +156,8 @@ class RealCluster:
         self._go = go
         self._timeout = start_timeout
         self._node_agent_factory = node_agent
+        self._nodes = tuple(nodes) if nodes is not None else None
+        self.local_exec = local_exec
         unknown = sorted(set(extra_args or {}) - set(COMPONENT_NAMES))
         if unknown:
             raise ValueError(
@@ -268,8 +295,8 @@ class RealCluster:
                 admin.request("GET", f"/api/v1/namespaces/{self.namespace}/serviceaccounts/default")
             ),
         )
-        if self._node_agent_factory is not None:
-            self.node_agent = self._node_agent_factory(self)
+        factory = self._node_agent_factory or _default_node_agent
+        self.node_agent = factory(self)
 
     def _spawn(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> _Child:
         assert self._tmpdir is not None
@@ -389,6 +416,11 @@ class RealCluster:
     def admin_kubeconfig_path(self) -> str:
         """A kubeconfig in ``system:masters``, for the harness (node agent, checks)."""
         return str(self._need(self._admin_kubeconfig, "admin_kubeconfig_path"))
+
+    @property
+    def nodes(self) -> tuple[str, ...] | None:
+        """The node names asked for (``None``: the node agent's default)."""
+        return self._nodes
 
     @property
     def logs(self) -> dict[str, Path]:
