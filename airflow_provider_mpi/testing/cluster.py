@@ -162,6 +162,9 @@ class MPICluster:
             sends a bearer token over HTTPS); ``False`` serves plain HTTP.
     """
 
+    #: Which backend this is (the pytest plugin's ``--cluster``); a real one says ``"real"``.
+    backend = "emulated"
+
     def __init__(
         self,
         *,
