@@ -67,7 +67,7 @@ def test_a_go_that_fails_to_run_is_refused(tmp_path):
         find_go(str(broken))
 
 
-def test_real_cluster_without_go_fails_before_starting_anything(tmp_path):
+def test_real_cluster_without_go_fails_before_starting_anything(tmp_path, operator_port):
     before = _mpi_tmpdirs()
     cluster = RealCluster(cache=tmp_path, go=NOWHERE)
     with pytest.raises(GoToolchainMissingError):
@@ -122,7 +122,7 @@ def test_a_module_the_proxy_refuses_is_named_with_its_version(tmp_path):
 # ------------------------------------------------------------ ports
 
 
-def test_a_requested_port_in_use_is_refused_before_anything_starts(tmp_path):
+def test_a_requested_port_in_use_is_refused_before_anything_starts(tmp_path, operator_port):
     cache = fake_cache(tmp_path, {})
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -158,7 +158,7 @@ def test_a_bad_port_or_component_name_is_refused_at_once():
 # ---------------------------------------------------- early exits
 
 
-def test_a_binary_that_exits_early_is_reported_with_its_log(tmp_path):
+def test_a_binary_that_exits_early_is_reported_with_its_log(tmp_path, operator_port):
     cache = fake_cache(
         tmp_path,
         {
@@ -177,7 +177,7 @@ def test_a_binary_that_exits_early_is_reported_with_its_log(tmp_path):
     assert _mpi_tmpdirs() == before
 
 
-def test_a_binary_that_never_gets_ready_times_out_and_is_stopped(tmp_path):
+def test_a_binary_that_never_gets_ready_times_out_and_is_stopped(tmp_path, operator_port):
     cache = fake_cache(tmp_path, {})  # etcd "runs" (sleeps) but never answers
     from airflow_provider_mpi.testing.real import ComponentNotReadyError
 
@@ -215,3 +215,18 @@ def test_children_die_when_the_parent_is_sigkilled(tmp_path):
     finally:
         parent.kill()
         parent.wait(10)
+
+
+def test_a_second_cluster_names_the_one_holding_the_operator_port(tmp_path):
+    from airflow_provider_mpi.testing.real.group import PortClaim
+
+    first = PortClaim(OPERATOR_HEALTH_PORT, "mpi-operator's health check", "one per machine")
+    try:
+        first.acquire()
+    except PortInUseError as exc:
+        pytest.skip(f"another cluster runs on this machine: {exc}")
+    try:
+        with pytest.raises(PortInUseError, match=f"held by another RealCluster: pid {os.getpid()}"):
+            RealCluster(cache=fake_cache(tmp_path, {}), build=False).start()
+    finally:
+        first.release()
