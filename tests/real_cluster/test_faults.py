@@ -230,3 +230,19 @@ def test_a_second_cluster_names_the_one_holding_the_operator_port(tmp_path):
             RealCluster(cache=fake_cache(tmp_path, {}), build=False).start()
     finally:
         first.release()
+
+
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--speed", "2"], "--speed"),
+        (["--local-exec"], "--local-exec"),
+        (["--token", "x"], "--token"),
+    ],
+)
+def test_serve_real_refuses_emulator_options_before_starting(capsys, option, named):
+    from airflow_provider_mpi.testing.__main__ import main
+
+    assert main(["serve", "--real", *option]) == 2
+    assert named in capsys.readouterr().err
+    assert _leftovers() == []
