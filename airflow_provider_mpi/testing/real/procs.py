@@ -34,13 +34,14 @@ __all__ = [
 ]
 
 _PR_SET_PDEATHSIG = 1
+# Resolved once here: between fork and exec the child only calls it (no loading, no lock).
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
 
 
 def _die_with_parent(parent: int) -> None:
     """Run in the child between fork and exec: ask to be killed with the parent."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     # The parent may have died between fork and prctl: then nobody would kill us.
     if os.getppid() != parent:
         os._exit(1)
