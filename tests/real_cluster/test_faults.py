@@ -7,10 +7,12 @@ the real ones are not needed, so these tests run without a Go build.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -153,6 +155,10 @@ def test_a_bad_port_or_component_name_is_refused_at_once():
         RealCluster(port=70000)
     with pytest.raises(ValueError, match=r"extra_args names no component: \['kubelet'\]"):
         RealCluster(extra_args={"kubelet": ["--v=2"]})
+    with pytest.raises(ValueError, match=r"namespace must be a DNS-1123 label.*got 'My_Jobs'"):
+        RealCluster(namespace="My_Jobs")
+    with pytest.raises(ValueError, match="start_timeout must be > 0 seconds, got 0"):
+        RealCluster(start_timeout=0)
 
 
 # ---------------------------------------------------- early exits
@@ -246,3 +252,31 @@ def test_serve_real_refuses_emulator_options_before_starting(capsys, option, nam
     assert main(["serve", "--real", *option]) == 2
     assert named in capsys.readouterr().err
     assert _leftovers() == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_real_stopped_while_starting_stops_what_it_started(tmp_path, operator_port, sig):
+    # etcd "starts" but never answers: the server is stuck waiting for it when signalled.
+    env = {**os.environ, "MPI_REAL_CLUSTER_CACHE": str(fake_cache(tmp_path, {}))}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_mpi.testing", "serve", "--real"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not children_of(server.pid):
+            assert server.poll() is None
+            assert time.monotonic() < deadline, "etcd was never started"
+            time.sleep(0.05)
+        etcd = children_of(server.pid)
+        server.send_signal(sig)
+        output, _ = server.communicate(timeout=60)
+        assert server.returncode == 130, output
+        assert "interrupted while starting: stopped every process" in output
+        assert wait_gone(etcd, timeout=15) == []
+    finally:
+        server.kill()
+        server.wait(10)

@@ -15,6 +15,7 @@ provider's verbs (:mod:`.access`); the harness keeps an admin kubeconfig
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -39,6 +40,7 @@ __all__ = ["COMPONENT_NAMES", "OPERATOR_HEALTH_PORT", "RealCluster"]
 #: (cmd/mpi-operator/app/server.go, healthCheckPort); one operator per machine at a time.
 OPERATOR_HEALTH_PORT = 8080
 NodeAgentFactory = Callable[["RealCluster"], Any]
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 #: The processes, in start order.
 COMPONENT_NAMES = (
     "etcd",
@@ -114,6 +116,13 @@ class RealCluster:
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
+        if not _DNS_LABEL.fullmatch(namespace):
+            raise ValueError(
+                "namespace must be a DNS-1123 label (lower-case letters, digits and '-',"
+                f" at most 63 characters), got {namespace!r}"
+            )
+        if not start_timeout > 0:
+            raise ValueError(f"start_timeout must be > 0 seconds, got {start_timeout!r}")
         self.namespace = namespace
         self._port = port
         self._build = build
