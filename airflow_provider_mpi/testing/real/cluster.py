@@ -15,6 +15,7 @@ provider's verbs (:mod:`.access`); the harness keeps an admin kubeconfig
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -40,6 +41,7 @@ __all__ = ["COMPONENT_NAMES", "OPERATOR_HEALTH_PORT", "RealCluster"]
 #: (cmd/mpi-operator/app/server.go, healthCheckPort); one operator per machine at a time.
 OPERATOR_HEALTH_PORT = 8080
 NodeAgentFactory = Callable[["RealCluster"], Any]
+WAIT_ENV = "MPI_REAL_CLUSTER_WAIT"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 #: The processes, in start order.
 COMPONENT_NAMES = (
@@ -97,6 +99,9 @@ class RealCluster:
         node_agent: Called with the started cluster instead of starting the default
             :class:`~.node_agent.NodeAgent`; returns an object with ``stop()``.
         extra_args: More flags per component (``{"kube-apiserver": ["--v=4"]}``).
+        wait_for_machine: Seconds to wait for another RealCluster on this machine to stop
+            (mpi-operator's port 8080 is fixed, so one runs at a time); 0 fails at once.
+            Default: ``$MPI_REAL_CLUSTER_WAIT``, else 0.
     """
 
     def __init__(
@@ -113,6 +118,7 @@ class RealCluster:
         local_exec: bool = False,
         node_agent: NodeAgentFactory | None = None,
         extra_args: Mapping[str, Sequence[str]] | None = None,
+        wait_for_machine: float | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
@@ -129,6 +135,14 @@ class RealCluster:
         self._builder = Builder(cache, go=go, progress=progress or _quiet)
         self._go = go
         self._timeout = start_timeout
+        if wait_for_machine is None:
+            text = os.environ.get(WAIT_ENV, "0")
+            try:
+                wait_for_machine = float(text)
+            except ValueError:
+                raise ValueError(f"{WAIT_ENV} must be a number of seconds, got {text!r}") from None
+        self._wait_for_machine = wait_for_machine
+        self._progress = progress or _quiet
         self._node_agent_factory = node_agent
         self._nodes = tuple(nodes) if nodes is not None else None
         self.local_exec = local_exec
@@ -168,7 +182,7 @@ class RealCluster:
         # Ports first: a taken port fails in a moment, before any build or process.
         if self._port:
             check_port_free(self._port, "the API server (RealCluster(port=...))")
-        self._claim.acquire()
+        self._claim.acquire(self._wait_for_machine, self._progress)
         try:
             binaries = self._binaries()
         except BaseException:

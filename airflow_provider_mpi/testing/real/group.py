@@ -18,6 +18,7 @@ import fcntl
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,23 +115,37 @@ class PortClaim:
         self.path = Path(tempfile.gettempdir()) / f"mpi-real-cluster-port-{port}.lock"
         self._handle: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self, wait: float = 0.0, progress: Callable[[str], None] | None = None) -> None:
         """Claim the port, or raise naming who holds it.
 
+        Args:
+            wait: Seconds to wait for another RealCluster to give the claim up.
+            progress: Told once when waiting starts.
+
         Raises:
-            PortInUseError: Another start holds the claim, or another program the port.
+            PortInUseError: Another start holds the claim (after ``wait``), or another
+                program the port.
         """
         handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 200, 0).decode(errors="replace").strip()
-            os.close(handle)
-            raise PortInUseError(
-                self.port,
-                self.what,
-                f"held by another RealCluster: {holder or 'unknown process'}; {self.hint}",
-            ) from None
+        deadline = time.monotonic() + wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(handle, 200, 0).decode(errors="replace").strip()
+                if time.monotonic() >= deadline:
+                    os.close(handle)
+                    raise PortInUseError(
+                        self.port,
+                        self.what,
+                        f"held by another RealCluster: {holder or 'unknown process'}; {self.hint}",
+                    ) from None
+                if progress is not None and not told:
+                    progress(f"waiting up to {wait:.0f} s for the RealCluster of {holder} to stop")
+                    told = True
+                time.sleep(0.2)
         try:
             check_port_free(self.port, self.what, self.hint)
         except PortInUseError:
