@@ -44,7 +44,7 @@ class GoToolchainMissingError(BuildError):
         why = f": {detail}" if detail else ""
         text = (
             f"no Go toolchain: {go!r} was not found or does not run{why}."
-            " The real control plane is built from Go modules; install Go 1.25 or newer"
+            " The real control plane is built from Go modules; install Go 1.26 or newer"
             " (https://go.dev/dl/) and put it on PATH, or set MPI_REAL_CLUSTER_GO to the go binary."
         )
         super().__init__(text)
