@@ -59,6 +59,7 @@ def test_a_go_that_does_not_exist_is_named_with_the_fix(tmp_path):
     assert NOWHERE in message
     assert "MPI_REAL_CLUSTER_GO" in message
     assert "install Go" in message
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_go_that_fails_to_run_is_refused(tmp_path):

@@ -193,6 +193,7 @@ class Builder:
         Returns:
             The seconds it took (0 when another process finished it meanwhile).
         """
+        self._go_command()  # no Go: fail before touching the cache
         folder = self.folder(component)
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / ".lock", "w") as lock:
