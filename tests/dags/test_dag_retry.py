@@ -42,6 +42,7 @@ def _try_numbers(cluster: Any) -> list[str]:
     return sorted(job["metadata"]["labels"][keys.LABEL_TRY_NUMBER] for job in items)
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: bool) -> None:
     # The first try loses its wait (403 on the watch) while the job runs on.
@@ -58,6 +59,7 @@ def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: b
     assert _try_numbers(cluster) == ["1"]
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_returns_the_result_of_a_done_job(cluster: Any, run_dag: Any) -> None:
     # The job ends Done, but the first try fails reading its JobInfo.
     cluster.faults.fail(403, times=1, verb="list", resource="pods")
@@ -98,6 +100,7 @@ def _in_namespace(namespace: str, **script: Any) -> dict[str, Any]:
     return template
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_finds_the_job_in_the_templates_namespace(cluster: Any, run_dag: Any) -> None:
     cluster.store.create(
         "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
@@ -113,6 +116,7 @@ def test_retry_finds_the_job_in_the_templates_namespace(cluster: Any, run_dag: A
     assert xcom(dagrun, "run", "job_id").startswith("team-a/")
 
 
+@pytest.mark.emulator_only("reads the emulator store")
 def test_conflicting_namespaces_fail_before_submitting(cluster: Any, run_dag: Any) -> None:
     with DAG("mpi_namespace_conflict", schedule=None) as dag:
         MPIJobOperator(task_id="run", job_template=_in_namespace("team-a"), namespace="team-b")
