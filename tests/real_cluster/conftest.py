@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,21 @@ def children_of(pid: int) -> list[int]:
 def _share_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     """Wait for another RealCluster on this machine (another session's) instead of failing."""
     monkeypatch.setenv("MPI_REAL_CLUSTER_WAIT", "900")
+
+
+@pytest.fixture(scope="module")
+def machine() -> Iterator[None]:
+    """The machine's one operator port for this module: pause the clusters this process runs.
+
+    A session that also runs the real tier (``--cluster=both``) keeps its
+    RealCluster up; these tests start their own (or fake ones), so they stop
+    it first and start it again after, waiting for the machine if needed.
+    """
+    from airflow_provider_mpi.testing.real import RealCluster
+
+    paused = RealCluster.started_here()
+    for cluster in paused:
+        cluster.stop()
+    yield
+    for cluster in paused:
+        cluster.start(wait_for_machine=900)

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,17 +29,14 @@ from airflow_provider_mpi.testing.real.cluster import OPERATOR_HEALTH_PORT
 from airflow_provider_mpi.testing.real.versions import Component
 from tests.real_cluster.conftest import children_of, fake_cache, wait_gone
 
+# Waiting for another session's cluster may take minutes.
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.usefixtures("machine")]
+
 NOWHERE = "/nonexistent/bin/go"
 
 
 def _leftovers() -> list[int]:
     return [pid for pid in children_of(os.getpid()) if Path(f"/proc/{pid}").exists()]
-
-
-def _mpi_tmpdirs() -> set[str]:
-    return {
-        name for name in os.listdir(tempfile.gettempdir()) if name.startswith("mpi-real-cluster-")
-    }
 
 
 # ------------------------------------------------------------------ no Go
@@ -71,12 +67,13 @@ def test_a_go_that_fails_to_run_is_refused(tmp_path):
 
 
 def test_real_cluster_without_go_fails_before_starting_anything(tmp_path):
-    before = _mpi_tmpdirs()
     cluster = RealCluster(cache=tmp_path, go=NOWHERE)
     with pytest.raises(GoToolchainMissingError):
         cluster.start()
     assert _leftovers() == []
-    assert _mpi_tmpdirs() == before
+    assert cluster.pids == {}
+    assert cluster.logs == {}
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_build_real_command_without_go_exits_1_with_the_reason(tmp_path):
@@ -173,7 +170,6 @@ def test_a_binary_that_exits_early_is_reported_with_its_log(tmp_path):
             "exit 3\n"
         },
     )
-    before = _mpi_tmpdirs()
     with pytest.raises(ComponentExitedError) as caught:
         RealCluster(cache=cache, build=False, start_timeout=60).start()
     error = caught.value
@@ -181,7 +177,8 @@ def test_a_binary_that_exits_early_is_reported_with_its_log(tmp_path):
     assert error.returncode == 3
     assert "bind: address already in use" in str(error)
     assert _leftovers() == []
-    assert _mpi_tmpdirs() == before
+    # The start's private folder (certificates, logs) is gone with it.
+    assert not Path(error.log_path).parents[1].exists()
 
 
 def test_a_binary_that_never_gets_ready_times_out_and_is_stopped(tmp_path):

@@ -25,11 +25,11 @@ from airflow_provider_mpi.testing.real.access import PROVIDER_RULES
 from airflow_provider_mpi.testing.real.rest import APIError, RestClient
 from tests.real_cluster.conftest import wait_gone
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.usefixtures("machine")]
 
 
 @pytest.fixture(scope="module")
-def cluster(built_cache: Path) -> Iterator[RealCluster]:
+def cluster(built_cache: Path, machine: None) -> Iterator[RealCluster]:
     with RealCluster(cache=built_cache, namespace="jobs", progress=print) as started:
         yield started
 

@@ -20,10 +20,11 @@ import re
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from airflow_provider_mpi.testing.real.access import kubeconfig_dict, write_kubeconfig
 from airflow_provider_mpi.testing.real.build import Builder, Progress
@@ -104,6 +105,8 @@ class RealCluster:
             Default: ``$MPI_REAL_CLUSTER_WAIT``, else 0.
     """
 
+    _running: ClassVar[weakref.WeakSet[RealCluster]] = weakref.WeakSet()
+
     def __init__(
         self,
         *,
@@ -166,8 +169,21 @@ class RealCluster:
 
     # -------------------------------------------------------------- lifecycle
 
-    def start(self) -> RealCluster:
+    @classmethod
+    def started_here(cls) -> list[RealCluster]:
+        """The clusters this process has started and not stopped.
+
+        mpi-operator's port is fixed, so a test that needs the machine (a
+        subprocess starting its own cluster) stops these first and starts
+        them again after.
+        """
+        return list(cls._running)
+
+    def start(self, wait_for_machine: float | None = None) -> RealCluster:
         """Build what is missing, start every component and wait until the kubeconfig works.
+
+        Args:
+            wait_for_machine: Overrides the constructor's ``wait_for_machine`` for this start.
 
         Returns:
             The cluster itself.
@@ -182,7 +198,8 @@ class RealCluster:
         # Ports first: a taken port fails in a moment, before any build or process.
         if self._port:
             check_port_free(self._port, "the API server (RealCluster(port=...))")
-        self._claim.acquire(self._wait_for_machine, self._progress)
+        wait = self._wait_for_machine if wait_for_machine is None else wait_for_machine
+        self._claim.acquire(wait, self._progress)
         try:
             binaries = self._binaries()
         except BaseException:
@@ -210,6 +227,7 @@ class RealCluster:
             self.stop()
             raise
         self.timings["start"] = time.monotonic() - started - self.timings["build"]
+        RealCluster._running.add(self)
         return self
 
     def _binaries(self) -> dict[str, Path]:
@@ -236,6 +254,7 @@ class RealCluster:
 
     def stop(self) -> None:
         """Stop the node agent and every process (operator first, etcd last); remove the files."""
+        RealCluster._running.discard(self)
         while self._clients:
             self._clients.pop().close()
         if self.node_agent is not None:
