@@ -105,9 +105,9 @@ def main() -> int:
     stops: list[float] = []
     for _ in range(args.starts):
         cluster = RealCluster()
-        began = time.monotonic()
         cluster.start()
-        starts.append(time.monotonic() - began)
+        # From built binaries to a ready kubeconfig (without waiting for another cluster).
+        starts.append(cluster.timings["start"])
         began = time.monotonic()
         cluster.stop()
         stops.append(time.monotonic() - began)

@@ -200,12 +200,14 @@ class RealCluster:
             check_port_free(self._port, "the API server (RealCluster(port=...))")
         wait = self._wait_for_machine if wait_for_machine is None else wait_for_machine
         self._claim.acquire(wait, self._progress)
+        self.timings["wait"] = time.monotonic() - started
         try:
             binaries = self._binaries()
         except BaseException:
             self._claim.release()
             raise
-        self.timings["build"] = time.monotonic() - started
+        self.timings["build"] = time.monotonic() - started - self.timings["wait"]
+        started = time.monotonic()
         self._tmpdir = Path(tempfile.mkdtemp(prefix="mpi-real-cluster-"))
         # The API server drains for long after SIGTERM; its data is thrown away anyway.
         self._group = ComponentGroup(
@@ -226,7 +228,7 @@ class RealCluster:
         except BaseException:
             self.stop()
             raise
-        self.timings["start"] = time.monotonic() - started - self.timings["build"]
+        self.timings["start"] = time.monotonic() - started
         RealCluster._running.add(self)
         return self
 
