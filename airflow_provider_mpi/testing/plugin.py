@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,7 @@ EMULATED, REAL = "emulated", "real"
 _CHOICES = {EMULATED: (EMULATED,), REAL: (REAL,), "both": (EMULATED, REAL)}
 #: Environment variable giving the default of ``--cluster``.
 CLUSTER_ENV = "MPI_TEST_CLUSTER"
+_PORT_WAIT_SECONDS = 600.0
 
 _OPTIONS = (
     "local_exec",
@@ -219,15 +221,25 @@ def mpi_real_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     Yields:
         The started ``RealCluster``.
     """
-    from airflow_provider_mpi.testing.real import BuildError, RealCluster
+    from airflow_provider_mpi.testing.real import BuildError, PortInUseError, RealCluster
 
     def progress(line: str) -> None:
         print(f"[real cluster] {line}", file=sys.stderr, flush=True)
 
-    try:
-        cluster = RealCluster(progress=progress).start()
-    except BuildError as error:
-        _unavailable(str(error))
+    # mpi-operator v0.8.2 hard-codes its health port: one RealCluster per machine at
+    # a time, so a second test session waits for the first one's to stop.
+    deadline = time.monotonic() + _PORT_WAIT_SECONDS
+    while True:
+        try:
+            cluster = RealCluster(progress=progress).start()
+            break
+        except BuildError as error:
+            _unavailable(str(error))
+        except PortInUseError as error:
+            if time.monotonic() > deadline:
+                raise
+            progress(f"{error}; waiting")
+            time.sleep(3)
     try:
         yield cluster
     finally:

@@ -9,6 +9,7 @@ from tests import airflow_env  # noqa: F401
 from datetime import timedelta
 from typing import Any
 
+import kubernetes.client
 import pytest
 from airflow.sdk import DAG
 
@@ -21,9 +22,11 @@ from tests.dags.jobs import scripted_template
 
 def _running_at_once(cluster: Any) -> int:
     """The most launchers the kubelet ever ran at the same time (from pod start/end)."""
-    items, _ = cluster.store.list(
-        "pods", "default", label_selector="training.kubeflow.org/job-role=launcher"
+    client = cluster.api_client()
+    listed = kubernetes.client.CoreV1Api(client).list_namespaced_pod(
+        cluster.namespace, label_selector="training.kubeflow.org/job-role=launcher"
     )
+    items = client.sanitize_for_serialization(listed.items)
     spans = []
     for pod in items:
         state = (pod["status"].get("containerStatuses") or [{}])[0].get("state", {})

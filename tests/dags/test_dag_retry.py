@@ -14,6 +14,7 @@ from tests import airflow_env  # noqa: F401
 from datetime import timedelta
 from typing import Any
 
+import kubernetes.client
 import pytest
 from airflow.sdk import DAG
 
@@ -38,8 +39,11 @@ def _operator(template: dict[str, Any], deferrable: bool) -> MPIJobOperator:
 
 def _try_numbers(cluster: Any) -> list[str]:
     """The try-number labels of the MPIJobs in the cluster, sorted."""
-    items, _ = cluster.store.list("mpijobs", "default")
-    return sorted(job["metadata"]["labels"][keys.LABEL_TRY_NUMBER] for job in items)
+    api = kubernetes.client.CustomObjectsApi(cluster.api_client())
+    found = api.list_namespaced_custom_object(
+        "kubeflow.org", "v2beta1", cluster.namespace, "mpijobs"
+    )
+    return sorted(job["metadata"]["labels"][keys.LABEL_TRY_NUMBER] for job in found["items"])
 
 
 @pytest.mark.emulator_only("injects faults")
@@ -90,7 +94,7 @@ def test_retry_with_a_fixed_job_name_reuses_the_name(cluster: Any, run_dag: Any)
     assert task_states(dagrun) == {"run": "failed"}
     assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
     # The failed job of try 1 made way for try 2's job of the same name.
-    assert MPIOperatorHook().get_tracker().list_jobs() == ["default/nightly-sim"]
+    assert MPIOperatorHook().get_tracker().list_jobs() == [f"{cluster.namespace}/nightly-sim"]
     assert _try_numbers(cluster) == ["2"]
 
 
