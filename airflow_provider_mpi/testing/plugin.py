@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -221,25 +220,17 @@ def mpi_real_cluster(request: pytest.FixtureRequest) -> Iterator[Any]:
     Yields:
         The started ``RealCluster``.
     """
-    from airflow_provider_mpi.testing.real import BuildError, PortInUseError, RealCluster
+    from airflow_provider_mpi.testing.real import BuildError, RealCluster
 
     def progress(line: str) -> None:
         print(f"[real cluster] {line}", file=sys.stderr, flush=True)
 
     # mpi-operator v0.8.2 hard-codes its health port: one RealCluster per machine at
     # a time, so a second test session waits for the first one's to stop.
-    deadline = time.monotonic() + _PORT_WAIT_SECONDS
-    while True:
-        try:
-            cluster = RealCluster(progress=progress).start()
-            break
-        except BuildError as error:
-            _unavailable(str(error))
-        except PortInUseError as error:
-            if time.monotonic() > deadline:
-                raise
-            progress(f"{error}; waiting")
-            time.sleep(3)
+    try:
+        cluster = RealCluster(progress=progress, wait_for_machine=_PORT_WAIT_SECONDS).start()
+    except BuildError as error:
+        _unavailable(str(error))
     try:
         yield cluster
     finally:
