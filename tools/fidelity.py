@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.real import RealCluster
 from airflow_provider_mpi.testing.real.namespaces import RealNamespace
-from tests.fidelity.corpus import SCENARIOS, Scenario, compare, run_scenario
+from tests.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
+from tests.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
 from tests.fidelity.known import explain
 
 
@@ -40,10 +41,13 @@ def _both(emulated: Any, real: RealCluster, scenario: Scenario) -> tuple[Any, An
         except Exception as error:
             results[key] = error
 
-    view = RealNamespace(real, f"fidelity-{scenario.name}")
+    view = RealNamespace(real, f"ns-{scenario.name}")
     try:
         threads = [
-            threading.Thread(target=one, args=("emulated", emulated, emulated.namespace)),
+            threading.Thread(
+                target=one,
+                args=("emulated", emulated, fresh_namespace(emulated, f"ns-{scenario.name}")),
+            ),
             threading.Thread(target=one, args=("real", view, view.namespace)),
         ]
         for thread in threads:

@@ -161,7 +161,8 @@ class Scenario:
     act: Callable[[Run], None]
     settle: float = 2.0
     tracker: bool = True
-    notes: str = ""
+    #: An API scenario: its requests and observation instead of a job's life.
+    probe: Callable[[Run], dict[str, Any]] | None = None
 
 
 def _until_finished(run: Run) -> None:
@@ -377,9 +378,28 @@ def observe(run: Run, scenario: Scenario) -> dict[str, Any]:
     return observed
 
 
+def fresh_namespace(cluster: Any, name: str) -> str:
+    """Create a namespace on the emulator (a real run gets its own ``RealNamespace``)."""
+    api = kubernetes.client.CoreV1Api(cluster.api_client())
+    try:
+        api.create_namespace({"metadata": {"name": name}})
+    except ApiException as error:
+        if error.status != 409:
+            raise
+    return name
+
+
 def run_scenario(cluster: Any, namespace: str, scenario: Scenario) -> dict[str, Any]:
-    """Run one scenario on one backend; return the normalised observation."""
+    """Run one scenario on one backend; return the normalised observation.
+
+    Args:
+        cluster: The backend (``MPICluster`` or ``RealNamespace``).
+        namespace: A namespace of its own (see :func:`fresh_namespace`).
+        scenario: The scenario.
+    """
     run = Run(cluster, namespace, f"fid-{scenario.name}")
+    if scenario.probe is not None:
+        return scenario.probe(run)
     run.create(scenario.body(run.name))
     scenario.act(run)
     time.sleep(scenario.settle)

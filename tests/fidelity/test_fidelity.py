@@ -15,7 +15,8 @@ import pytest
 
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.real.namespaces import RealNamespace
-from tests.fidelity.corpus import SCENARIOS, Scenario, compare, run_scenario
+from tests.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
+from tests.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
 from tests.fidelity.known import explain
 
 
@@ -31,19 +32,22 @@ def emulated(request: pytest.FixtureRequest) -> Iterator[MPICluster]:
 def test_the_backends_agree(
     scenario: Scenario, emulated: MPICluster, request: pytest.FixtureRequest
 ) -> None:
-    real = RealNamespace(request.getfixturevalue("mpi_real_cluster"), f"fid-{scenario.name}")
+    real = RealNamespace(request.getfixturevalue("mpi_real_cluster"), f"ns-{scenario.name}")
     results: dict[str, Any] = {}
 
-    def one(key: str, cluster: Any) -> None:
+    def one(key: str, cluster: Any, namespace: str) -> None:
         try:
-            results[key] = run_scenario(cluster, cluster.namespace, scenario)
+            results[key] = run_scenario(cluster, namespace, scenario)
         except Exception as error:  # handed to the test thread
             results[key] = error
 
     try:
         threads = [
-            threading.Thread(target=one, args=("emulated", emulated)),
-            threading.Thread(target=one, args=("real", real)),
+            threading.Thread(
+                target=one,
+                args=("emulated", emulated, fresh_namespace(emulated, f"ns-{scenario.name}")),
+            ),
+            threading.Thread(target=one, args=("real", real, real.namespace)),
         ]
         for thread in threads:
             thread.start()

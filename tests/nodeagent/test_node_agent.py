@@ -203,3 +203,14 @@ def test_constructor_checks_its_arguments(fake: FakeAPI) -> None:
         NodeAgent(fake, nodes=())
     with pytest.raises(ValueError, match="tls_cert and tls_key go together"):
         NodeAgent(fake, tls_cert="/x.crt")
+
+
+def test_a_pod_deleted_before_it_ran_is_deleted_without_a_status(
+    fake: FakeAPI, agent: NodeAgent
+) -> None:
+    doomed = pod("d")
+    doomed["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    doomed["metadata"]["deletionGracePeriodSeconds"] = 30
+    fake.add_pod(doomed)
+    wait_for(lambda: fake.pod("ns", "d") is None)
+    assert not [c for c in fake.calls if c[0] == "PATCH" and "/pods/d/" in c[1]]

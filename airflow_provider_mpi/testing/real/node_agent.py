@@ -475,8 +475,12 @@ class NodeAgent:
             code = _SIGKILL_CODE
         elif process is not None and process.returncode is not None:
             code = process.returncode
-        self._life.stop(pod, rt, code)
-        self._write_status(pod, rt)
+        if rt.stage is not Stage.UNSCHEDULED:  # a container ran or was being created
+            self._life.stop(pod, rt, code)
+            try:
+                self._write_status(pod, rt)
+            except ApiError as error:  # the deletion goes on: the pod is going away
+                _log.debug("node agent: last status of %s not written: %s", rt.name, error)
         self._delete_now(pod)
 
     def _delete_now(self, pod: JSONDict) -> None:
