@@ -28,21 +28,21 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 # The real tier (a real control plane, docs/real-cluster.md) runs where Go is found:
-# mpi_cluster tests run on both backends. MPI_TEST_CLUSTER=emulated turns it off.
+# mpi_cluster tests run on both backends. `make test MPI_TEST_CLUSTER=emulated` turns it
+# off. Passed as --cluster, not exported, so pytest runs inside tests keep their default.
 GO := $(shell command -v go 2>/dev/null || (test -x /usr/local/go/bin/go && echo /usr/local/go/bin/go))
 ifneq ($(GO),)
 MPI_TEST_CLUSTER ?= both
 else
 MPI_TEST_CLUSTER ?= emulated
 endif
-export MPI_TEST_CLUSTER
 # One real cluster per machine (mpi-operator's port 8080 is fixed): wait for another's turn.
 MPI_REAL_CLUSTER_WAIT ?= 900
 export MPI_REAL_CLUSTER_WAIT
 
 test: lint typecheck layers
 	@test -n "$(GO)" || echo "make test: no Go toolchain (not on PATH, not in /usr/local/go/bin): the real cluster tier is skipped; see docs/real-cluster.md"
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --cluster=$(MPI_TEST_CLUSTER) $(PYTEST_ARGS)
 
 # The main job: the Pi example DAG runs a real two-rank mpirun on the embedded
 # emulated cluster and prints the task state, the JobInfo and the result.
