@@ -15,6 +15,7 @@ launcher pod's random suffix ``{rand}``) and times are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -175,7 +176,9 @@ def _suspend_resume(run: Run) -> None:
     run.wait(lambda: run.condition("Suspended"))
     run.wait(lambda: not run.pods())
     run.patch({"spec": {"runPolicy": {"suspend": False}}})
-    run.wait(run.finished)
+    # Observed as it is: a resume that never completes is a finding, not a crash.
+    with contextlib.suppress(TimeoutError):
+        run.wait(run.finished, timeout=45)
 
 
 def _terminate(run: Run) -> None:
