@@ -37,8 +37,8 @@ from datetime import datetime, timedelta, timezone
 from types import TracebackType
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
-from airflow_provider_mpi.testing.controller.events import EventSeverity, event_key, new_event
-from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time, label
+from airflow_provider_mpi.testing.controller.events import EventSeverity
+from airflow_provider_mpi.testing.controller.meta import JSONDict, label
 from airflow_provider_mpi.testing.controller.podlife import KUBELET, PodLife, pod_role
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, Stage, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
@@ -49,13 +49,12 @@ from airflow_provider_mpi.testing.controller.scripts import (
 )
 from airflow_provider_mpi.testing.logbook import LogBook
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError, RestAPI
+from airflow_provider_mpi.testing.real.agentevents import ApiEvents
 from airflow_provider_mpi.testing.real.kubeletserver import KubeletServer, Presence
 from airflow_provider_mpi.testing.real.nodeobjects import (
-    NODE_LEASE_NAMESPACE,
     kubelet_status,
-    lease_object,
-    node_object,
-    node_status,
+    register_nodes,
+    renew_lease,
     status_patch,
 )
 from airflow_provider_mpi.testing.tls import self_signed_identity
@@ -92,58 +91,6 @@ def _newer(candidate: JSONDict, current: JSONDict) -> bool:
 
 def _pod_path(namespace: str, name: str, sub: str = "") -> str:
     return f"/api/v1/namespaces/{namespace}/pods/{name}{sub}"
-
-
-class _ApiEvents:
-    """The kubelet's event recorder, over the API (a repeat bumps ``count``)."""
-
-    def __init__(self, api: AgentAPI) -> None:
-        self._api = api
-        self._seen: dict[tuple[str, ...], tuple[str, int]] = {}
-
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None,
-        field_path: str | None,
-        now: datetime,
-    ) -> None:
-        key = event_key(pod, severity, reason, message, host=host, field_path=field_path)
-        namespace = key[0]
-        seen = self._seen.get(key)
-        try:
-            if seen is not None:
-                name, count = seen
-                body = {"count": count + 1, "lastTimestamp": format_time(now)}
-                self._api.request(
-                    "PATCH",
-                    f"/api/v1/namespaces/{namespace}/events/{name}",
-                    body=body,
-                    content_type=MERGE_PATCH,
-                )
-                self._seen[key] = (name, count + 1)
-                return
-            event = new_event(
-                pod,
-                severity,
-                reason,
-                message,
-                component=component,
-                now=now,
-                host=host,
-                field_path=field_path,
-            )
-            created = self._api.request(
-                "POST", f"/api/v1/namespaces/{namespace}/events", body=event
-            )
-            self._seen[key] = (str(created["metadata"]["name"]), 1)
-        except ApiError as error:  # a real recorder drops what it cannot write
-            _log.debug("event %s about %s dropped: %s", reason, pod["metadata"]["name"], error)
 
 
 class NodeAgent:
@@ -185,7 +132,7 @@ class NodeAgent:
         self._tls = (tls_cert, tls_key)
         self._lease_seconds = lease_seconds
         self.logs = LogBook(_utc_now)
-        self._events = _ApiEvents(self._api)
+        self._events = ApiEvents(self._api)
         self._life = PodLife(self, local_exec=local_exec)
         self._cond = threading.Condition()
         self._cache: dict[Key, JSONDict] = {}
@@ -283,39 +230,13 @@ class NodeAgent:
     # ------------------------------------------------------------ nodes, leases
 
     def _register(self) -> None:
-        now = _utc_now()
-        for node in self.nodes:
-            try:
-                self._api.request("POST", "/api/v1/nodes", body=node_object(node, self.port, now))
-            except ApiError as error:
-                if error.status != 409:
-                    raise
-            # Written again through /status: a re-registration brings the new port.
-            self._api.request(
-                "PATCH",
-                f"/api/v1/nodes/{node}/status",
-                body={"status": node_status(self.port, now)},
-                content_type=MERGE_PATCH,
-            )
-            self._renew(node, now)
-
-    def _renew(self, node: str, now: datetime) -> None:
-        path = f"/apis/coordination.k8s.io/v1/namespaces/{NODE_LEASE_NAMESPACE}/leases"
-        lease = lease_object(node, now)
-        try:
-            self._api.request(
-                "PATCH", f"{path}/{node}", body={"spec": lease["spec"]}, content_type=MERGE_PATCH
-            )
-        except ApiError as error:
-            if error.status != 404:
-                raise
-            self._api.request("POST", path, body=lease)
+        register_nodes(self._api, self.nodes, self.port, _utc_now())
 
     def _heartbeat(self) -> None:
         while not self._stopping.wait(self._lease_seconds):
             for node in self.nodes:
                 try:
-                    self._renew(node, _utc_now())
+                    renew_lease(self._api, node, _utc_now())
                 except ApiError as error:
                     _log.warning("node agent: lease of %s not renewed: %s", node, error)
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_mpi.testing.controller.meta import format_time
+from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError
 
 __all__ = [
     "KUBELET_STATUS_KEYS",
@@ -26,6 +27,8 @@ __all__ = [
     "micro_time",
     "node_object",
     "node_status",
+    "register_nodes",
+    "renew_lease",
     "status_patch",
 ]
 
@@ -218,3 +221,54 @@ def status_patch(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> JSOND
         if key not in new:
             patch[key] = None
     return patch
+
+
+def renew_lease(api: AgentAPI, node: str, now: datetime) -> None:
+    """Renew the node's Lease in ``kube-node-lease`` (created when missing).
+
+    Args:
+        api: The API access.
+        node: The node name.
+        now: The renew time.
+
+    Raises:
+        ApiError: The API server refused it.
+    """
+    path = f"/apis/coordination.k8s.io/v1/namespaces/{NODE_LEASE_NAMESPACE}/leases"
+    lease = lease_object(node, now)
+    try:
+        api.request(
+            "PATCH", f"{path}/{node}", body={"spec": lease["spec"]}, content_type=MERGE_PATCH
+        )
+    except ApiError as error:
+        if error.status != 404:
+            raise
+        api.request("POST", path, body=lease)
+
+
+def register_nodes(api: AgentAPI, nodes: tuple[str, ...], port: int, now: datetime) -> None:
+    """Register (or re-register) Ready Nodes advertising the kubelet ``port``, with their Leases.
+
+    Args:
+        api: The API access.
+        nodes: The node names.
+        port: The kubelet endpoint's port.
+        now: The registration time.
+
+    Raises:
+        ApiError: The API server refused a Node or a Lease.
+    """
+    for node in nodes:
+        try:
+            api.request("POST", "/api/v1/nodes", body=node_object(node, port, now))
+        except ApiError as error:
+            if error.status != 409:
+                raise
+        # Written again through /status: a re-registration brings the new port.
+        api.request(
+            "PATCH",
+            f"/api/v1/nodes/{node}/status",
+            body={"status": node_status(port, now)},
+            content_type=MERGE_PATCH,
+        )
+        renew_lease(api, node, now)
