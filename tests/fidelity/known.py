@@ -37,6 +37,13 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
         "and the launcher stays suspended. The emulator resumes as the operator's code means to",
     ),
     (
+        "hold-release",
+        "*",
+        "the same upstream RBAC gap as suspend-resume, when the hold lands after the launcher "
+        "Job was created and started (a race: the pods' start-delay does not delay the Job's "
+        "startTime); when the hold comes first, the backends agree",
+    ),
+    (
         "api-watch-bookmark",
         "*",
         "the emulator does not implement the WatchList protocol (sendInitialEvents with the "
