@@ -304,13 +304,22 @@ def _two_launchers(body: JSONDict) -> JSONDict:
     return body
 
 
+#: The kinds whose events are compared: those the emulator's controllers model. The
+#: real cluster's endpoints and EndpointSlice controllers also write events about the
+#: job's Service (FailedToCreateEndpoint, FailedToUpdateEndpointSlices) as they race
+#: with the operator; the emulator has no such controllers.
+COMPARED_EVENT_KINDS = frozenset({"MPIJob", "Job", "Pod"})
+
+
 def _event_reasons(run: Run) -> list[str]:
     events = run.core.list_namespaced_event(run.namespace).items
     return sorted(
         {
             f"{e.involved_object.kind}:{e.reason}"
             for e in events
-            if e.involved_object.name and e.involved_object.name.startswith(run.name)
+            if e.involved_object.name
+            and e.involved_object.name.startswith(run.name)
+            and e.involved_object.kind in COMPARED_EVENT_KINDS
         }
     )
 

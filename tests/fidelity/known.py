@@ -22,10 +22,8 @@ KNOWN: tuple[tuple[str, str, str], ...] = (
         "delete-with-children",
         "events",
         "deletion order: the garbage collector deletes the workers before the launcher pod, so "
-        "the launcher loses its peers and the kubelet restarts it (BackOff), and the "
-        "EndpointSlice controller races with the Service's deletion "
-        "(FailedToUpdateEndpointSlices); the emulator deletes the children at once and has no "
-        "EndpointSlice controller",
+        "the launcher loses its peers and the kubelet restarts it (Pod:BackOff); the emulator "
+        "deletes the children at once",
     ),
     (
         "suspend-resume",
