@@ -356,9 +356,26 @@ def _children(run: Run) -> dict[str, Any]:
     return dict(sorted(found.items()))
 
 
+def _await_events(run: Run, job: JSONDict | None) -> None:
+    """Wait until the event of the job's last condition is there.
+
+    The real operator writes events through a client limited to 5 requests per
+    second (its default ``--qps``): under load they arrive seconds after the
+    status, so the observation waits for the last condition's event.
+    """
+    conditions = ((job or {}).get("status") or {}).get("conditions") or []
+    last = [c for c in conditions if c.get("status") == "True" and c.get("reason")]
+    if not last:
+        return
+    wanted = f"MPIJob:{last[-1]['reason']}"
+    with contextlib.suppress(TimeoutError):
+        run.wait(lambda: wanted in _event_reasons(run), timeout=30)
+
+
 def observe(run: Run, scenario: Scenario) -> dict[str, Any]:
     """What a user sees of the job once it settled, normalised (see module docstring)."""
     job = run.get()
+    _await_events(run, job)
     status = (job or {}).get("status") or {}
     observed: dict[str, Any] = {
         "exists": job is not None,
