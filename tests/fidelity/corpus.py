@@ -313,15 +313,18 @@ COMPARED_EVENT_KINDS = frozenset({"MPIJob", "Job", "Pod"})
 
 def _event_reasons(run: Run) -> list[str]:
     events = run.core.list_namespaced_event(run.namespace).items
-    return sorted(
-        {
-            f"{e.involved_object.kind}:{e.reason}"
-            for e in events
-            if e.involved_object.name
-            and e.involved_object.name.startswith(run.name)
-            and e.involved_object.kind in COMPARED_EVENT_KINDS
-        }
-    )
+    reasons = {
+        f"{e.involved_object.kind}:{e.reason}"
+        for e in events
+        if e.involved_object.name
+        and e.involved_object.name.startswith(run.name)
+        and e.involved_object.kind in COMPARED_EVENT_KINDS
+    }
+    # A scheduling the real scheduler retried and then made (nodes still initialising
+    # right after start-up) is compared as what it ended as: Scheduled.
+    if "Pod:Scheduled" in reasons:
+        reasons.discard("Pod:FailedScheduling")
+    return sorted(reasons)
 
 
 def normalise(text: str, run: Run) -> str:
