@@ -6,7 +6,11 @@ What happens:
    Airflow is imported), so nothing touches ``~/airflow``.
 2. An emulated Kubernetes cluster with the MPI operator starts on 127.0.0.1
    with local execution: the launcher's command runs as a real local process
-   (``mpirun`` and mpi4py from the Open MPI and mpi4py wheels).
+   (``mpirun`` and mpi4py from the Open MPI and mpi4py wheels). With
+   ``--cluster real`` (``make demo CLUSTER=real``) it is the real control
+   plane instead: kube-apiserver v1.35.4 and the real mpi-operator v0.8.2,
+   built from Go modules on first use, with the node agent running the pods;
+   the connection then holds a namespaced ServiceAccount's token.
 3. The ``kubernetes_default`` connection points at it, as a DAG author would
    configure a real cluster.
 4. ``example_dags/example_mpi_pi.py`` runs unchanged with ``dag.test()``: the
@@ -101,6 +105,12 @@ def main() -> int:
     """Run the demo; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="show Airflow's log lines")
+    parser.add_argument(
+        "--cluster",
+        choices=("emulated", "real"),
+        default="emulated",
+        help="the emulator (default) or the real control plane with the real MPI operator",
+    )
     args = parser.parse_args()
     home = _private_airflow_home(args.verbose)
 
@@ -111,14 +121,29 @@ def main() -> int:
         print("mpirun not found: install the dev extras (pip install -e '.[dev]')", file=sys.stderr)
         return 1
 
-    with MPICluster(local_exec=True) as cluster:
+    if args.cluster == "real":
+        from airflow_provider_mpi.testing.real import RealCluster, RealClusterError
+
+        print("Starting the real control plane (builds what is missing first) ...", flush=True)
+        real = RealCluster(local_exec=True, progress=lambda line: print(line, flush=True))
+        try:
+            real.start()
+        except RealClusterError as exc:
+            print(f"FAILED: {exc}", file=sys.stderr)
+            return 1
+        cluster_context: Any = real
+        what = "Real Kubernetes v1.35.4 with mpi-operator v0.8.2"
+    else:
+        cluster_context = MPICluster(local_exec=True)
+        what = "Emulated cluster with the MPI operator"
+    with cluster_context as cluster:
         os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = json.dumps(
             {
                 "conn_type": "kubernetes",
                 "extra": {"kube_config_path": cluster.kubeconfig_path, "namespace": "default"},
             }
         )
-        print(f"Emulated cluster with the MPI operator at {cluster.url} (local execution)")
+        print(f"{what} at {cluster.url} (local execution)")
         print(f"Running {EXAMPLE.relative_to(ROOT)} with dag.test() ...", flush=True)
         started = time.monotonic()
         dagrun = _run(_load_dag(), home)

@@ -1,8 +1,14 @@
-"""Command line: run the emulated cluster until stopped.
+"""Command line: run the emulated cluster, or the real control plane, until stopped.
 
 ``python -m airflow_provider_mpi.testing serve`` starts an :class:`MPICluster`,
 writes its kubeconfig, prints where to find it, and serves until SIGINT or
 SIGTERM, so ``kubectl``, a DAG run or a notebook can use the cluster.
+
+``serve --real`` does the same with a
+:class:`~airflow_provider_mpi.testing.real.RealCluster` (real kube-apiserver
+and mpi-operator v0.8.2): it builds what is missing first, printing progress,
+and writes the kubeconfig only once the MPIJob CRD is Established and the
+operator runs. ``build-real`` only builds.
 """
 
 from __future__ import annotations
@@ -34,13 +40,19 @@ def _port(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (``serve`` is the only command)."""
+    """The argument parser (``serve`` and ``build-real``)."""
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_mpi.testing",
         description="An emulated Kubernetes cluster with the Kubeflow MPI operator, on 127.0.0.1.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the emulated cluster until stopped")
+    serve.add_argument(
+        "--real",
+        action="store_true",
+        help="a real control plane (kube-apiserver v1.35.4, mpi-operator v0.8.2, built from"
+        " Go modules on first use) instead of the emulator",
+    )
     serve.add_argument(
         "--port", type=_port, default=0, help="port on 127.0.0.1 (default: any free port)"
     )
@@ -65,7 +77,87 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a cluster without the MPI operator and its CRD",
     )
+    commands.add_parser(
+        "build-real",
+        help="build the real control plane's binaries from Go modules (what is missing)",
+    )
     return parser
+
+
+class _Stop(Exception):
+    """SIGTERM while the real control plane starts: unwind and stop what was started."""
+
+
+def _build_real() -> int:
+    from airflow_provider_mpi.testing.real import Builder, RealClusterError
+
+    builder = Builder()
+    try:
+        paths = builder.ensure()
+    except RealClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _serve_real(args: argparse.Namespace, stop: threading.Event) -> int:
+    from airflow_provider_mpi.testing.real import RealCluster, RealClusterError
+
+    if args.local_exec or args.plain_http or args.without_operator or args.token:
+        print(
+            "error: --local-exec, --plain-http, --without-operator and --token are emulator"
+            " options; the real control plane always serves TLS with the operator installed",
+            file=sys.stderr,
+        )
+        return 2
+    if args.speed != 1.0:
+        print(
+            "error: --speed is an emulator option (real clusters run in real time)", file=sys.stderr
+        )
+        return 2
+    starting = True
+
+    def on_term(number: int, frame: FrameType | None) -> None:
+        if starting:
+            raise _Stop
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_term)
+    cluster = RealCluster(
+        port=args.port,
+        namespace=args.namespace,
+        progress=lambda line: print(line, flush=True),
+    )
+    try:
+        print("starting the real control plane ...", flush=True)
+        with cluster:
+            starting = False
+            kubeconfig = cluster.kubeconfig_path
+            if args.kubeconfig:
+                kubeconfig = cluster.write_kubeconfig(args.kubeconfig)
+            print(
+                f"real Kubernetes v1.35.4 with mpi-operator v0.8.2 serving on {cluster.url}"
+                f" (ready in {cluster.timings['start']:.1f} s)",
+                flush=True,
+            )
+            print(f"kubeconfig: {kubeconfig}", flush=True)
+            print(f"admin kubeconfig: {cluster.admin_kubeconfig_path}", flush=True)
+            print(f"try: KUBECONFIG={kubeconfig} kubectl get mpijobs", flush=True)
+            while not stop.wait(0.5):
+                cluster.check_alive()
+            print("stopping", flush=True)
+    except (KeyboardInterrupt, _Stop):
+        if not starting:
+            print("stopped", flush=True)
+            return 0
+        print("interrupted while starting: stopped every process", file=sys.stderr, flush=True)
+        return 130
+    except RealClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status.
     """
     args = build_parser().parse_args(argv)
+    if args.command == "build-real":
+        return _build_real()
     from airflow_provider_mpi.testing.cluster import MPICluster
 
     stop = threading.Event()
@@ -87,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if args.real:
+            # SIGINT stays KeyboardInterrupt while starting, so a start can be cancelled.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            return _serve_real(args, stop)
         with MPICluster(
             port=args.port,
             local_exec=args.local_exec,

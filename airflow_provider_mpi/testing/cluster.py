@@ -162,6 +162,9 @@ class MPICluster:
             sends a bearer token over HTTPS); ``False`` serves plain HTTP.
     """
 
+    #: Which backend this is (the pytest plugin's ``--cluster``); a real one says ``"real"``.
+    backend = "emulated"
+
     def __init__(
         self,
         *,
@@ -219,6 +222,9 @@ class MPICluster:
             store.create("namespaces", {"metadata": {"name": self.namespace}})
         if self.operator_installed:
             store.create("customresourcedefinitions", mpijob_crd())
+        # A real API server's watch cache starts at its start-up resourceVersion: a
+        # watch from before it (resourceVersion=1) is answered 410 Expired.
+        store.compact()
         self._faults = self._faults if self._faults is not None else FaultInjector()
         kubelet = Kubelet(
             store, self.clock.now, local_exec=self.local_exec, wake=lambda: self._wake()

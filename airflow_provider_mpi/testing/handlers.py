@@ -212,7 +212,10 @@ class ApiHandlers:
     def _warning_headers(warnings: list[str]) -> dict[str, str]:
         if not warnings:
             return {}
-        return {"Warning": ", ".join(f'299 - "{w}"'.replace('\\"', '"') for w in warnings)}
+        # RFC 7234 warn-text is a quoted-string: inner quotes and backslashes escaped,
+        # as the API server writes them.
+        texts = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
+        return {"Warning": ", ".join(f'299 - "{text}"' for text in texts)}
 
     @staticmethod
     def _check_type(rt: ResourceType, obj: JSONDict) -> None:

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +23,7 @@ from aiohttp import web
 from airflow_provider_mpi.testing import discovery
 from airflow_provider_mpi.testing.faults import FaultDecision
 from airflow_provider_mpi.testing.handlers import wants_table
+from airflow_provider_mpi.testing.logstream import LogQuery, stream_log
 from airflow_provider_mpi.testing.routing import Target
 from airflow_provider_mpi.testing.store import (
     BadRequest,
@@ -39,7 +40,6 @@ __all__ = ["serve_log", "serve_watch"]
 JSONDict = dict[str, Any]
 #: How often an idle stream checks that its client is still connected.
 _LIVENESS_SECONDS = 2.0
-_LOG_POLL_SECONDS = 0.05
 
 
 def _parse_since(text: str | None) -> int | None:
@@ -247,21 +247,6 @@ def _pick_container(pod: JSONDict, wanted: str | None) -> str:
     )
 
 
-def _format(stamp: datetime, line: str, timestamps: bool) -> bytes:
-    text = f"{stamp.strftime('%Y-%m-%dT%H:%M:%S.%f')}000Z {line}" if timestamps else line
-    return (text + "\n").encode()
-
-
-def _int_param(request: web.Request, name: str) -> int | None:
-    text = request.query.get(name)
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise BadRequest(f"{name}: Invalid value: {text!r}: must be an integer") from None
-
-
 async def serve_log(
     request: web.Request, target: Target, store: Store, now: Callable[[], datetime]
 ) -> web.StreamResponse:
@@ -285,62 +270,24 @@ async def serve_log(
     """
     assert target.name is not None
     assert target.namespace is not None
-    query = request.query
-    pod = store.get("pods", target.namespace, target.name)
-    container = _pick_container(pod, query.get("container"))
-    previous = query.get("previous", "").lower() in ("true", "1")
-    follow = query.get("follow", "").lower() in ("true", "1") and not previous
-    timestamps = query.get("timestamps", "").lower() in ("true", "1")
-    lines, closed = store.logs.read(target.namespace, target.name, container, previous=previous)
+    namespace, name = target.namespace, target.name
+    options = LogQuery.parse(request.query)
+    pod = store.get("pods", namespace, name)
+    container = _pick_container(pod, request.query.get("container"))
+    lines, closed = store.logs.read(namespace, name, container, previous=options.previous)
     phase = (pod.get("status") or {}).get("phase", "Pending")
     if not lines and not closed and phase == "Pending":
         raise BadRequest(
-            f'container "{container}" in pod "{target.name}" is waiting to start: ContainerCreating'
+            f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating'
         )
-    seen = len(lines)
-    since_seconds = _int_param(request, "sinceSeconds")
-    if since_seconds is not None:
-        cutoff = now() - timedelta(seconds=since_seconds)
-        lines = [(stamp, text) for stamp, text in lines if stamp >= cutoff]
-    count = _int_param(request, "tailLines")
-    if count is not None:
-        lines = lines[-count:] if count > 0 else []
-    budget = _int_param(request, "limitBytes")
-    response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
-    if follow:
-        response.enable_chunked_encoding()
-    await response.prepare(request)
 
-    async def send(chunk: list[tuple[datetime, str]]) -> bool:
-        """Write lines; False once limitBytes is used up."""
-        nonlocal budget
-        data = b"".join(_format(stamp, text, timestamps) for stamp, text in chunk)
-        if budget is not None:
-            data, budget = data[:budget], max(0, budget - len(data))
-        if data:
-            await response.write(data)
-        return budget is None or budget > 0
+    def present() -> bool:
+        try:
+            store.get("pods", namespace, name)
+        except NotFound:
+            return False
+        return True
 
-    try:
-        more = await send(lines)
-        while more and follow and not closed:
-            transport = request.transport
-            if transport is None or transport.is_closing():
-                break
-            await asyncio.sleep(_LOG_POLL_SECONDS)
-            try:
-                store.get("pods", target.namespace, target.name)
-            except NotFound:
-                break
-            current, closed = store.logs.read(target.namespace, target.name, container)
-            if len(current) < seen:  # the container restarted
-                seen = 0
-            fresh = current[seen:]
-            seen = len(current)
-            if fresh:
-                more = await send(fresh)
-    except ConnectionError:
-        return response
-    with contextlib.suppress(ConnectionError):
-        await response.write_eof()
-    return response
+    return await stream_log(
+        request, store.logs, (namespace, name, container), options, now, present
+    )

@@ -42,7 +42,7 @@ FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, tota
 @pytest.fixture
 async def tracker(mpi_cluster: MPICluster) -> AsyncIterator[AsyncMPIOperatorTracker]:
     async with mpi_cluster.async_api_client() as client:
-        yield AsyncMPIOperatorTracker(client, retry=FAST_RETRY)
+        yield AsyncMPIOperatorTracker(client, retry=FAST_RETRY, namespace=mpi_cluster.namespace)
 
 
 async def test_implements_the_protocols(tracker: AsyncMPIOperatorTracker) -> None:
@@ -120,7 +120,7 @@ async def test_job_control(tracker: AsyncMPIOperatorTracker, mpi_cluster: MPIClu
 async def test_arrays(tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster) -> None:
     array_id = await tracker.add_array_job(template(duration=2, name="arr"), 1, 5, 1, 2)
     job_ids = await tracker.list_array_jobs(array_id)
-    assert job_ids == [f"default/arr-{i}" for i in range(1, 6)]
+    assert job_ids == [f"{mpi_cluster.namespace}/arr-{i}" for i in range(1, 6)]
     states = await tracker.wait_array(array_id, 60)
     assert list(states) == job_ids
     assert set(states.values()) == {S.DONE}
@@ -159,6 +159,7 @@ class LosesAnswers:
         return call
 
 
+@pytest.mark.emulator_only("counts requests")
 async def test_lost_create_answer_makes_one_job(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
@@ -193,6 +194,7 @@ async def _drain(lines: AsyncIterator[str]) -> list[str]:
     return [line async for line in lines]
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize(("name", "call"), ASYNC_METHODS, ids=[n for n, _ in ASYNC_METHODS])
 async def test_only_drmaa2_errors_under_resets(
     mpi_cluster: MPICluster, name: str, call: Callable[[AsyncMPIOperatorTracker], Any]
@@ -200,7 +202,7 @@ async def test_only_drmaa2_errors_under_resets(
     mpi_cluster.faults.reset_connections()
     retry = RetryPolicy(max_attempts=2, initial_delay=0.01, total_timeout=2)
     async with mpi_cluster.async_api_client() as client:
-        tracker = AsyncMPIOperatorTracker(client, retry=retry)
+        tracker = AsyncMPIOperatorTracker(client, retry=retry, namespace=mpi_cluster.namespace)
         with pytest.raises(DRMAA2Error) as info:
             await asyncio.wait_for(call(tracker), 20)
     assert isinstance(info.value, TransientBackendError), f"{name}: {info.value!r}"
@@ -212,7 +214,7 @@ async def test_cancelled_wait_stops_the_stream(
     job_id = await tracker.add_job(template(duration=1000))
     waiting = asyncio.ensure_future(tracker.wait(job_id, None))
     await asyncio.sleep(0.3)
-    hub = JobWatchHub.for_api(tracker.api, "default")
+    hub = JobWatchHub.for_api(tracker.api, mpi_cluster.namespace)
     assert hub.running
     assert hub.waiters == 1
     waiting.cancel()
@@ -222,6 +224,7 @@ async def test_cancelled_wait_stops_the_stream(
     assert not hub.running
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.mpi_cluster(clock=20.0, faults=FaultInjector(seed=5))
 async def test_whole_method_set_under_random_faults(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster

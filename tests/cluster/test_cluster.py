@@ -20,6 +20,9 @@ from tests.cluster.test_controller import mpijob
 GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
 
 
+pytestmark = pytest.mark.emulator_only("tests MPICluster itself (its store, clock and controllers)")
+
+
 def conditions(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return [(c["type"], c["status"]) for c in (obj.get("status") or {}).get("conditions") or []]
 

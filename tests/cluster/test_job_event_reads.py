@@ -88,9 +88,10 @@ def _events_listed(cluster: MPICluster) -> int:
     return cluster.requests.count(Verb.LIST, "events")
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_sync_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
-    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path)
+    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
     job_id = tracker.add_job(template(duration=1, exit_code=3))
     assert tracker.wait(job_id, 30) is JobState.FAILED
     _add_noise(mpi_cluster)
@@ -109,9 +110,10 @@ def test_sync_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
     assert {e.object_kind for e in events} >= {"MPIJob", "Pod"}
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_async_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
-    sync = MPIOperatorTracker(mpi_cluster.kubeconfig_path)
+    sync = MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
     job_id = sync.add_job(template(duration=1))
     assert sync.wait(job_id, 30) is JobState.DONE
     _add_noise(mpi_cluster)
@@ -120,7 +122,7 @@ def test_async_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
 
     async def read() -> None:
         async with mpi_cluster.async_api_client() as client:
-            tracker = AsyncMPIOperatorTracker(client, namespace="default")
+            tracker = AsyncMPIOperatorTracker(client, namespace=mpi_cluster.namespace)
             assert (await tracker.job_info(job_id)).state is JobState.DONE
             assert _events_listed(mpi_cluster) == 0
             assert await tracker.job_events(job_id) == expected
@@ -137,9 +139,10 @@ def _invalid_job(cluster: MPICluster, name: str) -> str:
     return f"default/{name}"
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_a_validation_error_is_read_from_the_jobs_own_events(mpi_cluster: MPICluster) -> None:
-    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path)
+    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
     job_id = _invalid_job(mpi_cluster, "bad")
     mpi_cluster.wait_for(lambda: tracker.job_state(job_id)[0] is JobState.FAILED, 10)
     _add_noise(mpi_cluster)
@@ -152,7 +155,9 @@ def test_a_validation_error_is_read_from_the_jobs_own_events(mpi_cluster: MPIClu
 
     async def read() -> tuple[JobState, str]:
         async with mpi_cluster.async_api_client() as client:
-            info = await AsyncMPIOperatorTracker(client, namespace="default").job_info(job_id)
+            info = await AsyncMPIOperatorTracker(client, namespace=mpi_cluster.namespace).job_info(
+                job_id
+            )
             return info.state, info.sub_state
 
     assert asyncio.run(read()) == (JobState.FAILED, "validation-error")

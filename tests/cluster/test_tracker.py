@@ -38,7 +38,7 @@ S = JobState
 
 @pytest.fixture
 def tracker(mpi_cluster: MPICluster) -> MPIOperatorTracker:
-    return MPIOperatorTracker(mpi_cluster.kubeconfig_path)
+    return MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
 
 
 # Construction
@@ -151,23 +151,26 @@ def test_add_job_keeps_the_template(tracker: MPIOperatorTracker, mpi_cluster: MP
     jt = template()
     job_id = tracker.add_job(jt)
     namespace, name = job_id.split("/")
-    assert namespace == "default"
+    assert namespace == mpi_cluster.namespace
     assert name.startswith("mpijob-")
     assert ANNOTATION_JOB_TEMPLATE in mpijob(mpi_cluster, job_id)["metadata"]["annotations"]
     assert tracker.job_template(job_id) == jt
     assert tracker.job_template(name) == jt  # a bare name means the tracker's namespace
 
 
-def test_job_name_is_the_object_name(tracker: MPIOperatorTracker) -> None:
-    assert tracker.add_job(template(name="pi-run")) == "default/pi-run"
+def test_job_name_is_the_object_name(tracker: MPIOperatorTracker, mpi_cluster: MPICluster) -> None:
+    assert tracker.add_job(template(name="pi-run")) == f"{mpi_cluster.namespace}/pi-run"
 
 
-def test_taken_job_name_is_a_conflict_naming_the_job(tracker: MPIOperatorTracker) -> None:
+def test_taken_job_name_is_a_conflict_naming_the_job(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
     tracker.add_job(template(name="pi-run"))
-    with pytest.raises(ConflictError, match="default/pi-run"):
+    with pytest.raises(ConflictError, match=f"{mpi_cluster.namespace}/pi-run"):
         tracker.add_job(template(name="pi-run"))
 
 
+@pytest.mark.emulator_only("counts requests")
 def test_invalid_template_fails_before_any_request(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
@@ -180,6 +183,7 @@ def test_invalid_template_fails_before_any_request(
     assert mpijob_names(mpi_cluster) == []
 
 
+@pytest.mark.emulator_only("creates a namespace in the emulator's store")
 def test_namespace_extension_places_the_job(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
@@ -224,6 +228,7 @@ def test_states_and_info_of_a_finished_job(tracker: MPIOperatorTracker) -> None:
     assert list(tracker.job_output(job_id, tail_lines=1)) == ["boom"]
 
 
+@pytest.mark.emulator_only("the unschedulable script: the real scheduler binds every pod")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_events_of_an_unschedulable_job(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
@@ -260,6 +265,7 @@ def test_unknown_job_is_not_found(tracker: MPIOperatorTracker, call: object) -> 
     assert "nope" in info.value.job_id
 
 
+@pytest.mark.emulator_only("counts requests")
 def test_malformed_ids_fail_before_any_request(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
@@ -406,7 +412,10 @@ def test_check_cluster_without_the_operator(tracker: MPIOperatorTracker) -> None
 def test_check_cluster_without_permission(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
-    mpi_cluster.faults.forbid("default", resource="mpijobs")
+    if mpi_cluster.backend == "emulated":
+        mpi_cluster.faults.forbid("default", resource="mpijobs")
+    else:  # RBAC: the provider's Role is not bound in kube-public
+        tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace="kube-public")
     with pytest.raises(AuthorizationError) as info:
         tracker.check_cluster()
     assert info.value.status == 403

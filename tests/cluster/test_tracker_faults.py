@@ -21,6 +21,9 @@ from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import FaultInjector, Verb
 from tests.cluster.tracker_support import mpijob, mpijob_names, template
 
+pytestmark = pytest.mark.emulator_only("injects faults")
+
+
 S = JobState
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, total_timeout=20)
 

@@ -28,7 +28,7 @@ S = JobState
 
 @pytest.fixture
 def tracker(mpi_cluster: MPICluster) -> MPIOperatorTracker:
-    return MPIOperatorTracker(mpi_cluster.kubeconfig_path)
+    return MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
 
 
 def watches_and_lists(cluster: MPICluster) -> tuple[int, int, int]:
@@ -43,6 +43,7 @@ def watches_and_lists(cluster: MPICluster) -> tuple[int, int, int]:
 # Single jobs
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=20.0)
 def test_wait_follows_a_watch_without_polling(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
@@ -55,6 +56,7 @@ def test_wait_follows_a_watch_without_polling(
     assert watches_and_lists(mpi_cluster) == (1, 1, 0)
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=10.0)
 def test_requests_do_not_grow_with_the_wait(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
@@ -70,6 +72,7 @@ def test_requests_do_not_grow_with_the_wait(
     assert counts[0] == counts[1]
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock="manual")
 def test_timeout_zero_looks_once(tracker: MPIOperatorTracker, mpi_cluster: MPICluster) -> None:
     job_id = tracker.add_job(template(duration=100))
@@ -108,6 +111,7 @@ def test_end_state_not_waited_for_is_an_error(tracker: MPIOperatorTracker) -> No
     assert (info.value.job_id, info.value.state) == (job_id, S.DONE)
 
 
+@pytest.mark.emulator_only("reads the emulator's store")
 @pytest.mark.mpi_cluster(clock="manual")
 def test_job_deleted_while_waiting(tracker: MPIOperatorTracker, mpi_cluster: MPICluster) -> None:
     job_id = tracker.add_job(template(duration=100))
@@ -122,6 +126,7 @@ def test_job_deleted_while_waiting(tracker: MPIOperatorTracker, mpi_cluster: MPI
     assert info.value.job_id == job_id
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.mpi_cluster(clock=20.0)
 def test_wait_survives_dropped_and_expired_watches(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster
@@ -161,10 +166,11 @@ def test_array_tasks_are_labelled_and_held_beyond_max_parallel(
     jt = template(name="sweep")
     jt = jt.replace(args=["pi.py", "--part", "$DRMAA2_INDEX$"])
     array_id = tracker.add_array_job(jt, 2, 11, 3, 2)  # tasks 2, 5, 8, 11
-    assert array_id == "default/sweep"
-    assert tracker.list_array_jobs(array_id) == [f"default/sweep-{i}" for i in (2, 5, 8, 11)]
+    ns = mpi_cluster.namespace
+    assert array_id == f"{ns}/sweep"
+    assert tracker.list_array_jobs(array_id) == [f"{ns}/sweep-{i}" for i in (2, 5, 8, 11)]
     for task in (2, 5, 8, 11):
-        obj = mpijob(mpi_cluster, f"default/sweep-{task}")
+        obj = mpijob(mpi_cluster, f"{ns}/sweep-{task}")
         assert obj["metadata"]["labels"][LABEL_ARRAY_ID] == "sweep"
         assert obj["metadata"]["labels"][LABEL_TASK_ID] == str(task)
         held = task in (8, 11)
@@ -177,15 +183,19 @@ def test_array_tasks_are_labelled_and_held_beyond_max_parallel(
         assert tracker.job_template(f"sweep-{task}").job_environment["TASK_ID"] == str(task)
 
 
-def test_array_ids_in_numeric_task_order_and_seed_ids(tracker: MPIOperatorTracker) -> None:
+def test_array_ids_in_numeric_task_order_and_seed_ids(
+    tracker: MPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    ns = mpi_cluster.namespace
     array_id = tracker.add_array_job(template(name="arr"), 1, 11, 1, 0)
-    expected = [f"default/arr-{i}" for i in range(1, 12)]
+    expected = [f"{ns}/arr-{i}" for i in range(1, 12)]
     assert tracker.list_array_jobs(array_id) == expected
     assert tracker.list_array_jobs("arr") == expected
-    seed_id = '["arr-2", "default/arr-1"]'
-    assert tracker.list_array_jobs(seed_id) == ["default/arr-2", "default/arr-1"]
+    seed_id = f'["arr-2", "{ns}/arr-1"]'
+    assert tracker.list_array_jobs(seed_id) == [f"{ns}/arr-2", f"{ns}/arr-1"]
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.parametrize(
     ("args", "field"),
     [
@@ -236,6 +246,7 @@ def _running_counter(cluster: MPICluster) -> tuple[dict[str, int], Any]:
     return peak, cluster.store.subscribe(on_event)
 
 
+@pytest.mark.emulator_only("follows the emulator's store")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_wait_array_releases_within_max_parallel(
     tracker: MPIOperatorTracker, mpi_cluster: MPICluster

@@ -21,7 +21,7 @@ FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, tota
 @pytest.fixture
 async def tracker(mpi_cluster: MPICluster) -> AsyncIterator[AsyncMPIOperatorTracker]:
     async with mpi_cluster.async_api_client() as client:
-        yield AsyncMPIOperatorTracker(client, retry=FAST_RETRY)
+        yield AsyncMPIOperatorTracker(client, retry=FAST_RETRY, namespace=mpi_cluster.namespace)
 
 
 def counts(cluster: MPICluster) -> tuple[int, int, int]:
@@ -37,6 +37,7 @@ async def submit(tracker: AsyncMPIOperatorTracker, n: int, duration: float) -> l
     return [await tracker.add_job(template(duration=duration)) for _ in range(n)]
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=10.0)
 async def test_many_waiters_one_stream(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
@@ -49,23 +50,26 @@ async def test_many_waiters_one_stream(
     assert (lists, gets) == (1, 0)  # one list; every job was in the hub's view
     mpi_cluster.wait_for(lambda: counts(mpi_cluster)[1] >= 1, 10)
     assert counts(mpi_cluster)[1] == 1  # one stream for all 40
-    hub = JobWatchHub.for_api(tracker.api, "default")
+    hub = JobWatchHub.for_api(tracker.api, mpi_cluster.namespace)
     assert (hub.waiters, hub.running) == (0, False)
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=10.0)
 async def test_waiters_with_their_own_clients_share_the_stream(
     mpi_cluster: MPICluster,
 ) -> None:
     """As in a triggerer: every trigger opens (and closes) its own API client."""
     async with mpi_cluster.async_api_client() as client:
-        submitter = AsyncMPIOperatorTracker(client)
+        submitter = AsyncMPIOperatorTracker(client, namespace=mpi_cluster.namespace)
         job_ids = [await submitter.add_job(template(duration=2 + i)) for i in range(6)]
     mpi_cluster.requests.reset()
 
     async def trigger(job_id: str) -> JobState:
         async with mpi_cluster.async_api_client() as own_client:
-            return await AsyncMPIOperatorTracker(own_client, retry=FAST_RETRY).wait(job_id, 60)
+            return await AsyncMPIOperatorTracker(
+                own_client, retry=FAST_RETRY, namespace=mpi_cluster.namespace
+            ).wait(job_id, 60)
 
     assert set(await asyncio.gather(*(trigger(job_id) for job_id in job_ids))) == {S.DONE}
     lists, _, _ = counts(mpi_cluster)
@@ -75,11 +79,12 @@ async def test_waiters_with_their_own_clients_share_the_stream(
     assert counts(mpi_cluster)[1] <= len(job_ids)
 
 
+@pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=10.0)
 async def test_waiters_sharing_a_client_keep_the_stream_on_it(mpi_cluster: MPICluster) -> None:
     """As in a triggerer whose triggers share one client: it closes after the last one."""
     async with mpi_cluster.async_api_client() as client:
-        submitter = AsyncMPIOperatorTracker(client)
+        submitter = AsyncMPIOperatorTracker(client, namespace=mpi_cluster.namespace)
         job_ids = [await submitter.add_job(template(duration=1 + 2 * i)) for i in range(4)]
     mpi_cluster.requests.reset()
     clients = []
@@ -87,7 +92,9 @@ async def test_waiters_sharing_a_client_keep_the_stream_on_it(mpi_cluster: MPICl
     async def trigger(job_id: str) -> JobState:
         async with shared_api_client("cluster", mpi_cluster.async_api_client) as shared:
             clients.append(shared)
-            tracker = AsyncMPIOperatorTracker(shared, retry=FAST_RETRY)
+            tracker = AsyncMPIOperatorTracker(
+                shared, retry=FAST_RETRY, namespace=mpi_cluster.namespace
+            )
             state = await tracker.wait(job_id, 60)
             assert (await tracker.job_info(job_id)).state is state  # read after the wait
             return state
@@ -99,6 +106,7 @@ async def test_waiters_sharing_a_client_keep_the_stream_on_it(mpi_cluster: MPICl
     assert (lists, watches) == (1, 1)  # the stream stayed on the shared client
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.mpi_cluster(clock=10.0)
 async def test_dropped_stream_resumes_without_listing(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
@@ -113,6 +121,7 @@ async def test_dropped_stream_resumes_without_listing(
     assert watches >= 2
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.mpi_cluster(clock=10.0)
 async def test_gone_relists_and_reevaluates(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
@@ -125,6 +134,7 @@ async def test_gone_relists_and_reevaluates(
     assert counts(mpi_cluster)[0] == 3  # the first list, then one per 410
 
 
+@pytest.mark.emulator_only("reads the emulator's store")
 @pytest.mark.mpi_cluster(clock="manual")
 async def test_a_deleted_job_fails_only_its_waiter(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
@@ -142,6 +152,7 @@ async def test_a_deleted_job_fails_only_its_waiter(
     assert await waits[1] is S.DONE
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.mpi_cluster(clock="manual")
 async def test_a_permanent_failure_reaches_every_waiter(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
@@ -152,7 +163,7 @@ async def test_a_permanent_failure_reaches_every_waiter(
         *(tracker.wait(job_id, 30) for job_id in job_ids), return_exceptions=True
     )
     assert all(isinstance(result, AuthorizationError) for result in results), results
-    hub = JobWatchHub.for_api(tracker.api, "default")
+    hub = JobWatchHub.for_api(tracker.api, mpi_cluster.namespace)
     assert not hub.running
     mpi_cluster.faults.clear()
     mpi_cluster.advance(6)
@@ -177,9 +188,9 @@ async def test_a_waiter_joining_a_running_stream(
 def test_one_hub_per_event_loop(mpi_cluster: MPICluster) -> None:
     async def hub_of_this_loop() -> JobWatchHub:
         async with mpi_cluster.async_api_client() as client:
-            tracker = AsyncMPIOperatorTracker(client)
-            first = JobWatchHub.for_api(tracker.api, "default")
-            assert JobWatchHub.for_api(tracker.api, "default") is first
+            tracker = AsyncMPIOperatorTracker(client, namespace=mpi_cluster.namespace)
+            first = JobWatchHub.for_api(tracker.api, mpi_cluster.namespace)
+            assert JobWatchHub.for_api(tracker.api, mpi_cluster.namespace) is first
             assert JobWatchHub.for_api(tracker.api, "other") is not first
             return first
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import kubernetes.client
+
 from airflow_provider_mpi.drmaa2 import JobTemplate
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
     set_annotations_extension,
@@ -43,21 +45,48 @@ def template(
     return jt
 
 
-def mpijob(cluster: MPICluster, job_id: str) -> dict[str, Any]:
-    """Read an MPIJob straight from the emulator's store."""
+def _api(cluster: Any) -> Any:
+    """An all-powerful client of either backend (the emulator's token; the real admin)."""
+    admin = getattr(cluster, "admin_api_client", None)
+    return admin() if admin is not None else cluster.api_client()
+
+
+def mpijob(cluster: Any, job_id: str) -> dict[str, Any]:
+    """Read an MPIJob: from the emulator's store (past its faults), or through the real API."""
     namespace, name = job_id.split("/")
-    return cluster.store.get("mpijobs", namespace, name)
-
-
-def mpijob_names(cluster: MPICluster, namespace: str = "default") -> list[str]:
-    items, _ = cluster.store.list("mpijobs", namespace)
-    return sorted(item["metadata"]["name"] for item in items)
-
-
-def pods(cluster: MPICluster, job_name: str, namespace: str = "default") -> list[dict[str, Any]]:
-    items, _ = cluster.store.list(
-        "pods", namespace, label_selector=f"training.kubeflow.org/job-name={job_name}"
+    if cluster.backend == "emulated":
+        stored: dict[str, Any] = cluster.store.get("mpijobs", namespace, name)
+        return stored
+    api = kubernetes.client.CustomObjectsApi(_api(cluster))
+    found: dict[str, Any] = api.get_namespaced_custom_object(
+        "kubeflow.org", "v2beta1", namespace, "mpijobs", name
     )
+    return found
+
+
+def mpijob_names(cluster: Any, namespace: str | None = None) -> list[str]:
+    if cluster.backend == "emulated":
+        items, _ = cluster.store.list("mpijobs", namespace or cluster.namespace)
+        return sorted(item["metadata"]["name"] for item in items)
+    api = kubernetes.client.CustomObjectsApi(_api(cluster))
+    found = api.list_namespaced_custom_object(
+        "kubeflow.org", "v2beta1", namespace or cluster.namespace, "mpijobs"
+    )
+    return sorted(item["metadata"]["name"] for item in found["items"])
+
+
+def pods(cluster: Any, job_name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+    selector = f"training.kubeflow.org/job-name={job_name}"
+    if cluster.backend == "emulated":
+        found, _ = cluster.store.list(
+            "pods", namespace or cluster.namespace, label_selector=selector
+        )
+        return list(found)
+    api = _api(cluster)
+    listed = kubernetes.client.CoreV1Api(api).list_namespaced_pod(
+        namespace or cluster.namespace, label_selector=selector
+    )
+    items: list[dict[str, Any]] = api.sanitize_for_serialization(listed.items)
     return items
 
 

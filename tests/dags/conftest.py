@@ -31,14 +31,27 @@ def airflow_db() -> None:
     airflow_env.init_airflow_db()
 
 
-def connection_env(cluster: MPICluster, **extra: Any) -> str:
+def connection_env(cluster: Any, **extra: Any) -> str:
     """The ``AIRFLOW_CONN_*`` value of a ``kubernetes`` connection to ``cluster``."""
     return json.dumps(
         {
             "conn_type": "kubernetes",
-            "extra": {"kube_config_path": cluster.kubeconfig_path, "namespace": "default", **extra},
+            "extra": {
+                "kube_config_path": cluster.kubeconfig_path,
+                "namespace": cluster.namespace,
+                **extra,
+            },
         }
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """DAG tests on the emulator run its clock fast (scripted jobs of seconds end at once)."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        dag_test = "tests/dags/" in str(item.path) and "cluster" in fixtures
+        if dag_test and item.get_closest_marker("mpi_cluster") is None:
+            item.add_marker(pytest.mark.mpi_cluster(clock=FAST_CLOCK))
 
 
 @pytest.fixture
@@ -56,9 +69,14 @@ def start_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., MPI
 
 
 @pytest.fixture
-def cluster(start_cluster: Callable[..., MPICluster]) -> MPICluster:
-    """A running emulated cluster (scripted pods, fast clock) behind ``kubernetes_default``."""
-    return start_cluster()
+def cluster(mpi_cluster: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The plugin's ``mpi_cluster`` (per ``--cluster``) behind ``kubernetes_default``.
+
+    On the emulator its clock runs fast; on the real backend it is a
+    namespace of the session's real control plane.
+    """
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection_env(mpi_cluster))
+    return mpi_cluster
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import kubernetes.client
+
 __all__ = ["SCRIPT", "running_at_once", "scripted_template"]
 
 #: Prefix of the emulator's pod script annotations (docs/internals.md).
@@ -29,10 +31,15 @@ def scripted_template(
 
 
 def running_at_once(cluster: Any) -> int:
-    """The most launchers the kubelet ever ran at the same time (from pod start/end)."""
-    items, _ = cluster.store.list(
-        "pods", "default", label_selector="training.kubeflow.org/job-role=launcher"
+    """The most launchers the kubelets ever ran at the same time (from pod start/end).
+
+    Read through the API, so it works on both backends.
+    """
+    client = cluster.api_client()
+    listed = kubernetes.client.CoreV1Api(client).list_namespaced_pod(
+        cluster.namespace, label_selector="training.kubeflow.org/job-role=launcher"
     )
+    items = client.sanitize_for_serialization(listed.items)
     spans = []
     for pod in items:
         state = (pod["status"].get("containerStatuses") or [{}])[0].get("state", {})

@@ -67,6 +67,7 @@ def test_failed_tasks_are_listed(cluster: Any, run_dag: Any) -> None:
     }
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_reattaches_to_the_array(cluster: Any, run_dag: Any) -> None:
     # The first try loses its wait (403 on the watch) while the tasks run on.
     cluster.faults.fail(403, times=1, verb="watch", resource="mpijobs")

@@ -19,6 +19,7 @@ from tests.dags.dagrun import task_states, xcom
 from tests.dags.jobs import scripted_template
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 def test_dag_succeeds_under_api_faults(cluster: Any, run_dag: Any, deferrable: bool) -> None:
     faults = cluster.faults

@@ -132,6 +132,7 @@ def test_on_kill_terminates_the_running_job(cluster: Any) -> None:
     assert errors  # the task fails: its job was terminated
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 @pytest.mark.parametrize("log_fault", [False, True], ids=["clean", "log-read-refused-once"])
 def test_launcher_lines_reach_the_task_log_once(

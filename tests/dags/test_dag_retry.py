@@ -14,6 +14,7 @@ from tests import airflow_env  # noqa: F401
 from datetime import timedelta
 from typing import Any
 
+import kubernetes.client
 import pytest
 from airflow.sdk import DAG
 
@@ -38,10 +39,14 @@ def _operator(template: dict[str, Any], deferrable: bool) -> MPIJobOperator:
 
 def _try_numbers(cluster: Any) -> list[str]:
     """The try-number labels of the MPIJobs in the cluster, sorted."""
-    items, _ = cluster.store.list("mpijobs", "default")
-    return sorted(job["metadata"]["labels"][keys.LABEL_TRY_NUMBER] for job in items)
+    api = kubernetes.client.CustomObjectsApi(cluster.api_client())
+    found = api.list_namespaced_custom_object(
+        "kubeflow.org", "v2beta1", cluster.namespace, "mpijobs"
+    )
+    return sorted(job["metadata"]["labels"][keys.LABEL_TRY_NUMBER] for job in found["items"])
 
 
+@pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
 def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: bool) -> None:
     # The first try loses its wait (403 on the watch) while the job runs on.
@@ -58,6 +63,7 @@ def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: b
     assert _try_numbers(cluster) == ["1"]
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_returns_the_result_of_a_done_job(cluster: Any, run_dag: Any) -> None:
     # The job ends Done, but the first try fails reading its JobInfo.
     cluster.faults.fail(403, times=1, verb="list", resource="pods")
@@ -88,7 +94,7 @@ def test_retry_with_a_fixed_job_name_reuses_the_name(cluster: Any, run_dag: Any)
     assert task_states(dagrun) == {"run": "failed"}
     assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
     # The failed job of try 1 made way for try 2's job of the same name.
-    assert MPIOperatorHook().get_tracker().list_jobs() == ["default/nightly-sim"]
+    assert MPIOperatorHook().get_tracker().list_jobs() == [f"{cluster.namespace}/nightly-sim"]
     assert _try_numbers(cluster) == ["2"]
 
 
@@ -98,6 +104,7 @@ def _in_namespace(namespace: str, **script: Any) -> dict[str, Any]:
     return template
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_finds_the_job_in_the_templates_namespace(cluster: Any, run_dag: Any) -> None:
     cluster.store.create(
         "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
@@ -113,6 +120,7 @@ def test_retry_finds_the_job_in_the_templates_namespace(cluster: Any, run_dag: A
     assert xcom(dagrun, "run", "job_id").startswith("team-a/")
 
 
+@pytest.mark.emulator_only("reads the emulator store")
 def test_conflicting_namespaces_fail_before_submitting(cluster: Any, run_dag: Any) -> None:
     with DAG("mpi_namespace_conflict", schedule=None) as dag:
         MPIJobOperator(task_id="run", job_template=_in_namespace("team-a"), namespace="team-b")

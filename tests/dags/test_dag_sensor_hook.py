@@ -69,7 +69,7 @@ def test_sensor_on_running(cluster: Any, run_dag: Any) -> None:
 def test_connection_test_against_the_cluster(cluster: Any) -> None:
     ok, message = MPIOperatorHook().test_connection()
     assert ok, message
-    assert "'default'" in message
+    assert f"'{cluster.namespace}'" in message
 
 
 def test_connection_test_with_a_bad_token(

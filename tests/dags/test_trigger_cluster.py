@@ -95,6 +95,7 @@ async def test_on_kill_terminates_only_owned_jobs(
     assert state is ends if ends else not state.is_terminal
 
 
+@pytest.mark.emulator_only("counts requests")
 async def test_many_triggers_share_one_watch(cluster: Any) -> None:
     job_ids = [_submit(duration=10) for _ in range(20)]
     before = cluster.requests.count(verb="watch", resource="mpijobs")

@@ -17,7 +17,7 @@ from enum import Enum
 from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time, parse_time
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
 
-__all__ = ["EventReaper", "EventRecorder", "EventSeverity"]
+__all__ = ["EventReaper", "EventRecorder", "EventSeverity", "event_key", "new_event"]
 
 #: Shared by every recorder so that two events at the same instant get distinct names.
 _SERIAL = itertools.count()
@@ -28,6 +28,92 @@ class EventSeverity(str, Enum):
 
     NORMAL = "Normal"
     WARNING = "Warning"
+
+
+def event_key(
+    obj: JSONDict,
+    severity: EventSeverity,
+    reason: str,
+    message: str,
+    *,
+    host: str | None = None,
+    field_path: str | None = None,
+) -> tuple[str, ...]:
+    """What makes two events the same one (a repeat bumps ``count``); the namespace first."""
+    meta = obj["metadata"]
+    return (
+        meta.get("namespace") or "default",
+        str(meta.get("uid")),
+        field_path or "",
+        severity.value,
+        reason,
+        message,
+        host or "",
+    )
+
+
+def new_event(
+    obj: JSONDict,
+    severity: EventSeverity,
+    reason: str,
+    message: str,
+    *,
+    component: str,
+    now: datetime,
+    host: str | None = None,
+    field_path: str | None = None,
+) -> JSONDict:
+    """A core/v1 Event about ``obj``, as client-go's recorder writes it.
+
+    Args:
+        obj: The object the event is about.
+        severity: Normal or Warning.
+        reason: The machine-readable reason.
+        message: The human-readable message.
+        component: ``source.component``.
+        now: The time of the event.
+        host: ``source.host`` (the node, for kubelet events).
+        field_path: ``involvedObject.fieldPath`` (e.g. a container).
+
+    Returns:
+        The Event (named ``<object>.<hex nanoseconds>``).
+    """
+    meta = obj["metadata"]
+    namespace = meta.get("namespace") or "default"
+    involved: JSONDict = {
+        "kind": obj.get("kind"),
+        "namespace": meta.get("namespace"),
+        "name": meta["name"],
+        "uid": meta.get("uid"),
+        "apiVersion": obj.get("apiVersion"),
+        "resourceVersion": meta.get("resourceVersion"),
+    }
+    if field_path:
+        involved["fieldPath"] = field_path
+    source: JSONDict = {"component": component}
+    if host:
+        source["host"] = host
+    stamp = format_time(now)
+    serial = next(_SERIAL)
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{meta['name']}.{int(now.timestamp() * 1e9) + serial:x}",
+            "namespace": namespace,
+        },
+        "involvedObject": involved,
+        "reason": reason,
+        "message": message,
+        "source": source,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+        "type": severity.value,
+        "eventTime": None,
+        "reportingComponent": component,
+        "reportingInstance": host or "",
+    }
 
 
 class EventRecorder:
@@ -65,52 +151,22 @@ class EventRecorder:
             host: ``source.host`` (the node, for kubelet events).
             field_path: ``involvedObject.fieldPath`` (e.g. a container).
         """
-        meta = obj["metadata"]
-        namespace = meta.get("namespace") or "default"
-        involved: JSONDict = {
-            "kind": obj.get("kind"),
-            "namespace": meta.get("namespace"),
-            "name": meta["name"],
-            "uid": meta.get("uid"),
-            "apiVersion": obj.get("apiVersion"),
-            "resourceVersion": meta.get("resourceVersion"),
-        }
-        if field_path:
-            involved["fieldPath"] = field_path
-        key = (
-            namespace,
-            str(meta.get("uid")),
-            field_path or "",
-            severity.value,
-            reason,
-            message,
-            host or "",
-        )
+        key = event_key(obj, severity, reason, message, host=host, field_path=field_path)
+        namespace = key[0]
         stamp = format_time(self._now())
         name = self._seen.get(key)
         if name is not None and self._bump(namespace, name, stamp):
             return
-        source: JSONDict = {"component": self._component}
-        if host:
-            source["host"] = host
-        serial = next(_SERIAL)
-        event: JSONDict = {
-            "metadata": {
-                "name": f"{meta['name']}.{int(self._now().timestamp() * 1e9) + serial:x}",
-                "namespace": namespace,
-            },
-            "involvedObject": involved,
-            "reason": reason,
-            "message": message,
-            "source": source,
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-            "type": severity.value,
-            "eventTime": None,
-            "reportingComponent": self._component,
-            "reportingInstance": host or "",
-        }
+        event = new_event(
+            obj,
+            severity,
+            reason,
+            message,
+            component=self._component,
+            now=self._now(),
+            host=host,
+            field_path=field_path,
+        )
         try:
             created = self._store.create("events", event, namespace=namespace)
         except StoreError:

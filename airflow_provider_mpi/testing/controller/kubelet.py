@@ -2,38 +2,28 @@
 
 Every pod in the store is bound to one of four fake nodes (``node-0`` ..
 ``node-3``) and goes Pending (ContainerCreating) -> Running ->
-Succeeded/Failed, as its script says (see ``scripts.py``): workers run until
-deleted or evicted; a launcher works once it and all its job's workers run,
-logs its scripted lines, and exits with the scripted code, or, with local
-execution on, runs its command for real. ``restartPolicy`` OnFailure/Always
-restart the container after the kubelet's back-off. Events are those of the
-default scheduler and the kubelet.
+Succeeded/Failed, as its script says (see ``scripts.py``). The life itself is
+:class:`~airflow_provider_mpi.testing.controller.podlife.PodLife`, shared with
+the node agent that runs pods for a real API server; this module is its
+store-side host: it follows the store, keeps each pod's record, reads scripts
+and peers, and writes status, events and logs into the store. Events are those
+of the default scheduler and the kubelet.
 """
 
 from __future__ import annotations
 
 import itertools
-import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
 from airflow_provider_mpi.testing.controller.events import EventRecorder, EventSeverity
-from airflow_provider_mpi.testing.controller.localexec import LocalProcess
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
-from airflow_provider_mpi.testing.controller.podstatus import (
-    EVICTION_MESSAGE,
-    SELECTOR_MESSAGE,
-    UNSCHEDULABLE_MESSAGE,
-    PodRuntime,
-    Stage,
-    render_status,
-    terminated_state,
-)
+from airflow_provider_mpi.testing.controller.podlife import SCHEDULER, PodLife, pod_role
+from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
-    ScriptAnnotation,
     ScriptError,
     parse_script,
 )
@@ -43,12 +33,8 @@ from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, Watc
 __all__ = ["NODES", "Kubelet", "feasible_nodes", "node_labels"]
 
 NODES = tuple(f"node-{i}" for i in range(4))
-_PULL_BACKOFF_AFTER = 5.0
-_SSHD = ("/usr/sbin/sshd", "-De")
 #: Work-queue keys ``(namespace, "job:<name>")`` stand for every pod of an MPIJob.
 _JOB_KEY = "job:"
-_RESTART_BACKOFF_BASE = 10.0
-_RESTART_BACKOFF_MAX = 300.0
 
 
 def node_labels(node: str) -> dict[str, str]:
@@ -125,13 +111,13 @@ class Kubelet:
     ) -> None:
         self._store = store
         self._now = now
-        self._local_exec = local_exec
         self._wake = wake
         self._kubelet_events = EventRecorder(store, now, "kubelet")
         self._scheduler_events = EventRecorder(store, now, "default-scheduler")
         self._pods: dict[str, PodRuntime] = {}
         self._ips = itertools.count(2)
         self._queue = WorkQueue(store, self._keys_for)
+        self._life = PodLife(self, local_exec=local_exec, feasible=feasible_nodes)
 
     def close(self) -> None:
         """Kill every local process and stop following the store (the cluster is stopping)."""
@@ -205,7 +191,7 @@ class Kubelet:
 
     def _peers(self, pod: JSONDict) -> list[JSONDict]:
         job = label(pod, JOB_NAME_LABEL)
-        if not job or self._role(pod) is not Role.LAUNCHER:
+        if not job or pod_role(pod) is not Role.LAUNCHER:
             return []
         selector = f"{JOB_NAME_LABEL}={job},{JOB_ROLE_LABEL}={Role.WORKER.value}"
         return self._store.list("pods", pod["metadata"]["namespace"], label_selector=selector)[0]
@@ -230,10 +216,6 @@ class Kubelet:
                 self._kubelet_events.record(pod, EventSeverity.WARNING, "InvalidScript", str(error))
             return PodScript()
 
-    @staticmethod
-    def _role(pod: JSONDict) -> Role:
-        return Role.WORKER if label(pod, JOB_ROLE_LABEL) == Role.WORKER.value else Role.LAUNCHER
-
     # ------------------------------------------------------------------ step
 
     def _step(self, pod: JSONDict) -> datetime | None:
@@ -246,15 +228,7 @@ class Kubelet:
                 uid=meta["uid"], namespace=meta["namespace"], name=meta["name"], seen_at=self._now()
             )
             self._pods[rt.uid] = rt
-        script = self._script(pod, rt)
-        role = self._role(pod)
-        peers = self._peers(pod)
-        wake: datetime | None = None
-        for _ in range(16):  # follow transitions that happen at the same instant
-            before = rt.stage
-            pod, wake = self._advance(pod, rt, script, role, peers)
-            if rt.stage is before:
-                break
+        pod, wake = self._life.step(pod, rt, self._script(pod, rt), self._peers(pod))
         status = render_status(pod, rt)
         if status != pod.get("status"):
             update = copy_json(pod)
@@ -263,258 +237,52 @@ class Kubelet:
             self._store.update("pods", update, subresource="status")
         return wake
 
-    def _move(self, rt: PodRuntime, stage: Stage, at: datetime | None = None) -> None:
-        rt.stage = stage
-        rt.stage_at = at or self._now()
+    # ------------------------------------------------------------ KubeletHost
 
-    def _advance(
-        self, pod: JSONDict, rt: PodRuntime, script: PodScript, role: Role, peers: list[JSONDict]
-    ) -> tuple[JSONDict, datetime | None]:
-        now = self._now()
-        stage = rt.stage
-        if stage is Stage.UNSCHEDULED:
-            nodes = feasible_nodes(pod)
-            if role in script.unschedulable or not nodes:
-                message = UNSCHEDULABLE_MESSAGE if nodes else SELECTOR_MESSAGE
-                rt.message = message
-                self._move(rt, Stage.UNSCHEDULABLE)
-                self._scheduler_events.record(
-                    pod, EventSeverity.WARNING, "FailedScheduling", message
-                )
-                return pod, None
-            return self._bind(pod, rt, nodes), None
-        if stage is Stage.UNSCHEDULABLE:
-            if role not in script.unschedulable and feasible_nodes(pod):
-                rt.message = None
-                self._move(rt, Stage.UNSCHEDULED)
-            return pod, None
-        if stage is Stage.CREATING:
-            if role in script.image_pull_error:
-                self._pull_failed(pod, rt)
-                return pod, None
-            assert rt.scheduled_at is not None
-            start_at = rt.scheduled_at + timedelta(seconds=script.pending_seconds(role))
-            if now < start_at:
-                return pod, start_at
-            self._start(pod, rt, start_at)
-            return pod, None
-        if stage is Stage.PULL_ERROR:
-            assert rt.stage_at is not None
-            due = rt.stage_at + timedelta(seconds=_PULL_BACKOFF_AFTER)
-            if now < due:
-                return pod, due
-            image = self._main(pod).get("image", "")
-            self._move(rt, Stage.PULL_BACKOFF, due)
-            self._container_event(
-                pod, rt, EventSeverity.NORMAL, "BackOff", f'Back-off pulling image "{image}"'
-            )
-            self._container_event(
-                pod, rt, EventSeverity.WARNING, "Failed", "Error: ImagePullBackOff"
-            )
-            return pod, None
-        if stage is Stage.RUNNING:
-            if role is Role.WORKER:
-                return pod, self._run_worker(pod, rt, script)
-            return pod, self._run_launcher(pod, rt, script, peers)
-        if stage is Stage.BACKOFF:
-            assert rt.backoff_until is not None
-            if now < rt.backoff_until:
-                return pod, rt.backoff_until
-            for container in pod.get("spec", {}).get("containers") or []:
-                self._store.logs.reset(rt.namespace, rt.name, str(container.get("name")))
-            rt.work_at, rt.logged, rt.exit_code, rt.finished_at = None, 0, None, None
-            self._start(pod, rt, rt.backoff_until, pulled=False)
-            return pod, None
-        return pod, None
+    def now(self) -> datetime:
+        """The emulated clock (:class:`KubeletHost`)."""
+        return self._now()
 
-    @staticmethod
-    def _main(pod: JSONDict) -> JSONDict:
-        containers = pod.get("spec", {}).get("containers") or [{}]
-        return dict(containers[0])
-
-    def _bind(self, pod: JSONDict, rt: PodRuntime, nodes: list[str]) -> JSONDict:
-        node = pod.get("spec", {}).get("nodeName")
-        if not node:
-            node = nodes[zlib.crc32(rt.name.encode()) % len(nodes)]
-            update = copy_json(pod)
-            update["spec"]["nodeName"] = node
-            update["metadata"].pop("resourceVersion", None)
-            pod = self._store.update("pods", update)
-            message = f"Successfully assigned {rt.namespace}/{rt.name} to {node}"
-            self._scheduler_events.record(pod, EventSeverity.NORMAL, "Scheduled", message)
-        index = NODES.index(node) if node in NODES else 0
-        rt.node = node
-        rt.host_ip = f"172.18.0.{index + 2}"
-        rt.pod_ip = f"10.244.{index}.{next(self._ips)}"
-        rt.scheduled_at = self._now()
-        self._move(rt, Stage.CREATING)
-        return pod
-
-    def _container_event(
-        self, pod: JSONDict, rt: PodRuntime, severity: EventSeverity, reason: str, message: str
+    def record(
+        self,
+        pod: JSONDict,
+        severity: EventSeverity,
+        reason: str,
+        message: str,
+        *,
+        component: str,
+        host: str | None = None,
+        field_path: str | None = None,
     ) -> None:
-        name = self._main(pod).get("name")
-        self._kubelet_events.record(
-            pod, severity, reason, message, host=rt.node, field_path=f"spec.containers{{{name}}}"
-        )
+        """Record an Event in the store (:class:`KubeletHost`)."""
+        recorder = self._scheduler_events if component == SCHEDULER else self._kubelet_events
+        recorder.record(pod, severity, reason, message, host=host, field_path=field_path)
 
-    def _pull_failed(self, pod: JSONDict, rt: PodRuntime) -> None:
-        image = self._main(pod).get("image", "")
-        self._move(rt, Stage.PULL_ERROR)
-        self._container_event(pod, rt, EventSeverity.NORMAL, "Pulling", f'Pulling image "{image}"')
-        message = (
-            f'Failed to pull image "{image}": rpc error: code = NotFound '
-            "desc = failed to pull and unpack image: not found"
-        )
-        self._container_event(pod, rt, EventSeverity.WARNING, "Failed", message)
-        self._container_event(pod, rt, EventSeverity.WARNING, "Failed", "Error: ErrImagePull")
+    def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
+        """Append to the store's log book (:class:`KubeletHost`)."""
+        self._store.logs.append(namespace, pod, container, line)
 
-    def _start(self, pod: JSONDict, rt: PodRuntime, at: datetime, *, pulled: bool = True) -> None:
-        main = self._main(pod)
-        image, name = main.get("image", ""), main.get("name")
-        if pulled and main.get("imagePullPolicy") == "Always":
-            self._container_event(
-                pod, rt, EventSeverity.NORMAL, "Pulling", f'Pulling image "{image}"'
-            )
-            message = (
-                f'Successfully pulled image "{image}" in 1.2s (1.2s including waiting). '
-                "Image size: 52428800 bytes."
-            )
-            self._container_event(pod, rt, EventSeverity.NORMAL, "Pulled", message)
-        elif pulled:
-            message = f'Container image "{image}" already present on machine'
-            self._container_event(pod, rt, EventSeverity.NORMAL, "Pulled", message)
-        self._container_event(
-            pod, rt, EventSeverity.NORMAL, "Created", f"Created container: {name}"
-        )
-        self._container_event(pod, rt, EventSeverity.NORMAL, "Started", f"Started container {name}")
-        rt.started_at = at
-        self._move(rt, Stage.RUNNING, at)
-        if main.get("command") == list(_SSHD):  # the operator's default worker command
-            for line in ("Server listening on 0.0.0.0 port 22.", "Server listening on :: port 22."):
-                self._log(pod, rt, line)
+    def reset_log(self, namespace: str, pod: str, container: str) -> None:
+        """Start a container's next log (:class:`KubeletHost`)."""
+        self._store.logs.reset(namespace, pod, container)
 
-    def _run_worker(self, pod: JSONDict, rt: PodRuntime, script: PodScript) -> datetime | None:
-        eviction = script.evict_worker
-        if (
-            eviction is None
-            or not rt.name.endswith(f"-worker-{eviction.index}")
-            or rt.started_at is None
-        ):
-            return None
-        due = rt.started_at + timedelta(seconds=eviction.after)
-        if self._now() < due:
-            return due
-        rt.reason, rt.message = "Evicted", EVICTION_MESSAGE
-        rt.finished_at = due
-        self._move(rt, Stage.FAILED, due)
-        self._kubelet_events.record(
-            pod, EventSeverity.WARNING, "Evicted", EVICTION_MESSAGE, host=rt.node
-        )
-        return None
+    def close_log(self, namespace: str, pod: str, container: str) -> None:
+        """End a container's log (:class:`KubeletHost`)."""
+        self._store.logs.close(namespace, pod, container)
 
-    def _log(self, pod: JSONDict, rt: PodRuntime, line: str) -> None:
-        self._store.logs.append(rt.namespace, rt.name, str(self._main(pod).get("name")), line)
+    def bind(self, pod: JSONDict, node: str) -> JSONDict:
+        """Set ``spec.nodeName`` in the store (:class:`KubeletHost`)."""
+        update = copy_json(pod)
+        update["spec"]["nodeName"] = node
+        update["metadata"].pop("resourceVersion", None)
+        return self._store.update("pods", update)
 
-    def _run_launcher(
-        self, pod: JSONDict, rt: PodRuntime, script: PodScript, peers: list[JSONDict]
-    ) -> datetime | None:
-        role = label(pod, JOB_ROLE_LABEL)
-        local = self._local_exec and role == Role.LAUNCHER.value
-        annotations = pod["metadata"].get("annotations") or {}
-        forever = role is None and ScriptAnnotation.DURATION.key not in annotations
-        now = self._now()
-        lost = [
-            p["metadata"]["name"]
-            for p in peers
-            if (p.get("status") or {}).get("phase") in ("Failed", "Succeeded")
-        ]
-        if rt.work_at is not None and not rt.peer_uids <= {p["metadata"]["uid"] for p in peers}:
-            lost.append("a deleted worker")  # a peer mpirun was talking to is gone
-        if lost and rt.exit_code is None:
-            if rt.process is not None:
-                rt.process.kill()
-                rt.process = None
-            host = lost[0]
-            if rt.work_at is None:
-                self._log(pod, rt, f"ssh: connect to host {host} port 22: Connection refused")
-            else:
-                self._log(pod, rt, f"PRTE has lost communication with a remote daemon on {host}.")
-            self._terminate(pod, rt, 1, now)
-            return None
-        if rt.work_at is None:
-            if any((p.get("status") or {}).get("phase") != "Running" for p in peers):
-                return None
-            rt.work_at = now
-            rt.peer_uids = frozenset(p["metadata"]["uid"] for p in peers)
-            if local:
-                self._spawn(pod, rt, peers)
-        if rt.process is not None:
-            code = rt.process.returncode
-            if code is None:
-                return None
-            rt.process = None
-            self._terminate(pod, rt, code, now)
-            return None
-        if local or forever:
-            return None  # runs until deleted (a bare pod without a duration)
-        lines = script.log
-        while rt.logged < len(lines):
-            due = rt.work_at + timedelta(seconds=script.duration * rt.logged / len(lines))
-            if due > now:
-                break
-            self._log(pod, rt, lines[rt.logged])
-            rt.logged += 1
-        end = rt.work_at + timedelta(seconds=script.duration)
-        if now < end:
-            if rt.logged < len(lines):
-                return min(
-                    end, rt.work_at + timedelta(seconds=script.duration * rt.logged / len(lines))
-                )
-            return end
-        self._terminate(pod, rt, script.exit_code, end)
-        return None
+    def addresses(self, node: str) -> tuple[str, str]:
+        """A fake node's IP and a fresh pod IP in its range (:class:`KubeletHost`)."""
+        index = NODES.index(node) if node in NODES else 0
+        return f"172.18.0.{index + 2}", f"10.244.{index}.{next(self._ips)}"
 
-    def _spawn(self, pod: JSONDict, rt: PodRuntime, peers: list[JSONDict]) -> None:
-        container = self._main(pod)
-        slots = 1
-        for item in container.get("env") or []:
-            if item.get("name") in ("OMPI_MCA_orte_set_default_slots", "I_MPI_PERHOST"):
-                slots = (
-                    int(item.get("value") or 1) if str(item.get("value") or "1").isdigit() else 1
-                )
-        name = str(container.get("name"))
-        try:
-            rt.process = LocalProcess(
-                container,
-                slots=max(1, len(peers)) * slots,
-                on_line=lambda line: self._store.logs.append(rt.namespace, rt.name, name, line),
-                on_exit=lambda: self._exited((rt.namespace, rt.name)),
-            )
-        except (OSError, ValueError) as error:
-            self._log(pod, rt, f"exec: {error}")
-            self._terminate(pod, rt, 127 if isinstance(error, OSError) else 128, self._now())
-
-    def _exited(self, key: Key) -> None:
-        self._queue.add(key)
+    def exited(self, namespace: str, name: str) -> None:
+        """A local process ended: step its pod again (:class:`KubeletHost`)."""
+        self._queue.add((namespace, name))
         self._wake()
-
-    def _terminate(self, pod: JSONDict, rt: PodRuntime, code: int, at: datetime) -> None:
-        rt.exit_code, rt.finished_at = code, at
-        for container in pod.get("spec", {}).get("containers") or []:
-            self._store.logs.close(rt.namespace, rt.name, str(container.get("name")))
-        policy = pod.get("spec", {}).get("restartPolicy", "Always")
-        if policy == "Always" or (policy == "OnFailure" and code != 0):
-            rt.last_state = {"terminated": terminated_state(rt, code)}
-            rt.restarts += 1
-            delay = min(_RESTART_BACKOFF_BASE * 2 ** (rt.restarts - 1), _RESTART_BACKOFF_MAX)
-            rt.backoff_until = at + timedelta(seconds=delay)
-            self._move(rt, Stage.BACKOFF, at)
-            name = self._main(pod).get("name")
-            message = (
-                f"Back-off restarting failed container {name} "
-                f"in pod {rt.name}_{rt.namespace}({rt.uid})"
-            )
-            self._container_event(pod, rt, EventSeverity.WARNING, "BackOff", message)
-            return
-        self._move(rt, Stage.SUCCEEDED if code == 0 else Stage.FAILED, at)

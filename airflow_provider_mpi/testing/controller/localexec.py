@@ -157,6 +157,14 @@ class LocalProcess:
         self._tmp.cleanup()
         self._on_exit()
 
+    def terminate(self) -> None:
+        """Ask the process and its children to stop (SIGTERM: a graceful pod deletion)."""
+        if self._process.poll() is None:
+            try:
+                os.killpg(self._process.pid, signal.SIGTERM)
+            except (ProcessLookupError, PermissionError):
+                self._process.terminate()
+
     def kill(self) -> None:
         """Stop the process and its children (the pod was deleted)."""
         if self._process.poll() is None:

@@ -1,0 +1,76 @@
+"""A real Kubernetes control plane with the real MPI operator v0.8.2, built from Go modules.
+
+``RealCluster`` starts etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler (Kubernetes v1.35.4) and mpi-operator v0.8.2 as local processes
+on 127.0.0.1, with a node agent standing in for the kubelets. ``Builder``
+builds the binaries once per version into a cache. ``python -m
+airflow_provider_mpi.testing serve --real`` runs one until stopped. Names are
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.testing.real.build import Builder, cache_root, find_go
+    from airflow_provider_mpi.testing.real.cluster import RealCluster
+    from airflow_provider_mpi.testing.real.errors import (
+        BuildError,
+        ComponentExitedError,
+        ComponentNotReadyError,
+        GoToolchainMissingError,
+        ManifestError,
+        ModuleUnavailableError,
+        PortInUseError,
+        RealClusterError,
+    )
+
+__all__ = [
+    "BuildError",
+    "Builder",
+    "ComponentExitedError",
+    "ComponentNotReadyError",
+    "GoToolchainMissingError",
+    "ManifestError",
+    "ModuleUnavailableError",
+    "PortInUseError",
+    "RealCluster",
+    "RealClusterError",
+    "cache_root",
+    "find_go",
+]
+
+_WHERE = {
+    "Builder": "build",
+    "cache_root": "build",
+    "find_go": "build",
+    "RealCluster": "cluster",
+    **{
+        name: "errors"
+        for name in (
+            "BuildError",
+            "ComponentExitedError",
+            "ComponentNotReadyError",
+            "GoToolchainMissingError",
+            "ManifestError",
+            "ModuleUnavailableError",
+            "PortInUseError",
+            "RealClusterError",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

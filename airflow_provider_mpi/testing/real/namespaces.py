@@ -1,0 +1,177 @@
+"""A namespace of a shared :class:`RealCluster`, with the surface tests use of ``MPICluster``.
+
+Starting a real control plane takes seconds, so a test session starts one
+and gives each test its own namespace: :class:`RealNamespace` creates it with
+a Role and RoleBinding granting the provider's ServiceAccount the provider's
+verbs there (the same rules as in the cluster's own namespace), writes a
+kubeconfig whose context points at it, and deletes the namespace (its
+MPIJobs, pods and events with it) when the test ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mpi.testing.real.access import (
+    PROVIDER_RULES,
+    PROVIDER_SERVICE_ACCOUNT,
+    kubeconfig_dict,
+    write_kubeconfig,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_mpi.testing.real.cluster import RealCluster
+
+__all__ = ["RealNamespace", "namespace_name"]
+
+_SERIAL = itertools.count(1)
+_RBAC = "rbac.authorization.k8s.io"
+
+
+def namespace_name(test_name: str, serial: int) -> str:
+    """A DNS-1123 namespace name for a test: ``t<serial>-<slug of its name>``, ≤ 63 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", test_name.lower()).strip("-")
+    prefix = f"t{serial}-"
+    return (prefix + slug)[:63].rstrip("-") or prefix.rstrip("-")
+
+
+class RealNamespace:
+    """One test's namespace on a shared real cluster.
+
+    Args:
+        cluster: The started cluster.
+        test_name: The test's name (the namespace is named after it).
+    """
+
+    backend = "real"
+
+    def __init__(self, cluster: RealCluster, test_name: str) -> None:
+        from kubernetes import client
+
+        self.cluster = cluster
+        self.namespace = namespace_name(test_name, next(_SERIAL))
+        self._tmp = tempfile.TemporaryDirectory(prefix="mpi-real-ns-")
+        self._clients: list[Any] = []
+        self._admin = cluster.api_client(admin=True)
+        core = client.CoreV1Api(self._admin)
+        rbac = client.RbacAuthorizationV1Api(self._admin)
+        core.create_namespace({"metadata": {"name": self.namespace}})
+        name = PROVIDER_SERVICE_ACCOUNT
+        rbac.create_namespaced_role(
+            self.namespace, {"metadata": {"name": name}, "rules": [dict(r) for r in PROVIDER_RULES]}
+        )
+        rbac.create_namespaced_role_binding(
+            self.namespace,
+            {
+                "metadata": {"name": name},
+                "roleRef": {"apiGroup": _RBAC, "kind": "Role", "name": name},
+                "subjects": [
+                    {"kind": "ServiceAccount", "name": name, "namespace": cluster.namespace}
+                ],
+            },
+        )
+        self._kubeconfig = str(Path(self._tmp.name) / "kubeconfig")
+        self.write_kubeconfig(self._kubeconfig)
+        self._wait_allowed()
+
+    def _wait_allowed(self) -> None:
+        """RBAC caches roles: wait until the provider may list MPIJobs here."""
+        from kubernetes import client
+        from kubernetes.client.rest import ApiException
+
+        api = client.CustomObjectsApi(self.api_client())
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                api.list_namespaced_custom_object(
+                    "kubeflow.org", "v2beta1", self.namespace, "mpijobs"
+                )
+                return
+            except ApiException as error:
+                if error.status != 403 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    # ------------------------------------------------------------ the surface
+
+    @property
+    def kubeconfig_path(self) -> str:
+        """A kubeconfig of the provider's ServiceAccount, its context in this namespace."""
+        return self._kubeconfig
+
+    @property
+    def url(self) -> str:
+        """The API server URL."""
+        return self.cluster.url
+
+    @property
+    def token(self) -> str:
+        """The provider's bearer token."""
+        return self.cluster.token
+
+    @property
+    def certificate_authority(self) -> bytes:
+        """The PEM CA certificate of the API server."""
+        return self.cluster.certificate_authority
+
+    def kubeconfig(self) -> dict[str, Any]:
+        """The kubeconfig as a dict."""
+        return kubeconfig_dict(
+            self.url,
+            self.cluster.pki.ca.cert,
+            name="mpi-real-cluster",
+            namespace=self.namespace,
+            token=self.token,
+        )
+
+    def write_kubeconfig(self, path: str) -> str:
+        """Write the kubeconfig to ``path`` (mode 0600) and return the path."""
+        return str(write_kubeconfig(path, self.kubeconfig()))
+
+    def api_client(self) -> Any:
+        """A ``kubernetes.client.ApiClient`` with the provider's identity."""
+        from kubernetes import config
+
+        made = config.new_client_from_config(config_file=self._kubeconfig, persist_config=False)
+        self._clients.append(made)
+        return made
+
+    def admin_api_client(self) -> Any:
+        """A ``kubernetes.client.ApiClient`` of the harness (``system:masters``)."""
+        return self._admin
+
+    def async_api_client(self) -> Any:
+        """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it."""
+        from airflow_provider_mpi.testing.cluster import _AsyncClient
+
+        return _AsyncClient(self._kubeconfig)
+
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05
+    ) -> None:
+        """Wait (real time) until ``predicate()`` is true.
+
+        Raises:
+            TimeoutError: When the predicate stays false.
+        """
+        self.cluster.wait_for(predicate, timeout=timeout, interval=interval)
+
+    def close(self) -> None:
+        """Delete the namespace (in the background) and the kubeconfig."""
+        from kubernetes import client
+        from kubernetes.client.rest import ApiException
+
+        try:
+            client.CoreV1Api(self._admin).delete_namespace(self.namespace)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+        for made in self._clients:
+            made.close()
+        self._tmp.cleanup()
