@@ -70,6 +70,7 @@ from airflow_provider_mpi.mpioperator.tracker_array_release import (
     limited_array_of,
     release_step_plan,
     single_wait_turn,
+    turn_recheck_in,
 )
 from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
@@ -81,19 +82,26 @@ __all__ = ["AsyncArrayJobMethods"]
 log = logging.getLogger(__name__)
 
 
-async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | None:
-    """The next item of a subscription, or None once the deadline passed."""
+class _Quiet:
+    """Nothing arrived before the deadline given to :func:`_next`."""
+
+
+_QUIET = _Quiet()
+
+
+async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | _Quiet:
+    """The next item of a subscription, or :data:`_QUIET` once the deadline passed."""
     if subscription.initial is not None:
         return await subscription.get()
     remaining = deadline.remaining(time.monotonic())
     if remaining is None:
         return await subscription.get()
     if remaining <= 0:
-        return None
+        return _QUIET
     try:
         return await asyncio.wait_for(subscription.get(), remaining)
     except asyncio.TimeoutError:
-        return None
+        return _QUIET
 
 
 class AsyncArrayJobMethods:
@@ -316,7 +324,7 @@ class AsyncArrayJobMethods:
         else:
             scope = hub.subscribe(self.api, names=frozenset(job.name for job in ref.jobs))
         async with scope as subscription:
-            while (item := await _next(subscription, deadline)) is not None:
+            while not isinstance(item := await _next(subscription, deadline), _Quiet):
                 if isinstance(item, Snapshot):
                     waiter.snapshot(item.objects.values(), as_of=item.resource_version)
                 else:
@@ -338,10 +346,18 @@ class AsyncArrayJobMethods:
         waiter, intent = await self._array_waiter(ref, (), require_all=False)
         target = JobWaiter(format_job_id(namespace, name), wanted)
         deferred: float | None = None
+        recheck: float | None = None
         hub = JobWatchHub.for_api(self.api, namespace)
         async with hub.subscribe(self.api, label=(LABEL_ARRAY_ID, array)) as subscription:
-            while (item := await _next(subscription, deadline)) is not None:
-                if isinstance(item, Snapshot):
+            # Waiting ends early when this waiter must look again with no event
+            # (a deferred step, a repair grace): a quiet array sends none.
+            while True:
+                item = await _next(subscription, deadline.within(recheck, time.monotonic()))
+                if isinstance(item, _Quiet):
+                    if deadline.expired(time.monotonic()):
+                        break
+                    reached = None
+                elif isinstance(item, Snapshot):
                     waiter.snapshot(item.objects.values(), as_of=item.resource_version)
                     seen = item.objects.get(name)
                     reached = target.observe(seen, as_of=item.resource_version)
@@ -356,6 +372,9 @@ class AsyncArrayJobMethods:
                 if reached is not None:
                     assert target.current is not None
                     return reached, target.current
+                recheck = turn_recheck_in(
+                    intent, waiter, name, deferred, time.monotonic(), time.time()
+                )
         raise WaitTimeoutError(format_job_id(namespace, name), deadline.timeout, target.last_state)
 
     async def _release_step(

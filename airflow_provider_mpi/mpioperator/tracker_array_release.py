@@ -21,6 +21,7 @@ from airflow_provider_mpi.drmaa2.errors import ConflictError, JobNotFoundError, 
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.api import MPIJobApi
 from airflow_provider_mpi.mpioperator.array_owner import (
+    REPAIR_GRACE,
     ArrayIntent,
     mark_patch,
     next_mark,
@@ -52,6 +53,7 @@ __all__ = [
     "limited_array_of",
     "release_step_plan",
     "single_wait_turn",
+    "turn_recheck_in",
 ]
 
 log = logging.getLogger(__name__)
@@ -157,6 +159,42 @@ def single_wait_turn(
     return False, deferred_since
 
 
+def turn_recheck_in(
+    intent: ArrayIntent | None,
+    waiter: ArrayWaiter,
+    name: str,
+    deferred_since: float | None,
+    now: float,
+    wall_now: float,
+) -> float | None:
+    """Seconds until :func:`single_wait_turn` may answer yes with no new event.
+
+    A waiter that deferred its step, or whose own task stays held behind a
+    mark another waiter moved, must look again when the deferral or the
+    repair grace runs out, even if the array is quiet by then (every task
+    held or running): no other event would wake it.
+
+    Args:
+        intent: the intent as last read.
+        waiter: the array's tasks as seen.
+        name: the task this wait is for.
+        deferred_since: as returned by :func:`single_wait_turn`.
+        now: the time (monotonic).
+        wall_now: the time (seconds since the epoch), for the repair grace.
+
+    Returns:
+        Seconds (never negative), or None when only an event can change the answer.
+    """
+    if intent is None or intent.max_parallel <= 0:
+        return None
+    if deferred_since is not None:
+        return max(0.0, deferred_since + STEP_DEFERRAL - now)
+    job = waiter.job(name)
+    if job is not None and is_held(job) and intent.moved_at:
+        return max(0.0, intent.moved_at + REPAIR_GRACE - wall_now) or None
+    return None
+
+
 class ArrayReleaseMethods:
     """Waiting on arrays and releasing held tasks, mixed into the sync tracker."""
 
@@ -242,22 +280,32 @@ class ArrayReleaseMethods:
         waiter = ArrayWaiter(str(ref), namespace, frozenset(), names, require_all=False)
         target = JobWaiter(format_job_id(namespace, name), wanted)
         deferred: float | None = None
-        for item in watch_mpi_jobs(
-            self.api, namespace, deadline, retry=self.retry, label_selector=array_selector(array)
-        ):
-            if isinstance(item, Snapshot):
-                waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-                reached = target.observe(item.objects.get(name), as_of=item.resource_version)
-            else:
-                waiter.observe(item.name, None if item.deleted else item.object)
-                reached = None
-                if item.name == name:
-                    reached = target.observe(None if item.deleted else item.object)
-            turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
-            if turn:
-                intent, _ = self._release_step(namespace, intent, waiter)
-            if reached is not None:
-                return reached
+        recheck: float | None = None
+        while not deadline.expired(time.monotonic()):
+            # A watch window ends when this waiter must look again with no event
+            # (a deferred step, a repair grace); the next window lists anew.
+            window = deadline.within(recheck, time.monotonic())
+            for item in watch_mpi_jobs(
+                self.api, namespace, window, retry=self.retry, label_selector=array_selector(array)
+            ):
+                if isinstance(item, Snapshot):
+                    waiter.snapshot(item.objects.values(), as_of=item.resource_version)
+                    reached = target.observe(item.objects.get(name), as_of=item.resource_version)
+                else:
+                    waiter.observe(item.name, None if item.deleted else item.object)
+                    reached = None
+                    if item.name == name:
+                        reached = target.observe(None if item.deleted else item.object)
+                turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
+                if turn:
+                    intent, _ = self._release_step(namespace, intent, waiter)
+                if reached is not None:
+                    return reached
+                recheck = turn_recheck_in(
+                    intent, waiter, name, deferred, time.monotonic(), time.time()
+                )
+                if recheck is not None and window is deadline:
+                    break  # open a window that ends in time to look again
         raise WaitTimeoutError(format_job_id(namespace, name), deadline.timeout, target.last_state)
 
     def _release_step(

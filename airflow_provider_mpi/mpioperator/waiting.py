@@ -133,6 +133,23 @@ class Deadline:
             )
         return cls(float(timeout), now)
 
+    def within(self, seconds: float | None, now: float) -> Deadline:
+        """This deadline, or an earlier one ``seconds`` from ``now`` if that comes first.
+
+        Args:
+            seconds: how long at most (None: this deadline as it is).
+            now: the monotonic clock reading.
+
+        Returns:
+            ``self`` when ``seconds`` is None or reaches past it, else a shorter deadline.
+        """
+        if seconds is None:
+            return self
+        remaining = self.remaining(now)
+        if remaining is not None and remaining <= seconds:
+            return self
+        return Deadline(max(0.0, seconds), now)
+
     def remaining(self, now: float) -> float | None:
         """Seconds left, never negative; ``None`` when there is no timeout."""
         if self.timeout is None or math.isinf(self.timeout):

@@ -210,3 +210,28 @@ def test_lost_answers_on_the_mark_neither_stall_nor_over_release(
     assert set(states.values()) == {S.DONE}
     assert counter.peak == 1
     assert mpi_cluster.requests.snapshot()[(Verb.PATCH, "mpijobs")].count == 5
+
+
+@pytest.mark.parametrize("side", ["sync", "async"])
+@pytest.mark.mpi_cluster(clock=10.0)
+def test_a_lone_waiter_on_a_later_task_releases_a_quiet_array(
+    mpi_cluster: MPICluster, side: str
+) -> None:
+    """The only waiter waits on the last task; when task 1 ends, task 2 is not its turn.
+
+    It defers the step (another waiter might be the one concerned), and then
+    the array goes quiet: task 1 ended, tasks 2 and 3 are held, and no event
+    comes. The waiter must look again once the deferral ran out, without an
+    event, release task 2, and later its own task (it hung before).
+    """
+    tracker = MPIOperatorTracker(mpi_cluster.kubeconfig_path, retry=FAST_RETRY)
+    array_id = tracker.add_array_job(template(duration=2, name="quiet"), 1, 3, 1, 1)
+    last = tracker.list_array_jobs(array_id)[-1]
+    if side == "sync":
+        state = tracker.wait(last, 60, S.DONE)
+    else:
+        results: dict[str, Any] = {}
+        run_async_waiters(mpi_cluster, [last], results)
+        state = results[last]
+    assert state is S.DONE
+    assert [tracker.job_state(job)[0] for job in tracker.list_array_jobs(array_id)] == [S.DONE] * 3
