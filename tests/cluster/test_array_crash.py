@@ -30,6 +30,8 @@ from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from tests.cluster.tracker_support import mpijob_names, template
 
+pytestmark = pytest.mark.emulator_only("counts creates in the store and injects faults")
+
 S = JobState
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, total_timeout=20)
 REPO = Path(__file__).resolve().parents[2]

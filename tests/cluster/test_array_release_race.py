@@ -29,6 +29,10 @@ from airflow_provider_mpi.testing.faults import Verb
 from airflow_provider_mpi.testing.store import WatchEvent
 from tests.cluster.tracker_support import template
 
+pytestmark = pytest.mark.emulator_only(
+    "watches the store to count active tasks at every change, and injects faults"
+)
+
 S = JobState
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, total_timeout=20)
 

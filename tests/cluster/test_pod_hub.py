@@ -25,6 +25,8 @@ from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from tests.cluster.tracker_support import mpijob, pods, template
 
+pytestmark = pytest.mark.emulator_only("counts requests with the emulator's counters")
+
 S = JobState
 FAST_RETRY = RetryPolicy(max_attempts=3, initial_delay=0.01, max_delay=0.1, total_timeout=10)
 

@@ -22,6 +22,10 @@ from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker, MPIOperato
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.malformed import broken_template_kwargs
 
+pytestmark = pytest.mark.emulator_only(
+    "counts requests (none for a bad template) with the emulator's counters"
+)
+
 SETTINGS = settings(
     max_examples=150,
     deadline=None,

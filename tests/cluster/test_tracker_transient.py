@@ -30,6 +30,8 @@ from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from tests.cluster.tracker_support import mpijob_names, template
 
+pytestmark = pytest.mark.emulator_only("injects faults")
+
 #: The default policy's patience (attempts), with short pauses to keep the test quick.
 DEFAULT_ATTEMPTS = RetryPolicy(initial_delay=0.01, max_delay=0.05)
 #: A policy with little patience, so that the budget runs out within the test.

@@ -143,6 +143,7 @@ def test_a_sensor_that_leaves_held_tasks_behind_says_so(
     assert "still held by max_parallel" in out
 
 
+@pytest.mark.emulator_only("injects faults")
 def test_retry_completes_a_half_submitted_array(cluster: Any, run_dag: Any) -> None:
     # The first try stops in the middle of the submission and cannot clean up (its
     # deletes are refused): a half array is left, as after a worker's SIGKILL.
@@ -194,6 +195,7 @@ print(len(operator.execute({"ti": TaskInstance()})), flush=True)
 """
 
 
+@pytest.mark.emulator_only("delays creates with the fault layer and counts tasks in the store")
 def test_operator_retry_after_a_sigkill_in_the_middle_of_the_array(cluster: Any) -> None:
     """A worker SIGKILLed while its try submits 200 tasks; the next try completes the array."""
     cluster.faults.delay(0.03, verb="create", resource="mpijobs")

@@ -10,6 +10,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from airflow.sdk import DAG
 from fastapi.testclient import TestClient
 
@@ -125,7 +126,11 @@ def test_a_task_without_a_job_says_so(cluster: Any) -> None:
 def test_the_run_page_lists_array_tasks(cluster: Any, run_dag: Any) -> None:
     with DAG("mpi_page_array", schedule=None) as dag:
         MPIJobArrayOperator(
-            task_id="sweep", job_template=scripted_template(duration=1), begin=1, end=3
+            task_id="sweep",
+            job_template=scripted_template(duration=1),
+            begin=1,
+            end=3,
+            wait_for_completion=True,  # the page then shows every task Done, on either backend
         )
     dagrun = run_dag(dag)
     assert task_states(dagrun) == {"sweep": "success"}
@@ -142,6 +147,7 @@ def test_the_run_page_lists_array_tasks(cluster: Any, run_dag: Any) -> None:
     assert parse_qs(urlsplit(link).query)["task_id"] == ["sweep"]
 
 
+@pytest.mark.emulator_only("counts requests with the emulator's counters")
 def test_a_job_view_costs_four_requests_whatever_the_job(cluster: Any, run_dag: Any) -> None:
     dagrun = _run_pi(run_dag, "mpi_page_requests")
     query = {"dag_id": "mpi_page_requests", "run_id": dagrun.run_id, "task_id": "compute_pi"}
@@ -188,6 +194,7 @@ def _state_is(client: TestClient, params: dict[str, str], state: str) -> bool:
     return bool(client.get("/api/job", params=params).json()["state"] == state)
 
 
+@pytest.mark.emulator_only("the emulator's node names, and its fast clock for a scripted 60 s job")
 def test_the_page_is_live_while_the_job_runs(cluster: Any) -> None:
     run_id = "manual__2026-01-01T00:00:00+00:00"
     job_id = _submit_for_run("live", run_id, duration="60", log="<b>step</b> 1\nstep 2")
@@ -209,6 +216,7 @@ def test_the_page_is_live_while_the_job_runs(cluster: Any) -> None:
     assert "<b>step</b>" not in done.text
 
 
+@pytest.mark.emulator_only("the unschedulable script")
 def test_warning_events_and_pending_pods_are_shown(cluster: Any) -> None:
     run_id = "manual__2026-01-02T00:00:00+00:00"
     job_id = _submit_for_run("stuck", run_id, unschedulable="worker")
