@@ -33,7 +33,11 @@ from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.arrays import is_held
-from airflow_provider_mpi.mpioperator.async_tracker_arrays import AsyncArrayJobMethods
+from airflow_provider_mpi.mpioperator.async_tracker_arrays import (
+    AsyncArrayJobMethods,
+    Quiet,
+    next_change,
+)
 from airflow_provider_mpi.mpioperator.control import control_applied, control_patch
 from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.ids import (
@@ -76,8 +80,8 @@ from airflow_provider_mpi.mpioperator.tracker import CONTROL_ATTEMPTS
 from airflow_provider_mpi.mpioperator.tracker_array_release import limited_array_of
 from airflow_provider_mpi.mpioperator.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.waiting import Deadline, wanted_states
-from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
-from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub, Subscription
+from airflow_provider_mpi.mpioperator.watch_cursor import Snapshot
+from airflow_provider_mpi.mpioperator.watch_hub import JobWatchHub
 
 __all__ = ["AsyncMPIOperatorTracker"]
 
@@ -86,21 +90,6 @@ log = logging.getLogger(__name__)
 _OUTPUT_STATES = (JobState.RUNNING, JobState.DONE, JobState.FAILED)
 #: Event lists of one job (one per object: MPIJob, launcher Job, pods) in flight at once.
 EVENT_READERS = 8
-
-
-async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | None:
-    """The next item of a subscription, or None once the deadline passed."""
-    if subscription.initial is not None:
-        return await subscription.get()
-    remaining = deadline.remaining(time.monotonic())
-    if remaining is None:
-        return await subscription.get()
-    if remaining <= 0:
-        return None
-    try:
-        return await asyncio.wait_for(subscription.get(), remaining)
-    except asyncio.TimeoutError:
-        return None
 
 
 class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
@@ -341,7 +330,7 @@ class AsyncMPIOperatorTracker(AsyncArrayJobMethods):
         hub = JobWatchHub.for_api(self.api, ref.namespace)
         array: str | None = None
         async with hub.subscribe(self.api, names=frozenset({ref.name})) as subscription:
-            while (item := await _next(subscription, deadline)) is not None:
+            while not isinstance(item := await next_change(subscription, deadline), Quiet):
                 if isinstance(item, Snapshot):
                     seen = item.objects.get(ref.name)
                     array = limited_array_of(seen) if seen is not None else None

@@ -82,15 +82,17 @@ __all__ = ["AsyncArrayJobMethods"]
 log = logging.getLogger(__name__)
 
 
-class _Quiet:
-    """Nothing arrived before the deadline given to :func:`_next`."""
+class Quiet:
+    """Nothing arrived before the deadline given to :func:`next_change`."""
 
 
-_QUIET = _Quiet()
+_QUIET = Quiet()
 
 
-async def _next(subscription: Subscription, deadline: Deadline) -> Snapshot | JobChange | _Quiet:
-    """The next item of a subscription, or :data:`_QUIET` once the deadline passed."""
+async def next_change(
+    subscription: Subscription, deadline: Deadline
+) -> Snapshot | JobChange | Quiet:
+    """The next item of a hub subscription, or a :class:`Quiet` once the deadline passed."""
     if subscription.initial is not None:
         return await subscription.get()
     remaining = deadline.remaining(time.monotonic())
@@ -324,7 +326,7 @@ class AsyncArrayJobMethods:
         else:
             scope = hub.subscribe(self.api, names=frozenset(job.name for job in ref.jobs))
         async with scope as subscription:
-            while not isinstance(item := await _next(subscription, deadline), _Quiet):
+            while not isinstance(item := await next_change(subscription, deadline), Quiet):
                 if isinstance(item, Snapshot):
                     waiter.snapshot(item.objects.values(), as_of=item.resource_version)
                 else:
@@ -352,8 +354,8 @@ class AsyncArrayJobMethods:
             # Waiting ends early when this waiter must look again with no event
             # (a deferred step, a repair grace): a quiet array sends none.
             while True:
-                item = await _next(subscription, deadline.within(recheck, time.monotonic()))
-                if isinstance(item, _Quiet):
+                item = await next_change(subscription, deadline.within(recheck, time.monotonic()))
+                if isinstance(item, Quiet):
                     if deadline.expired(time.monotonic()):
                         break
                     reached = None
