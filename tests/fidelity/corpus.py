@@ -254,7 +254,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("terminate", lambda n: mpijob(n, script={"duration": "30"}), _terminate),
     Scenario(
         "hold-release",
-        lambda n: mpijob(n, script={"duration": "1", "start-delay": "3"}),
+        # Long enough that the hold always lands before the launcher could end, even on a
+        # loaded machine (CI once saw the job Done before the release with duration 1).
+        lambda n: mpijob(n, script={"duration": "10", "start-delay": "3"}),
         _hold_release,
     ),
     Scenario(
