@@ -6,7 +6,11 @@ builds its client through the cncf ``KubernetesHook``), the async hook of the
 triggers (``kubernetes_asyncio``) and the trigger's kwargs
 (:class:`KubeAccess`), so that all three read the connection the same way:
 the same extras, the same precedence, the same "mutually exclusive" rule as
-the cncf-kubernetes provider.
+the cncf-kubernetes provider. :func:`resolve_cluster_access` is the one place
+where extras and per-task overrides become a :class:`ClusterAccess` (the
+source, the file or inline config, the context, the namespace, the verify
+options); the hook, the trigger's access and the client pool's key all read
+that, never the extras.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ __all__ = [
     "DEFAULT_NAMESPACE",
     "MPI_OPERATOR_CONN_TYPE",
     "URL_TEMPLATE_EXTRA",
+    "ClusterAccess",
+    "ConnectionOverrides",
     "KubeAccess",
     "KubeConfigSource",
     "as_bool",
@@ -31,6 +37,7 @@ __all__ = [
     "connection_extra",
     "default_kube_config_path",
     "parse_kube_config",
+    "resolve_cluster_access",
     "worker_only_connection_variable",
 ]
 
@@ -185,3 +192,105 @@ class KubeAccess:
 def default_kube_config_path() -> str:
     """The kube config read by default: the first ``$KUBECONFIG`` entry or ``~/.kube/config``."""
     return os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]
+
+
+@dataclass(frozen=True)
+class ConnectionOverrides:
+    """What a task sets on top of its connection (None: the connection decides).
+
+    Attributes:
+        namespace: the namespace of the jobs.
+        config_file: a kube config path.
+        cluster_context: a kube config context.
+        in_cluster: use the service account of the pod.
+        kube_config: a kube config resolved elsewhere (a trigger's, from the worker).
+    """
+
+    namespace: str | None = None
+    config_file: str | None = None
+    cluster_context: str | None = None
+    in_cluster: bool | None = None
+    kube_config: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    """How to reach the cluster: the one reading of a connection and its overrides.
+
+    Attributes:
+        source: where the client configuration comes from (``DEFAULT``: no
+            source named; see :meth:`effective_source`).
+        namespace: the namespace of the jobs.
+        config_file: the kube config path, when ``source`` is ``FILE``.
+        kube_config: the inline kube config (dict, JSON or YAML text), when
+            ``source`` is ``INLINE``.
+        context: the kube config context.
+        in_cluster: the in-cluster switch as set (True, False or unset).
+        disable_verify_ssl: the connection's ``disable_verify_ssl`` extra.
+        disable_tcp_keepalive: the connection's ``disable_tcp_keepalive`` extra.
+    """
+
+    source: KubeConfigSource
+    namespace: str = DEFAULT_NAMESPACE
+    config_file: str | None = None
+    kube_config: object = None
+    context: str | None = None
+    in_cluster: bool | None = None
+    disable_verify_ssl: bool | None = None
+    disable_tcp_keepalive: bool | None = None
+
+    def effective_source(self, environ: Mapping[str, str] | None = None) -> KubeConfigSource:
+        """The source to load: with none named, in-cluster inside a pod, as the clients do.
+
+        Args:
+            environ: the environment (default ``os.environ``).
+        """
+        env = os.environ if environ is None else environ
+        if self.source is KubeConfigSource.DEFAULT and env.get("KUBERNETES_SERVICE_HOST"):
+            return KubeConfigSource.IN_CLUSTER
+        return self.source
+
+    def kube_config_files(self) -> list[str]:
+        """The kube config files a ``FILE`` or ``DEFAULT`` source reads (the first default)."""
+        return [self.config_file or default_kube_config_path()]
+
+
+def resolve_cluster_access(
+    extras: Mapping[str, Any], overrides: ConnectionOverrides = ConnectionOverrides()
+) -> ClusterAccess:
+    """Turn a connection's extras and a task's overrides into cluster access.
+
+    An override wins over the extra of the same field; a passed ``kube_config``
+    wins over the connection's. Pure: reads no file and no environment.
+
+    Args:
+        extras: the connection's extras (plain or form-prefixed names).
+        overrides: the task's (or the trigger's) fields.
+
+    Returns:
+        The access.
+
+    Raises:
+        InvalidArgumentError: more than one of in-cluster, a kube config path
+            and an inline kube config is set.
+    """
+    in_cluster = overrides.in_cluster
+    if in_cluster is None:
+        in_cluster = as_bool(connection_extra(extras, "in_cluster"))
+    config_file = overrides.config_file or connection_extra(extras, "kube_config_path")
+    inline = overrides.kube_config or connection_extra(extras, "kube_config")
+    source = choose_kube_config_source(
+        in_cluster=in_cluster, config_file=config_file, kube_config=inline
+    )
+    return ClusterAccess(
+        source=source,
+        namespace=str(
+            overrides.namespace or connection_extra(extras, "namespace") or DEFAULT_NAMESPACE
+        ),
+        config_file=str(config_file) if config_file else None,
+        kube_config=inline or None,
+        context=overrides.cluster_context or connection_extra(extras, "cluster_context"),
+        in_cluster=in_cluster,
+        disable_verify_ssl=as_bool(connection_extra(extras, "disable_verify_ssl")),
+        disable_tcp_keepalive=as_bool(connection_extra(extras, "disable_tcp_keepalive")),
+    )

@@ -18,6 +18,17 @@ module by Airflow's ``create_triggers`` (its own code, synchronous, in the
 loop) is reported apart: ``import_seconds`` as timed and ``import_block``
 if it was a slow callback (about 20 ms on an idle machine, since the trigger
 module loads nothing heavy; the heavy client modules load in a thread).
+
+Timing alone misses a blocking call that is short on an idle machine and long
+under load (the TLS context of the first API client: 20-30 ms idle, 52-181 ms
+under load). So the probe also records, by thread rather than by time, what
+ran on the loop's thread after the trigger class was imported:
+
+- ``tls_in_loop``: every ``ssl.create_default_context`` call (a spy that
+  times the call and changes nothing; the call reads the CA bundle);
+- ``files_in_loop``: every file opened (Python's ``open`` audit event: kube
+  config files, certificates written to temporary files, token files), but
+  Python sources, which debug mode reads for its tracebacks.
 """
 
 from __future__ import annotations
@@ -28,8 +39,10 @@ import json
 import logging
 import os
 import re
+import ssl
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -50,6 +63,41 @@ class _SlowCallbacks(logging.Handler):
         if (match := _TOOK.search(message)) is not None:
             self.blocks.append((float(match.group("seconds")), message[:300]))
 
+
+class _LoopThreadSpy:
+    """Records blocking calls made on the loop's thread while ``watching`` is set."""
+
+    def __init__(self) -> None:
+        self.loop_thread = threading.get_ident()
+        self.watching = False
+        self.tls: list[str] = []
+        self.files: list[str] = []
+
+    def _on_loop(self) -> bool:
+        return self.watching and threading.get_ident() == self.loop_thread
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        # Python sources are read by debug mode's tracebacks (linecache), not by us.
+        if event == "open" and self._on_loop() and not str(args[0]).endswith(".py"):
+            self.files.append(str(args[0]))
+
+    def install(self) -> None:
+        sys.addaudithook(self.audit)
+        original = ssl.create_default_context
+
+        def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                if self._on_loop():
+                    took = (time.perf_counter() - began) * 1000
+                    self.tls.append(f"ssl.create_default_context{kwargs or args} {took:.1f} ms")
+
+        ssl.create_default_context = create_default_context  # type: ignore[assignment]
+
+
+SPY = _LoopThreadSpy()
 
 # Client libraries whose import takes far longer than a loop step; the
 # trigger module must leave them to the thread that loads them.
@@ -76,6 +124,7 @@ async def _probe(kubeconfig: str, wait_id: str, kill_ids: list[str]) -> dict[str
     trigger_class, import_seconds, heavy = await asyncio.create_task(
         create_triggers(), name=IMPORT_TASK
     )
+    SPY.watching = True  # from here on, the triggers run
     kwargs = {"conn_id": None, "config_file": kubeconfig, "namespace": "default"}
 
     def start(trigger_id: int, trigger: Any) -> asyncio.Task[None]:
@@ -103,11 +152,14 @@ async def _probe(kubeconfig: str, wait_id: str, kill_ids: list[str]) -> dict[str
             await task
     kill_seconds = time.perf_counter() - kill_started
     await waiting
+    SPY.watching = False
     return {
         "import_seconds": import_seconds,
         "heavy_imports_in_loop": heavy,
         "events": [entry.event.payload for entry in runner.events],
         "kill_seconds": kill_seconds,
+        "tls_in_loop": SPY.tls,
+        "files_in_loop": SPY.files,
         "seconds": time.perf_counter() - started,
     }
 
@@ -117,6 +169,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="loop-probe-home-"))
     import airflow.jobs.triggerer_job_runner  # noqa: F401  (loaded in a triggerer already)
 
+    SPY.install()
     handler = _SlowCallbacks()
     logging.getLogger("asyncio").addHandler(handler)
     logging.getLogger("asyncio").setLevel(logging.WARNING)

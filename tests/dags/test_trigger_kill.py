@@ -186,6 +186,15 @@ def test_first_triggers_of_a_fresh_triggerer_never_block_the_loop(cluster: Any) 
     failed. Timing on a shared 2-core machine can add a stray slow callback
     (a GC pause, the scheduler), which does not repeat; a blocking import
     does, in every fresh interpreter. So a clean run out of three passes.
+
+    A blocking call that is short on an idle machine escapes timing: the TLS
+    context of the first API client (``ssl.create_default_context`` in
+    ``kubernetes_asyncio``'s constructor) took 1-30 ms idle and 52-181 ms
+    under load. The probe therefore also records, by thread, every TLS
+    context built and every file opened on the loop's thread (kube config,
+    certificates, tokens): there must be none, in every run. Before the
+    client was built in a thread, each run had one TLS context and three
+    files (the kube config and the CA written to a temporary file, twice).
     """
     runs = []
     for _ in range(3):
@@ -200,3 +209,5 @@ def test_first_triggers_of_a_fresh_triggerer_never_block_the_loop(cluster: Any) 
             break
     assert not runs[-1]["slow_callbacks"], [run["slow_callbacks"] for run in runs]
     assert all(run["heavy_imports_in_loop"] == [] for run in runs), runs
+    assert [run["tls_in_loop"] for run in runs] == [[] for _ in runs], runs
+    assert [run["files_in_loop"] for run in runs] == [[] for _ in runs], runs
