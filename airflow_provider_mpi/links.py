@@ -21,6 +21,7 @@ from airflow.sdk import BaseOperatorLink, conf
 from airflow.sdk.bases.xcom import BaseXCom
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.mpioperator.ids import parse_job_id
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator
@@ -96,7 +97,11 @@ def format_job_url(template: str, job_id: str) -> str:
         InvalidArgumentError: the template has a placeholder other than
             ``{namespace}``, ``{name}`` and ``{job_id}``, or is malformed.
     """
-    namespace, _, name = job_id.rpartition("/")
+    try:
+        ref = parse_job_id(job_id, "")
+        namespace, name = ref.namespace, ref.name
+    except InvalidArgumentError:  # no single job (a Go seed array ID): only {job_id} means much
+        namespace, name = "", job_id
     try:
         return template.format(namespace=namespace, name=name, job_id=job_id)
     except (KeyError, IndexError, ValueError) as exc:

@@ -330,6 +330,12 @@ def main() -> int:
         + ", ".join(f"{ms:.0f}" for ms in imports)
         + " ms"
     )
+    print(
+        "  on the loop's thread (by thread, not time): TLS contexts built "
+        + ", ".join(str(len(probe["tls_in_loop"])) for probe in probes)
+        + "; files opened "
+        + ", ".join(str(len(probe["files_in_loop"])) for probe in probes)
+    )
     for probe in probes:
         for text in probe["slow_callbacks"]:
             print(f"  slow callback: {text[:240]}")

@@ -14,10 +14,11 @@ limit.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PLACEHOLDER_WORKING_DIR",
     "TASK_ID_ENV",
     "TaskRange",
+    "failed_tasks",
     "format_legacy_array_job_id",
     "parse_legacy_array_job_id",
     "substitute_index",
@@ -187,3 +189,23 @@ def parse_legacy_array_job_id(text: str) -> list[str] | None:
 def format_legacy_array_job_id(job_ids: list[str]) -> str:
     """Write job IDs as the seed's array job ID (a JSON list)."""
     return json.dumps(list(job_ids))
+
+
+def failed_tasks(states: Mapping[str, JobState]) -> list[str]:
+    """The failed tasks of an array job; the array failed when there is any.
+
+    The one rule for an array's failure: a waiting operator or trigger fails
+    the array with these tasks, and a retry resubmits an earlier array when
+    any of its tasks failed (tasks still running are not failures).
+
+    Args:
+        states: each task job ID with its state.
+
+    Returns:
+        The job IDs of the Failed tasks, sorted.
+
+    Example:
+        >>> failed_tasks({"a-2": JobState.FAILED, "a-1": JobState.DONE})
+        ['a-2']
+    """
+    return sorted(job for job, state in states.items() if state is JobState.FAILED)

@@ -13,7 +13,7 @@ import re
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 
-__all__ = ["JobControlAction", "JobState"]
+__all__ = ["END_STATES", "JobControlAction", "JobState"]
 
 
 def _normalise(name: str) -> str:
@@ -45,8 +45,8 @@ class JobState(enum.IntEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """True for the end states Done and Failed."""
-        return self in (JobState.DONE, JobState.FAILED)
+        """True for the end states Done and Failed (:data:`END_STATES`)."""
+        return self in END_STATES
 
     def __str__(self) -> str:
         return self.go_name
@@ -107,6 +107,11 @@ class JobState(enum.IntEnum):
         raise InvalidArgumentError(
             "state", value, f"must be a state name or an integer 0..{len(cls) - 1}"
         )
+
+
+#: The states a job ends in and never leaves: Done and Failed. A wait given
+#: no states waits for these; the one definition every layer uses.
+END_STATES: frozenset[JobState] = frozenset({JobState.DONE, JobState.FAILED})
 
 
 class JobControlAction(str, enum.Enum):

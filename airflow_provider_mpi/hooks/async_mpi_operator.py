@@ -112,21 +112,8 @@ class AsyncMPIOperatorHook:
         kube_config: Mapping[str, Any] | None = None,
     ) -> None:
         self.conn_id = conn_id
-        self.namespace = namespace
-        self.config_file = config_file
-        self.cluster_context = cluster_context
-        self.in_cluster = in_cluster
-        self.kube_config = dict(kube_config) if kube_config else None
-
-    @property
-    def overrides(self) -> ConnectionOverrides:
-        """This hook's overrides of the connection's fields."""
-        return ConnectionOverrides(
-            namespace=self.namespace,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
-            kube_config=self.kube_config,
+        self.overrides = ConnectionOverrides(
+            namespace, config_file, cluster_context, in_cluster, dict(kube_config or {}) or None
         )
 
     @classmethod
@@ -142,7 +129,7 @@ class AsyncMPIOperatorHook:
             ``kubernetes_default`` does not exist (then the default kube
             config applies, as in the cncf provider).
         """
-        if not self.conn_id or self.kube_config is not None:
+        if not self.conn_id or self.overrides.kube_config is not None:
             return {}
         try:
             connection = await _get_async_connection(self.conn_id)

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
-from airflow_provider_mpi.drmaa2.state import JobState
+from airflow_provider_mpi.drmaa2.state import END_STATES, JobState
 
 __all__ = [
     "END_STATES",
@@ -31,8 +31,6 @@ __all__ = [
     "wanted_states",
 ]
 
-#: The states a wait without explicit states waits for.
-END_STATES: frozenset[JobState] = frozenset({JobState.DONE, JobState.FAILED})
 #: The longest server-side watch window; a longer wait reconnects (cheaply).
 MAX_WATCH_SECONDS = 300
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context, conf
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError, InvalidStateError
-from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.state import JobControlAction
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY, MPIJobLink, job_link_url
 from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_annotations_extension,
     get_labels_extension,
@@ -29,6 +29,7 @@ from airflow_provider_mpi.mpioperator.k8s_extensions import (
     set_annotations_extension,
     set_labels_extension,
 )
+from airflow_provider_mpi.operators._connection import MPIConnectionMixin
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.operators._template import (
     TEMPLATE_EXTENSIONS,
@@ -37,13 +38,11 @@ from airflow_provider_mpi.operators._template import (
 )
 from airflow_provider_mpi.triggers.mpi_job import MPIJobTrigger
 
-__all__ = ["END_STATES", "MPIJobOperatorBase"]
+__all__ = ["MPIJobOperatorBase"]
 
 #: Extra time Airflow's deferral timeout gives the trigger's own deadline, so
 #: the trigger reports the timeout (and the job gets terminated) first.
 DEFERRAL_GRACE = timedelta(seconds=60)
-#: The states a wait ends in.
-END_STATES = (JobState.DONE, JobState.FAILED)
 
 
 def _seconds(value: float | timedelta | None, field: str) -> float | None:
@@ -61,7 +60,7 @@ def _seconds(value: float | timedelta | None, field: str) -> float | None:
     return seconds
 
 
-class MPIJobOperatorBase(BaseOperator):
+class MPIJobOperatorBase(MPIConnectionMixin, BaseOperator):
     """What both operators share: connection, template, identity, deferral, timeouts."""
 
     template_fields: Sequence[str] = ("job_template", "namespace")
@@ -87,15 +86,17 @@ class MPIJobOperatorBase(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.job_template = job_template_as_dict(job_template)
-        self.conn_id = conn_id
-        self.namespace = namespace
-        self.config_file = config_file
-        self.cluster_context = cluster_context
-        self.in_cluster = in_cluster
+        self._keep_connection(
+            conn_id,
+            namespace,
+            config_file,
+            cluster_context,
+            in_cluster,
+            pass_kube_config_to_trigger,
+        )
         self.deferrable = deferrable
         self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
         self.reattach_on_retry = reattach_on_retry
-        self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
         self.cancel_on_kill = cancel_on_kill
         self._nested_render_depth = 0
 
@@ -119,17 +120,6 @@ class MPIJobOperatorBase(BaseOperator):
         finally:
             self._nested_render_depth -= 1
 
-    @cached_property
-    def hook(self) -> MPIOperatorHook:
-        """The hook over the task's connection and overrides."""
-        return MPIOperatorHook(
-            self.conn_id,
-            namespace=self.namespace,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
-        )
-
     @property
     def effective_timeout(self) -> float | None:
         """Seconds the wait may last: ``wait_timeout``, else ``execution_timeout``.
@@ -142,21 +132,6 @@ class MPIJobOperatorBase(BaseOperator):
         if self.execution_timeout is not None:
             return self.execution_timeout.total_seconds()
         return None
-
-    def access_description(self) -> dict[str, Any]:
-        """How to reach the job's cluster, for the "MPI Jobs" page (no credential).
-
-        Returns:
-            The connection ID and the operator's overrides (namespace, kube
-            config path, context, in-cluster switch), JSON-ready.
-        """
-        return {
-            "conn_id": self.conn_id,
-            "namespace": self.namespace,
-            "config_file": self.config_file,
-            "cluster_context": self.cluster_context,
-            "in_cluster": self.in_cluster,
-        }
 
     def _labelled_template(self, identity: AirflowJobIdentity) -> JobTemplate:
         """The rendered template with the task's identity added to its labels.
@@ -188,9 +163,25 @@ class MPIJobOperatorBase(BaseOperator):
             template, {**get_annotations_extension(template), **identity.annotations()}
         )
 
+    def _publish(self, context: Context, job_id: str) -> None:
+        """Push the job ID, the cluster access and the link's URL before any wait."""
+        ti = context["ti"]
+        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+        ti.xcom_push(key=ACCESS_XCOM_KEY, value=self.access_description())
+        identity = AirflowJobIdentity.from_context(context)
+        url = job_link_url(
+            self,
+            dag_id=identity.dag_id,
+            run_id=identity.run_id,
+            task_id=identity.task_id,
+            map_index=identity.map_index,
+            job_id=job_id,
+        )
+        ti.xcom_push(key=MPIJobLink().xcom_key, value=url)
+
     def _trigger(self, *, job_id: str | None = None, array_id: str | None = None) -> MPIJobTrigger:
         timeout = self.effective_timeout
-        access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
+        access = self.trigger_access()
         return MPIJobTrigger(
             job_id,
             array_id=array_id,

@@ -14,8 +14,9 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections import deque
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
@@ -26,30 +27,20 @@ from airflow_provider_mpi.drmaa2.errors import (
     WaitTimeoutError,
 )
 from airflow_provider_mpi.drmaa2.info import JobInfo, with_readable
-from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.drmaa2.state import END_STATES, JobState
 from airflow_provider_mpi.hooks._compat import AirflowException, AirflowSkipException
 from airflow_provider_mpi.links import (
-    ACCESS_XCOM_KEY,
-    JOB_ID_XCOM_KEY,
     MPIJobLink,
     format_job_url,
-    job_link_url,
 )
-from airflow_provider_mpi.mpioperator.ids import parse_job_id
-from airflow_provider_mpi.mpioperator.labels import LABEL_TRY_NUMBER
+from airflow_provider_mpi.mpioperator.reattach import reattach_job
 from airflow_provider_mpi.operators import _output_log
-from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
+from airflow_provider_mpi.operators._base import MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
-from airflow_provider_mpi.triggers.mpi_job import (
-    MPIJobTriggerEvent,
-    MPIJobTriggerStatus,
-)
+from airflow_provider_mpi.operators.mpi_job_array import ARRAY_ID_XCOM_KEY, MPIJobArrayOperator
+from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTriggerStatus
 
 __all__ = ["ARRAY_ID_XCOM_KEY", "DeletePolicy", "MPIJobArrayOperator", "MPIJobOperator"]
-
-#: XCom key of the array job ID pushed by :class:`MPIJobArrayOperator`.
-ARRAY_ID_XCOM_KEY = "array_id"
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
@@ -57,11 +48,21 @@ if TYPE_CHECKING:
 
 @dataclass
 class _Copied:
-    """The launcher lines in the task logs: from which pod, how many, how many recorded."""
+    """The launcher lines in the task logs: from which pod, how many, how many recorded.
+
+    ``tail`` keeps the last lines read (of the last read, which reaches the
+    end), so a failure message quotes them without reading the output again.
+    """
 
     pod: str | None = None
     lines: int = 0
     recorded: int = 0
+    read: bool = False
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=_TAIL_KEPT))
+
+
+#: Launcher lines a copy keeps for the failure message (``log_tail_lines`` at most).
+_TAIL_KEPT = 1000
 
 
 class DeletePolicy(str, enum.Enum):
@@ -159,7 +160,10 @@ class MPIJobOperator(MPIJobOperatorBase):
         self._url_template()  # a bad link template fails before any request
         tracker = self.hook.get_tracker()
         self._try_number = identity.try_number
-        earlier = self._find_earlier_job(identity, template) if self.reattach_on_retry else None
+        earlier = None
+        if self.reattach_on_retry:
+            labels = identity.selector_labels()
+            earlier = reattach_job(tracker, labels, template.job_name, self.log)
         if earlier is None:
             job_id = tracker.add_job(template)
             self.log.info("Submitted MPIJob %s", job_id)
@@ -172,11 +176,10 @@ class MPIJobOperator(MPIJobOperatorBase):
             state, _ = tracker.job_state(job_id)
             if not state.is_terminal:
                 self._defer_to(self._trigger(job_id=job_id))
-        streamed = False
+        copied = _Copied()
         if not state.is_terminal:
-            state = self._wait_in_worker(job_id)
-            streamed = self.get_logs
-        return self._complete(job_id, state, logs_streamed=streamed)
+            self._wait_in_worker(job_id, copied)
+        return self._complete(job_id, tracker.job_info(job_id), copied)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger fired: report, log, fail or return the JobInfo."""
@@ -190,8 +193,9 @@ class MPIJobOperator(MPIJobOperatorBase):
         if payload.status is MPIJobTriggerStatus.TIMEOUT:
             self._terminate([payload.job_id], "wait timeout")
             raise AirflowException(payload.message)
-        state = payload.state or self.hook.get_tracker().job_state(payload.job_id)[0]
-        return self._complete(payload.job_id, state, logs_streamed=False)
+        # The trigger sent the JobInfo of the ended job: used as it is.
+        info = payload.job_info or self.hook.get_tracker().job_info(payload.job_id)
+        return self._complete(payload.job_id, info, _Copied())
 
     def on_kill(self) -> None:
         """Terminate the job when Airflow kills the running task (if ``cancel_on_kill``)."""
@@ -205,72 +209,10 @@ class MPIJobOperator(MPIJobOperatorBase):
             format_job_url(template, "namespace/name")
         return template
 
-    def _publish(self, context: Context, job_id: str) -> None:
-        """Push the job ID, the cluster access and the link's URL before any wait."""
-        ti = context["ti"]
-        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
-        ti.xcom_push(key=ACCESS_XCOM_KEY, value=self.access_description())
-        identity = AirflowJobIdentity.from_context(context)
-        url = job_link_url(
-            self,
-            dag_id=identity.dag_id,
-            run_id=identity.run_id,
-            task_id=identity.task_id,
-            map_index=identity.map_index,
-            job_id=job_id,
-        )
-        ti.xcom_push(key=MPIJobLink().xcom_key, value=url)
-
-    def _find_earlier_job(
-        self, identity: AirflowJobIdentity, template: JobTemplate
-    ) -> tuple[str, JobState] | None:
-        """The job of an earlier try to follow, or None to submit a new one."""
-        tracker = self.hook.get_tracker()
-        jobs = tracker.find_jobs(identity.selector_labels())
-        if not jobs:
-            return None
-        job_id = jobs[-1]
-        state, sub_state = tracker.job_state(job_id)
-        submitted_by = self._submitting_try(job_id)
-        if state is not JobState.FAILED:
-            self.log.info(
-                "Reattaching to MPIJob %s, submitted by try %s of this task (state %s): "
-                "this try follows it instead of submitting a new job",
-                job_id,
-                submitted_by,
-                state,
-            )
-            return job_id, state
-        self.log.info(
-            "MPIJob %s, submitted by try %s of this task, failed (%s)%s; submitting a new one",
-            job_id,
-            submitted_by,
-            sub_state,
-            " because that try was killed or the task cleared" if sub_state == "terminated" else "",
-        )
-        if template.job_name and job_id.rpartition("/")[2] == template.job_name:
-            # A fixed job_name: the failed job holds the name the new one needs.
-            self.log.info("Deleting the failed MPIJob %s to reuse its name", job_id)
-            tracker.delete_job(job_id)
-        return None
-
-    def _submitting_try(self, job_id: str) -> str:
-        """The try number on the job's labels ("?" when unreadable)."""
-        try:
-            ref = parse_job_id(job_id, self.hook.get_tracker().namespace)
-            mpijob = self.hook.get_tracker().api.get_mpi_job(
-                ref.namespace, ref.name, job_id=str(ref)
-            )
-        except DRMAA2Error:
-            return "?"
-        labels = (mpijob.get("metadata") or {}).get("labels") or {}
-        return str(labels.get(LABEL_TRY_NUMBER) or "?")
-
-    def _wait_in_worker(self, job_id: str) -> JobState:
+    def _wait_in_worker(self, job_id: str, copied: _Copied) -> JobState:
         """Wait in the worker, copying the launcher's output into the task log meanwhile."""
         tracker = self.hook.get_tracker()
         stop = threading.Event()
-        copied = _Copied()  # launcher lines already in the task logs
         streamer = threading.Thread(
             target=self._stream_output,
             args=(job_id, stop, copied),
@@ -280,7 +222,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         if self.get_logs:
             streamer.start()
         try:
-            state = tracker.wait(job_id, self.effective_timeout, *END_STATES)
+            state = tracker.wait(job_id, self.effective_timeout, *sorted(END_STATES))
         except WaitTimeoutError as exc:
             self._terminate([job_id], "wait timeout")
             raise AirflowException(str(exc)) from exc
@@ -320,14 +262,17 @@ class MPIJobOperator(MPIJobOperatorBase):
         if copied.pod is None:
             self._learn_logged_lines(tracker, job_id, copied)
         recorded = time.monotonic()
+        copied.tail.clear()  # a new read starts from the first line
         try:
             for index, line in enumerate(tracker.job_output(job_id, follow=follow)):
+                copied.tail.append(line)
                 if index >= copied.lines:
                     self.log.info("[launcher] %s", line)
                     copied.lines = index + 1
                 if follow and time.monotonic() - recorded > _output_log.RECORD_EVERY_SECONDS:
                     self._record_logged_lines(tracker, job_id, copied)
                     recorded = time.monotonic()
+            copied.read = True  # read to the end
         finally:
             self._record_logged_lines(tracker, job_id, copied)
 
@@ -365,18 +310,21 @@ class MPIJobOperator(MPIJobOperatorBase):
         else:
             self.log.debug("Could not record the launcher lines logged: %s", error)
 
-    def _complete(self, job_id: str, state: JobState, *, logs_streamed: bool) -> dict[str, Any]:
-        tracker = self.hook.get_tracker()
-        info = tracker.job_info(job_id)
-        if self.get_logs and not logs_streamed:
-            self._copy_output_once(job_id, _Copied())
-        if state is not JobState.FAILED:
-            self.log.info("MPIJob %s is %s", job_id, state)
+    def _complete(self, job_id: str, info: JobInfo, copied: _Copied) -> dict[str, Any]:
+        """Log the output, apply the delete policy, return the JobInfo or fail.
+
+        The launcher output is read at most once more here: when it was not
+        streamed to the end already; the failure message quotes the lines read.
+        """
+        if self.get_logs and not copied.read:
+            self._copy_output_once(job_id, copied)
+        if info.state is not JobState.FAILED:
+            self.log.info("MPIJob %s is %s", job_id, info.state)
             self._apply_delete_policy(job_id, succeeded=True)
             return with_readable(info)
         if self.log_events_on_failure:
             self._log_warning_events(job_id)
-        message = self._failure_message(job_id, info)
+        message = self._failure_message(job_id, info, copied)
         self._apply_delete_policy(job_id, succeeded=False)
         if info.exit_status is not None and info.exit_status in self.skip_on_exit_code:
             raise AirflowSkipException(message)
@@ -391,7 +339,7 @@ class MPIJobOperator(MPIJobOperatorBase):
         for event in events:
             self.log.warning("MPIJob event %s: %s", event.reason, event.message)
 
-    def _failure_message(self, job_id: str, info: JobInfo) -> str:
+    def _failure_message(self, job_id: str, info: JobInfo, copied: _Copied) -> str:
         parts = [f"MPIJob {job_id} failed"]
         if info.exit_status is not None:
             parts.append(f"exit status {info.exit_status}")
@@ -403,9 +351,15 @@ class MPIJobOperator(MPIJobOperatorBase):
         if info.annotation:
             message += f": {info.annotation}"
         try:
-            tail = list(self.hook.get_tracker().job_output(job_id, tail_lines=self.log_tail_lines))
-        except DRMAA2Error:
+            tail = list(copied.tail)[-self.log_tail_lines :] if self.log_tail_lines else []
+        except RuntimeError:  # a stream that outlived its join still appends
             tail = []
+        if not copied.read and self.log_tail_lines:  # not copied (get_logs=False): read the tail
+            try:
+                tracker = self.hook.get_tracker()
+                tail = list(tracker.job_output(job_id, tail_lines=self.log_tail_lines))
+            except DRMAA2Error:
+                tail = []
         if tail:
             message += "\nLast launcher lines:\n" + "\n".join(tail)
         return message
@@ -421,173 +375,3 @@ class MPIJobOperator(MPIJobOperatorBase):
             self.log.warning("Could not delete MPIJob %s: %s", job_id, exc)
         else:
             self.log.info("Deleted MPIJob %s (delete_policy=%s)", job_id, self.delete_policy)
-
-
-class MPIJobArrayOperator(MPIJobOperatorBase):
-    """Submit a DRMAA2 array job (one MPIJob per task ID) and return the task job IDs.
-
-    The return value is the list of task job IDs, so downstream tasks can map
-    over it: ``MPIJobSensor.partial(task_id="each").expand(job_id=array.output)``.
-    ``$DRMAA2_INDEX$`` in the template is replaced by each task's ID and
-    ``TASK_ID`` is set in its environment (see
-    :func:`airflow_provider_mpi.drmaa2.arrays.template_for_task`).
-
-    Args:
-        job_template: as for :class:`MPIJobOperator`.
-        begin: the first task ID.
-        end: the last task ID (inclusive).
-        step: the step between task IDs.
-        max_parallel: at most this many tasks run at once (0: no limit); the
-            others are created held and released as earlier tasks end by
-            whoever waits on a task of the array: this operator with
-            ``wait_for_completion``, or the mapped ``MPIJobSensor`` tasks
-            fed with its task IDs (poking or deferred). With no waiter, the
-            held tasks stay held, and the task log says so.
-        wait_for_completion: wait until every task ended (deferred if
-            ``deferrable``) and fail if any failed, listing them.
-        **kwargs: the connection, deferral and timeout arguments of
-            :class:`MPIJobOperator` and ``BaseOperator`` arguments.
-
-    A retry (``reattach_on_retry``) finds the array of an earlier try by its
-    owner object, even one whose submission was cut short, and creates the
-    tasks that are missing before following it.
-    """
-
-    template_fields: Sequence[str] = ("job_template", "namespace", "begin", "end", "step")
-    operator_extra_links = (MPIJobLink(),)
-    #: The "MPI Job" link lists the array's task jobs (see ``links.job_link_url``).
-    links_to_task_jobs = True
-
-    def __init__(
-        self,
-        *,
-        job_template: Any,
-        begin: int,
-        end: int,
-        step: int = 1,
-        max_parallel: int = 0,
-        wait_for_completion: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(job_template=job_template, **kwargs)
-        if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 0:
-            raise InvalidArgumentError("max_parallel", max_parallel, "must be an int >= 0")
-        self.begin = begin
-        self.end = end
-        self.step = step
-        self.max_parallel = max_parallel
-        self.wait_for_completion = wait_for_completion
-        self._array_id: str | None = None
-
-    def execute(self, context: Context) -> list[str]:
-        """Submit (or reattach to) the array job; wait if asked."""
-        identity = AirflowJobIdentity.from_context(context)
-        template = self._labelled_template(identity)
-        tracker = self.hook.get_tracker()
-        array_id = self._find_earlier_array(identity) if self.reattach_on_retry else None
-        if array_id is None:
-            array_id = tracker.add_array_job(
-                template, int(self.begin), int(self.end), int(self.step), self.max_parallel
-            )
-            self.log.info("Submitted array job %s", array_id)
-        self._array_id = array_id
-        job_ids = tracker.list_array_jobs(array_id)
-        ti = context["ti"]
-        ti.xcom_push(key=ARRAY_ID_XCOM_KEY, value=array_id)
-        ti.xcom_push(key=JOB_ID_XCOM_KEY, value=array_id)
-        ti.xcom_push(key=ACCESS_XCOM_KEY, value=self.access_description())
-        ti.xcom_push(
-            key=MPIJobLink().xcom_key,
-            value=job_link_url(
-                self,
-                dag_id=identity.dag_id,
-                run_id=identity.run_id,
-                task_id=identity.task_id,
-                map_index=identity.map_index,
-                job_id=array_id,
-            ),
-        )
-        if not self.wait_for_completion:
-            self._warn_held(array_id, len(job_ids))
-            return job_ids
-        if self.deferrable:
-            self._defer_to(self._trigger(array_id=array_id))
-        try:
-            states = tracker.wait_array(array_id, self.effective_timeout, *END_STATES)
-        except WaitTimeoutError as exc:
-            self._terminate(job_ids, "wait timeout")
-            raise AirflowException(str(exc)) from exc
-        return self._complete(array_id, states)
-
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> list[str]:
-        """Resume after the trigger fired: fail listing failed tasks, or return the IDs."""
-        payload = MPIJobTriggerEvent.from_dict(event)
-        self._array_id = payload.job_id
-        if payload.status is MPIJobTriggerStatus.ERROR:
-            raise AirflowException(f"Lost track of array job {payload.job_id}: {payload.message}")
-        if payload.status is MPIJobTriggerStatus.TIMEOUT:
-            self._terminate(self.hook.get_tracker().list_array_jobs(payload.job_id), "wait timeout")
-            raise AirflowException(payload.message)
-        return self._complete(payload.job_id, payload.task_states)
-
-    def on_kill(self) -> None:
-        """Terminate every task of the array when Airflow kills the running task."""
-        if self.cancel_on_kill and self._array_id is not None:
-            tracker = self.hook.get_tracker()
-            self._terminate(tracker.list_array_jobs(self._array_id), "the task was killed")
-
-    def _warn_held(self, array_id: str, count: int) -> None:
-        """Say in the task log that held tasks need a waiter (nothing else releases them)."""
-        if not self.max_parallel or self.max_parallel >= count:
-            return
-        self.log.warning(
-            "Array job %s: %d of its %d tasks are held by max_parallel=%d. They start only "
-            "while something waits on a task of the array (MPIJobSensor tasks mapped over "
-            "this task's output, MPIJobTrigger, wait_array); with no waiter they stay held.",
-            array_id,
-            count - self.max_parallel,
-            count,
-            self.max_parallel,
-        )
-
-    def _find_earlier_array(self, identity: AirflowJobIdentity) -> str | None:
-        tracker = self.hook.get_tracker()
-        arrays = tracker.find_arrays(identity.selector_labels())
-        if arrays:
-            array_id = arrays[-1]
-            created = tracker.complete_array_submission(array_id)
-            if created:
-                self.log.warning(
-                    "Array job %s of an earlier try was not fully submitted; created its %d "
-                    "missing task(s): %s",
-                    array_id,
-                    len(created),
-                    ", ".join(created),
-                )
-        else:  # an array without an owner object (older releases)
-            jobs = tracker.find_jobs(identity.selector_labels())
-            if not jobs:
-                return None
-            # Task jobs are named "<array-name>-<task-id>" (docs/internals.md).
-            array_id = jobs[-1].rsplit("-", 1)[0]
-        states = {job: tracker.job_state(job)[0] for job in tracker.list_array_jobs(array_id)}
-        failed = sorted(job for job, state in states.items() if state is JobState.FAILED)
-        if failed:
-            self.log.info(
-                "Array job %s of an earlier try has failed tasks (%s); submitting a new one",
-                array_id,
-                ", ".join(failed),
-            )
-            return None
-        self.log.info("Reattaching to array job %s of an earlier try", array_id)
-        return array_id
-
-    def _complete(self, array_id: str, states: dict[str, JobState]) -> list[str]:
-        failed = sorted(job for job, state in states.items() if state is not JobState.DONE)
-        if failed:
-            raise AirflowException(
-                f"Array job {array_id}: {len(failed)} of {len(states)} tasks failed: "
-                + ", ".join(f"{job} ({states[job]})" for job in failed)
-            )
-        self.log.info("Array job %s: all %d tasks done", array_id, len(states))
-        return self.hook.get_tracker().list_array_jobs(array_id)

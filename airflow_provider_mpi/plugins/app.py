@@ -14,6 +14,7 @@ show what the tracker read.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query
@@ -43,6 +44,41 @@ def _map_index(text: str) -> int:
         return int(text)
     except ValueError:
         raise HTTPException(422, f"map_index must be an integer, not {text!r}") from None
+
+
+@dataclass(frozen=True)
+class _JobQuery:
+    """The query of the job routes: a task instance and, optionally, one of its jobs."""
+
+    task: TaskKey
+    job_id: str | None
+
+
+def _job_query(
+    dag_id: DagId,
+    run_id: RunId,
+    task_id: str,
+    map_index: MapIndex = "-1",
+    job_id: str | None = None,
+) -> _JobQuery:
+    return _JobQuery(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
+
+
+@dataclass(frozen=True)
+class _RunQuery:
+    """The query of the run routes: a DAG run and, optionally, one of its tasks."""
+
+    dag_id: str
+    run_id: str
+    task_id: str | None
+
+
+def _run_query(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> _RunQuery:
+    return _RunQuery(dag_id, run_id, task_id)
+
+
+JobQuery = Annotated[_JobQuery, Depends(_job_query)]
+RunQuery = Annotated[_RunQuery, Depends(_run_query)]
 
 
 def _auth_dependencies() -> list[Any]:
@@ -85,52 +121,35 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
         openapi_url=None,
     )
 
-    def read_job(task: TaskKey, job_id: str | None) -> tuple[dict[str, Any] | None, str]:
+    def read_job(query: _JobQuery) -> tuple[dict[str, Any] | None, str]:
         try:
-            return jobs.task_job(_plus_fixed(task), job_id), ""
+            return jobs.task_job(_plus_fixed(query.task), query.job_id), ""
         except (JobNotShownError, JobNotFoundError) as exc:
             return None, str(exc)
         except DRMAA2Error as exc:
             return None, f"The cluster could not be read: {exc}"
 
     @app.get("/api/job")
-    def job_json(
-        dag_id: DagId,
-        run_id: RunId,
-        task_id: str,
-        map_index: MapIndex = "-1",
-        job_id: str | None = None,
-    ) -> JSONResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
+    def job_json(query: JobQuery) -> JSONResponse:
+        view, problem = read_job(query)
         if view is None:
             raise HTTPException(404, problem)
         return JSONResponse(view, headers=_NO_STORE)
 
     @app.get("/job/fragment", response_class=HTMLResponse)
-    def job_fragment(
-        dag_id: DagId,
-        run_id: RunId,
-        task_id: str,
-        map_index: MapIndex = "-1",
-        job_id: str | None = None,
-    ) -> HTMLResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
+    def job_fragment(query: JobQuery) -> HTMLResponse:
+        view, problem = read_job(query)
         body = _html.job_fragment(view) if view else _html.error_fragment(problem)
         terminal = "true" if view and view["terminal"] else "false"
         return HTMLResponse(body, headers={**_NO_STORE, "X-MPI-Terminal": terminal})
 
     @app.get("/job", response_class=HTMLResponse)
-    def job_page(
-        dag_id: DagId,
-        run_id: RunId,
-        task_id: str,
-        map_index: MapIndex = "-1",
-        job_id: str | None = None,
-    ) -> HTMLResponse:
-        view, problem = read_job(TaskKey(dag_id, run_id, task_id, _map_index(map_index)), job_id)
-        index = _map_index(map_index)
-        query = _html.query(
-            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=index, job_id=job_id
+    def job_page(query: JobQuery) -> HTMLResponse:
+        view, problem = read_job(query)
+        task = query.task
+        dag_id, run_id, task_id, index = task.dag_id, task.run_id, task.task_id, task.map_index
+        page_query = _html.query(
+            dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=index, job_id=query.job_id
         )
         run_link = "run?" + _html.query(dag_id=dag_id, run_id=run_id)
         subtitle = (
@@ -145,24 +164,24 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
                 title,
                 subtitle,
                 fragment,
-                "job/fragment?" + query,
+                "job/fragment?" + page_query,
                 terminal=bool(view and view["terminal"]),
             ),
             headers=_NO_STORE,
         )
 
-    def read_run(dag_id: str, run_id: str, task_id: str | None) -> tuple[list[dict[str, Any]], str]:
+    def read_run(query: _RunQuery) -> tuple[list[dict[str, Any]], str]:
         try:
-            return jobs.run_jobs(dag_id, _fixed_run_id(run_id), task_id), ""
+            return jobs.run_jobs(query.dag_id, _fixed_run_id(query.run_id), query.task_id), ""
         except DRMAA2Error as exc:
             return [], f"The cluster could not be read: {exc}"
 
-    def row_link(dag_id: str, run_id: str) -> Any:
+    def row_link(query: _RunQuery) -> Any:
         def link(row: dict[str, Any]) -> str:
             labels = row["labels"]
             return "job?" + _html.query(
-                dag_id=dag_id,
-                run_id=run_id,
+                dag_id=query.dag_id,
+                run_id=query.run_id,
                 task_id=labels.get("task_id", ""),
                 map_index=labels.get("map_index", -1),
                 job_id=row["id"],
@@ -171,34 +190,35 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
         return link
 
     @app.get("/api/run")
-    def run_json(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> JSONResponse:
-        rows, problem = read_run(dag_id, run_id, task_id)
+    def run_json(query: RunQuery) -> JSONResponse:
+        rows, problem = read_run(query)
         if problem:
             raise HTTPException(502, problem)
         return JSONResponse({"jobs": rows}, headers=_NO_STORE)
 
-    def run_body(dag_id: str, run_id: str, task_id: str | None) -> tuple[str, bool]:
-        rows, problem = read_run(dag_id, run_id, task_id)
+    def run_body(query: _RunQuery) -> tuple[str, bool]:
+        rows, problem = read_run(query)
         if problem:
             return _html.error_fragment(problem), False
         terminal = all(r["state"] in ("Done", "Failed") for r in rows) and bool(rows)
-        return _html.run_fragment(rows, row_link(dag_id, run_id)), terminal
+        return _html.run_fragment(rows, row_link(query)), terminal
 
     @app.get("/run/fragment", response_class=HTMLResponse)
-    def run_fragment(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> HTMLResponse:
-        body, terminal = run_body(dag_id, run_id, task_id)
+    def run_fragment(query: RunQuery) -> HTMLResponse:
+        body, terminal = run_body(query)
         headers = {**_NO_STORE, "X-MPI-Terminal": "true" if terminal else "false"}
         return HTMLResponse(body, headers=headers)
 
     @app.get("/run", response_class=HTMLResponse)
-    def run_page(dag_id: DagId, run_id: RunId, task_id: str | None = None) -> HTMLResponse:
-        body, terminal = run_body(dag_id, run_id, task_id)
-        query = _html.query(dag_id=dag_id, run_id=run_id, task_id=task_id)
+    def run_page(query: RunQuery) -> HTMLResponse:
+        body, terminal = run_body(query)
+        dag_id, run_id, task_id = query.dag_id, query.run_id, query.task_id
+        page_query = _html.query(dag_id=dag_id, run_id=run_id, task_id=task_id)
         subtitle = f"DAG {_html.text(dag_id)} · run {_html.text(run_id)}" + (
             f" · task {_html.text(task_id)}" if task_id else ""
         )
         return HTMLResponse(
-            _html.page("MPIJobs", subtitle, body, "run/fragment?" + query, terminal=terminal),
+            _html.page("MPIJobs", subtitle, body, "run/fragment?" + page_query, terminal=terminal),
             headers=_NO_STORE,
         )
 

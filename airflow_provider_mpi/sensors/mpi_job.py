@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
@@ -26,19 +25,17 @@ from airflow_provider_mpi.hooks._compat import (
     AirflowSkipException,
 )
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
+from airflow_provider_mpi.operators._connection import MPIConnectionMixin
+from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTriggerStatus
+from airflow_provider_mpi.triggers.mpi_job import MPIJobTrigger
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
-from airflow_provider_mpi.triggers.mpi_job import (
-    MPIJobTrigger,
-    MPIJobTriggerEvent,
-    MPIJobTriggerStatus,
-)
 
 __all__ = ["MPIJobSensor"]
 
 
-class MPIJobSensor(BaseSensorOperator):
+class MPIJobSensor(MPIConnectionMixin, BaseSensorOperator):
     """Wait until an MPIJob reaches one of ``target_states``.
 
     Args:
@@ -99,24 +96,15 @@ class MPIJobSensor(BaseSensorOperator):
         if not self.target_states:
             raise InvalidArgumentError("target_states", [], "at least one state is needed")
         self.failed_is_target = failed_is_target
-        self.conn_id = conn_id
-        self.namespace = namespace
-        self.config_file = config_file
-        self.cluster_context = cluster_context
-        self.in_cluster = in_cluster
-        self.deferrable = deferrable
-        self.pass_kube_config_to_trigger = pass_kube_config_to_trigger
-
-    @cached_property
-    def hook(self) -> MPIOperatorHook:
-        """The hook over the sensor's connection and overrides."""
-        return MPIOperatorHook(
-            self.conn_id,
-            namespace=self.namespace,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
+        self._keep_connection(
+            conn_id,
+            namespace,
+            config_file,
+            cluster_context,
+            in_cluster,
+            pass_kube_config_to_trigger,
         )
+        self.deferrable = deferrable
 
     @property
     def _targets(self) -> frozenset[JobState]:
@@ -184,7 +172,7 @@ class MPIJobSensor(BaseSensorOperator):
             raise
         if first.is_done:
             return first.xcom_value
-        access = self.hook.trigger_access(pass_kube_config=self.pass_kube_config_to_trigger)
+        access = self.trigger_access()
         self.defer(
             trigger=MPIJobTrigger(
                 self.job_id,

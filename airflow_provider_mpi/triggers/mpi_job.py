@@ -11,8 +11,9 @@ waits again and sees the job where the cluster has it.
 
 It fires exactly one event whose payload is :class:`MPIJobTriggerEvent` as a
 dict: a :class:`MPIJobTriggerStatus`, the job (or array) ID, the state and the
-JobInfo. The deadline is absolute (epoch seconds), so it survives a restart
-and holds even where Airflow does not enforce the deferral timeout (``dag.test``).
+JobInfo, decided in ``triggers/_event.py``; the operator uses it as it is.
+The deadline is absolute (epoch seconds), so it survives a restart and holds
+even where Airflow does not enforce the deferral timeout (``dag.test``).
 
 Killing: Airflow calls :meth:`MPIJobTrigger.on_kill` when a user marks,
 clears or fails the deferred task, not when the triggerer merely restarts.
@@ -30,11 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -46,16 +45,22 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidStateError,
     WaitTimeoutError,
 )
-from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.state import END_STATES, JobControlAction, JobState
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
-from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook, KubeAccess
+from airflow_provider_mpi.hooks._kube_config import KubeAccess
+from airflow_provider_mpi.hooks.async_mpi_operator import AsyncMPIOperatorHook
+from airflow_provider_mpi.triggers._event import (
+    MPIJobTriggerEvent,
+    MPIJobTriggerStatus,
+    array_outcome,
+    job_outcome,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 
-_END_STATES = (JobState.DONE, JobState.FAILED)
 #: Seconds to learn whether a killed task is still deferred (a handover); past
 #: them the kill is honoured. The tracker opens meanwhile.
 KILL_DECISION_SECONDS = 3.0
@@ -77,82 +82,6 @@ def _by_user_action(cancel: asyncio.CancelledError) -> bool:
     """
     marker = getattr(sys.modules.get(_TRIGGERER_MODULE), "_USER_ACTION_CANCEL_MSG", None)
     return marker is not None and bool(cancel.args) and cancel.args[0] == marker
-
-
-class MPIJobTriggerStatus(str, enum.Enum):
-    """How the wait ended."""
-
-    #: The job reached a target state (every array task Done).
-    SUCCESS = "success"
-    #: The job ended in a state that is not a target (an array task failed).
-    FAILED = "failed"
-    #: The deadline passed first.
-    TIMEOUT = "timeout"
-    #: The trigger could not follow the job (API failure, job gone, bad config).
-    ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
-
-
-@dataclass(frozen=True)
-class MPIJobTriggerEvent:
-    """The payload of the one event an :class:`MPIJobTrigger` fires.
-
-    Attributes:
-        status: how the wait ended.
-        job_id: the job ID, or the array job ID for an array.
-        state: the job's state when the wait ended (None for an array or
-            when unknown).
-        message: a human explanation (the error, the timeout, the reason).
-        job_info: the job's ``JobInfo.to_dict()`` (single jobs).
-        task_states: task job ID to state (arrays).
-    """
-
-    status: MPIJobTriggerStatus
-    job_id: str
-    state: JobState | None = None
-    message: str = ""
-    job_info: dict[str, Any] | None = None
-    task_states: dict[str, JobState] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-ready payload (enums by name)."""
-        return {
-            "status": self.status.value,
-            "job_id": self.job_id,
-            "state": None if self.state is None else self.state.go_name,
-            "message": self.message,
-            "job_info": self.job_info,
-            "task_states": {job: state.go_name for job, state in self.task_states.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, payload: Mapping[str, Any]) -> MPIJobTriggerEvent:
-        """Read a payload written by :meth:`to_dict`.
-
-        Raises:
-            InvalidArgumentError: the payload is not one of ours.
-        """
-        try:
-            status = MPIJobTriggerStatus(payload["status"])
-            job_id = str(payload["job_id"])
-        except (KeyError, TypeError, ValueError):
-            raise InvalidArgumentError(
-                "event", payload, "not an MPIJobTrigger event payload"
-            ) from None
-        state = payload.get("state")
-        return cls(
-            status=status,
-            job_id=job_id,
-            state=None if state is None else JobState.parse(state),
-            message=str(payload.get("message") or ""),
-            job_info=payload.get("job_info"),
-            task_states={
-                job: JobState.parse(value)
-                for job, value in (payload.get("task_states") or {}).items()
-            },
-        )
 
 
 def _states(values: Iterable[JobState | str | int]) -> tuple[JobState, ...]:
@@ -302,7 +231,7 @@ class MPIJobTrigger(BaseTrigger):
             self._start_kill()
 
     async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
-        awaited = tuple(dict.fromkeys((*self._targets, *_END_STATES)))
+        awaited = tuple(dict.fromkeys((*self._targets, *sorted(END_STATES))))
         try:
             # The JobInfo comes with the end, from the shared watches: no read per ending job.
             state, info = await tracker.wait_info(job_id, self._remaining(), *awaited)
@@ -311,40 +240,18 @@ class MPIJobTrigger(BaseTrigger):
             return MPIJobTriggerEvent(
                 MPIJobTriggerStatus.TIMEOUT, job_id, state=last, message=str(exc)
             )
-        status = (
-            MPIJobTriggerStatus.SUCCESS if state in self._targets else MPIJobTriggerStatus.FAILED
-        )
-        return MPIJobTriggerEvent(
-            status,
-            job_id,
-            state=state,
-            message=f"job {job_id} is {state}" + (f" ({info.sub_state})" if info.sub_state else ""),
-            job_info=info.to_dict(),
-        )
+        return job_outcome(job_id, state, info, self._targets)
 
     async def _wait_array(
         self, tracker: AsyncMPIOperatorTracker, array_id: str
     ) -> MPIJobTriggerEvent:
         try:
             states: dict[str, JobState] = await tracker.wait_array(
-                array_id, self._remaining(), *_END_STATES
+                array_id, self._remaining(), *sorted(END_STATES)
             )
         except WaitTimeoutError as exc:
             return MPIJobTriggerEvent(MPIJobTriggerStatus.TIMEOUT, array_id, message=str(exc))
-        failed = sorted(job for job, state in states.items() if state is not JobState.DONE)
-        if failed:
-            return MPIJobTriggerEvent(
-                MPIJobTriggerStatus.FAILED,
-                array_id,
-                message=f"{len(failed)} of {len(states)} tasks failed: {', '.join(failed)}",
-                task_states=states,
-            )
-        return MPIJobTriggerEvent(
-            MPIJobTriggerStatus.SUCCESS,
-            array_id,
-            message=f"all {len(states)} tasks done",
-            task_states=states,
-        )
+        return array_outcome(array_id, states)
 
     async def on_kill(self) -> None:
         """Terminate the job(s) when a user kills the deferred task.

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mpi.drmaa2 import JobInfo, JobState, JobTemplate
+from airflow_provider_mpi.drmaa2 import JobState, JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,
@@ -61,7 +61,7 @@ async def test_event_status(
     assert event.status is status
     assert event.state is state
     assert event.job_info is not None
-    assert JobInfo.from_dict(event.job_info).id == job_id
+    assert event.job_info.id == job_id
 
 
 async def test_deadline_gives_a_timeout_event(cluster: Any) -> None:

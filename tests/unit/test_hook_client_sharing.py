@@ -192,7 +192,7 @@ async def test_different_access_never_shares(other: AsyncMPIOperatorHook) -> Non
     first, second = await _clients(AsyncMPIOperatorHook(None, kube_config=KUBE_CONFIG), other)
     assert first is not second
     assert (first.configuration.api_key != second.configuration.api_key) == (
-        other.kube_config != KUBE_CONFIG
+        other.overrides.kube_config != KUBE_CONFIG
     )
 
 

@@ -7,11 +7,13 @@ from tests import airflow_env  # noqa: F401  (a private AIRFLOW_HOME before Airf
 
 # isort: on
 import importlib
+import json
 
 import pytest
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_mpi.drmaa2 import InvalidArgumentError, JobState
+from airflow_provider_mpi.drmaa2 import InvalidArgumentError, JobInfo, JobState
+from airflow_provider_mpi.triggers._event import array_outcome, job_outcome
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,
     MPIJobTriggerEvent,
@@ -85,7 +87,13 @@ def test_bad_arguments_fail_at_construction(kwargs: dict[str, object], field: st
 
 
 EVENTS = [
-    MPIJobTriggerEvent(MPIJobTriggerStatus.SUCCESS, "default/a", JobState.DONE, "ok", {"id": "a"}),
+    MPIJobTriggerEvent(
+        MPIJobTriggerStatus.SUCCESS,
+        "default/a",
+        JobState.DONE,
+        "ok",
+        JobInfo(id="default/a", state=JobState.DONE, exit_status=0, sub_state="succeeded"),
+    ),
     MPIJobTriggerEvent(MPIJobTriggerStatus.FAILED, "default/a", JobState.FAILED, "exit 3"),
     MPIJobTriggerEvent(MPIJobTriggerStatus.TIMEOUT, "default/a", JobState.RUNNING, "late"),
     MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, "default/a", None, "gone"),
@@ -99,9 +107,42 @@ EVENTS = [
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: e.status.value)
 def test_event_payload_round_trip(event: MPIJobTriggerEvent) -> None:
-    payload = event.to_dict()
+    payload = json.loads(json.dumps(event.to_dict()))  # as the triggerer stores it
     assert payload["status"] in {"success", "failed", "timeout", "error"}
     assert MPIJobTriggerEvent.from_dict(payload) == event
+
+
+def test_the_payload_carries_the_job_info_with_go_keys() -> None:
+    payload = EVENTS[0].to_dict()
+    assert payload["job_info"]["exitStatus"] == 0
+    assert payload["job_info"]["state"] == int(JobState.DONE)
+
+
+INFO = JobInfo(id="default/a", state=JobState.FAILED, sub_state="terminated")
+
+
+@pytest.mark.parametrize(
+    ("state", "targets", "status"),
+    [
+        (JobState.DONE, {JobState.DONE}, MPIJobTriggerStatus.SUCCESS),
+        (JobState.FAILED, {JobState.DONE}, MPIJobTriggerStatus.FAILED),
+        (JobState.FAILED, {JobState.DONE, JobState.FAILED}, MPIJobTriggerStatus.SUCCESS),
+        (JobState.RUNNING, {JobState.RUNNING}, MPIJobTriggerStatus.SUCCESS),
+    ],
+)
+def test_job_outcome(state: JobState, targets: set[JobState], status: MPIJobTriggerStatus) -> None:
+    event = job_outcome("default/a", state, INFO, frozenset(targets))
+    assert (event.status, event.state, event.job_info) == (status, state, INFO)
+    assert event.message == f"job default/a is {state} (terminated)"
+
+
+def test_array_outcome_names_the_failed_tasks() -> None:
+    states = {"ns/a-2": JobState.FAILED, "ns/a-1": JobState.DONE, "ns/a-3": JobState.FAILED}
+    failed = array_outcome("ns/a", states)
+    assert failed.status is MPIJobTriggerStatus.FAILED
+    assert failed.message == "2 of 3 tasks failed: ns/a-2, ns/a-3"
+    done = array_outcome("ns/a", {"ns/a-1": JobState.DONE})
+    assert (done.status, done.message) == (MPIJobTriggerStatus.SUCCESS, "all 1 tasks done")
 
 
 def test_payload_spells_states_by_name() -> None:
