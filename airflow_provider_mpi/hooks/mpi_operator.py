@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import asdict, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,10 +100,8 @@ class MPIOperatorHook(BaseHook):
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
-        self._namespace = namespace
-        self.config_file = config_file
-        self.cluster_context = cluster_context
-        self.in_cluster = in_cluster
+        #: The task's overrides of the connection's fields.
+        self.overrides = ConnectionOverrides(namespace, config_file, cluster_context, in_cluster)
 
     @cached_property
     def connection_extras(self) -> dict[str, Any]:
@@ -153,22 +152,12 @@ class MPIOperatorHook(BaseHook):
         return resolve_cluster_access(self.connection_extras, self.overrides)
 
     @property
-    def overrides(self) -> ConnectionOverrides:
-        """This hook's overrides of the connection's fields."""
-        return ConnectionOverrides(
-            namespace=self._namespace,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
-        )
-
-    @property
     def namespace(self) -> str:
         """The namespace of the jobs: argument, connection extra, or ``default``.
 
         An argument is returned without reading the connection.
         """
-        return self._namespace or self.cluster_access.namespace
+        return self.overrides.namespace or self.cluster_access.namespace
 
     @property
     def job_url_template(self) -> str | None:
@@ -247,8 +236,9 @@ class MPIOperatorHook(BaseHook):
                 f"connection {self.conn_id!r} is defined by the worker's environment "
                 f"variable {variable}, which the triggerer may not have"
             )
-        if self.config_file and os.path.isfile(os.path.expanduser(self.config_file)):
-            return True, f"the config_file override {self.config_file!r} is a file of the worker"
+        config_file = self.overrides.config_file
+        if config_file and os.path.isfile(os.path.expanduser(config_file)):
+            return True, f"the config_file override {config_file!r} is a file of the worker"
         return False, (
             f"connection {self.conn_id!r} is not defined by the worker's environment, "
             "so the triggerer reads it like the worker"
@@ -285,13 +275,8 @@ class MPIOperatorHook(BaseHook):
                 self.conn_id,
                 why,
             )
-            return KubeAccess(
-                conn_id=self.conn_id,
-                namespace=self.namespace,
-                config_file=self.config_file,
-                cluster_context=self.cluster_context,
-                in_cluster=self.in_cluster,
-            )
+            overrides = replace(self.overrides, namespace=self.namespace)
+            return KubeAccess(self.conn_id, **asdict(overrides))
         self.log.info("Passing the kube config resolved in the worker to the trigger: %s", why)
         access = self.cluster_access
         source = access.effective_source()
@@ -321,10 +306,4 @@ class MPIOperatorHook(BaseHook):
             :class:`~airflow_provider_mpi.mpioperator.async_tracker.AsyncMPIOperatorTracker`
             and closing its client on exit.
         """
-        return AsyncMPIOperatorHook(
-            self.conn_id,
-            namespace=self._namespace,
-            config_file=self.config_file,
-            cluster_context=self.cluster_context,
-            in_cluster=self.in_cluster,
-        ).get_tracker()
+        return AsyncMPIOperatorHook(self.conn_id, **asdict(self.overrides)).get_tracker()

@@ -58,11 +58,9 @@ class TaskLog(Protocol):
 
 
 class ReattachAction(str, enum.Enum):
-    """What a new try does with the newest job of its earlier tries."""
+    """What a new try does with the newest job of its earlier tries: follow it or resubmit."""
 
-    #: Follow the job (queued, running, held or Done).
     FOLLOW = "follow"
-    #: Leave the failed job and submit a new one.
     RESUBMIT = "resubmit"
 
 

@@ -48,7 +48,9 @@ def _try_numbers(cluster: Any) -> list[str]:
 
 @pytest.mark.emulator_only("injects faults")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
-def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: bool) -> None:
+def test_retry_follows_the_running_job(
+    cluster: Any, run_dag: Any, deferrable: bool, capfd: pytest.CaptureFixture[str]
+) -> None:
     # The first try loses its wait (403 on the watch) while the job runs on.
     cluster.faults.fail(403, times=1, verb="watch", resource="mpijobs")
     with DAG(f"mpi_retry_running_{deferrable}", schedule=None) as dag:
@@ -61,6 +63,10 @@ def test_retry_follows_the_running_job(cluster: Any, run_dag: Any, deferrable: b
     assert [ti.try_number for ti in dagrun.get_task_instances()] == [2]
     assert JobInfo.from_dict(xcom(dagrun, "run")).id == jobs[0]
     assert _try_numbers(cluster) == ["1"]
+    logged = capfd.readouterr()
+    assert f"Reattaching to MPIJob {jobs[0]}, submitted by try 1 of this task" in (
+        logged.out + logged.err
+    )  # the task log says so (mpioperator/reattach.py decides, the operator logs)
 
 
 @pytest.mark.emulator_only("injects faults")
