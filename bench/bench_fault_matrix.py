@@ -335,6 +335,9 @@ def main() -> int:
         + ", ".join(str(len(probe["tls_in_loop"])) for probe in probes)
         + "; files opened "
         + ", ".join(str(len(probe["files_in_loop"])) for probe in probes)
+        + "; CPU time of the longest step "
+        + ", ".join(f"{probe['worst_step_cpu'] * 1000:.1f}" for probe in probes)
+        + " ms"
     )
     for probe in probes:
         for text in probe["slow_callbacks"]:

@@ -26,6 +26,10 @@ ran on the loop's thread after the trigger class was imported:
 
 - ``tls_in_loop``: every ``ssl.create_default_context`` call (a spy that
   times the call and changes nothing; the call reads the CA bundle);
+- ``worst_step_cpu``: the most CPU time the loop's thread spent in one step
+  (``time.thread_time`` around each handle), which, unlike the wall time of
+  the slow-callback warning, a busy machine that does not schedule the
+  process cannot inflate;
 - ``files_in_loop``: every file opened (Python's ``open`` audit event: kube
   config files, certificates written to temporary files, token files), but
   Python sources, which debug mode reads for its tracebacks.
@@ -72,6 +76,8 @@ class _LoopThreadSpy:
         self.watching = False
         self.tls: list[str] = []
         self.files: list[str] = []
+        self.worst_step_cpu = 0.0
+        self.worst_step = ""
 
     def _on_loop(self) -> bool:
         return self.watching and threading.get_ident() == self.loop_thread
@@ -95,6 +101,19 @@ class _LoopThreadSpy:
                     self.tls.append(f"ssl.create_default_context{kwargs or args} {took:.1f} ms")
 
         ssl.create_default_context = create_default_context  # type: ignore[assignment]
+        run = asyncio.events.Handle._run
+        spy = self
+
+        def timed_run(handle: asyncio.events.Handle) -> None:
+            began = time.thread_time()
+            try:
+                run(handle)
+            finally:
+                took = time.thread_time() - began
+                if spy.watching and took > spy.worst_step_cpu:
+                    spy.worst_step_cpu, spy.worst_step = took, repr(handle)[:300]
+
+        asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
 
 
 SPY = _LoopThreadSpy()
@@ -160,6 +179,8 @@ async def _probe(kubeconfig: str, wait_id: str, kill_ids: list[str]) -> dict[str
         "kill_seconds": kill_seconds,
         "tls_in_loop": SPY.tls,
         "files_in_loop": SPY.files,
+        "worst_step_cpu": SPY.worst_step_cpu,
+        "worst_step": SPY.worst_step,
         "seconds": time.perf_counter() - started,
     }
 
