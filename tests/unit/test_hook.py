@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from airflow_provider_mpi.drmaa2 import InvalidArgumentError
+from airflow_provider_mpi.hooks._kube_config import ConnectionOverrides, resolve_cluster_access
 from airflow_provider_mpi.hooks.mpi_operator import (
     AsyncMPIOperatorHook,
     KubeAccess,
@@ -291,3 +292,55 @@ async def test_async_hook_bad_config_names_the_connection() -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         await hook._load_configuration({})
     assert caught.value.field == "conn_id"
+
+
+@pytest.mark.parametrize(
+    ("extras", "overrides", "expected"),
+    [
+        ({}, ConnectionOverrides(), (KubeConfigSource.DEFAULT, "default", None, None)),
+        (
+            {"extra__kubernetes__kube_config_path": "/c", "namespace": "hpc"},
+            ConnectionOverrides(cluster_context="ctx"),
+            (KubeConfigSource.FILE, "hpc", "/c", "ctx"),
+        ),
+        (
+            {"kube_config_path": "/c", "namespace": "hpc", "cluster_context": "a"},
+            ConnectionOverrides(namespace="mine", config_file="/mine"),
+            (KubeConfigSource.FILE, "mine", "/mine", "a"),
+        ),
+        (
+            {"in_cluster": "true"},
+            ConnectionOverrides(),
+            (KubeConfigSource.IN_CLUSTER, "default", None, None),
+        ),
+        (
+            {"in_cluster": True},
+            ConnectionOverrides(in_cluster=False),
+            (KubeConfigSource.DEFAULT, "default", None, None),
+        ),
+        (
+            {},
+            ConnectionOverrides(kube_config=KUBE_CONFIG),
+            (KubeConfigSource.INLINE, "default", None, None),
+        ),
+    ],
+)
+def test_one_resolver_reads_extras_and_overrides(
+    extras: dict[str, object], overrides: ConnectionOverrides, expected: tuple[object, ...]
+) -> None:
+    access = resolve_cluster_access(extras, overrides)
+    assert (access.source, access.namespace, access.config_file, access.context) == expected
+
+
+def test_the_resolver_in_a_pod_without_a_source_is_in_cluster() -> None:
+    access = resolve_cluster_access({})
+    assert access.effective_source({"KUBERNETES_SERVICE_HOST": "10.0.0.1"}) is (
+        KubeConfigSource.IN_CLUSTER
+    )
+    assert access.effective_source({}) is KubeConfigSource.DEFAULT
+
+
+def test_the_resolver_rejects_two_sources_naming_them() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        resolve_cluster_access({"in_cluster": True, "kube_config_path": "/c"})
+    assert caught.value.value == ["in_cluster", "kube_config_path"]
