@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, JobNotFoundError
+from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.plugins import _html
 from airflow_provider_mpi.plugins._data import JobNotShownError, MPIJobsReader, TaskKey
 
@@ -200,7 +201,7 @@ def create_app(reader: MPIJobsReader | None = None, *, authorize: bool = True) -
         rows, problem = read_run(query)
         if problem:
             return _html.error_fragment(problem), False
-        terminal = all(r["state"] in ("Done", "Failed") for r in rows) and bool(rows)
+        terminal = bool(rows) and all(JobState.parse(r["state"]).is_terminal for r in rows)
         return _html.run_fragment(rows, row_link(query)), terminal
 
     @app.get("/run/fragment", response_class=HTMLResponse)
