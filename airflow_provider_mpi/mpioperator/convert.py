@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import InvalidArgumentError, InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.mpioperator.extensions import (
     check_extension_keys,
     get_mpi_implementation_extension,
@@ -40,6 +40,7 @@ from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_labels_extension,
     get_namespace_extension,
 )
+from airflow_provider_mpi.mpioperator.names import API_VERSION, KIND, KUEUE_QUEUE_LABEL
 from airflow_provider_mpi.mpioperator.pods import build_pod_templates, check_template_fields
 from airflow_provider_mpi.mpioperator.policy_extensions import (
     get_backoff_limit_extension,
@@ -72,12 +73,8 @@ __all__ = [
     "new_mpi_job",
 ]
 
-API_VERSION = "kubeflow.org/v2beta1"
-KIND = "MPIJob"
 #: ``metadata.generateName`` when the template has no ``job_name``.
 DEFAULT_GENERATE_NAME = "mpijob-"
-#: The label Kueue reads the LocalQueue from.
-KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 #: ``runPolicy.backoffLimit`` for ``re_runnable`` templates (the Kubernetes Job default).
 RERUNNABLE_BACKOFF_LIMIT = 6
 _INT32_MAX = 2**31 - 1

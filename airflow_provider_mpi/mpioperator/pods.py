@@ -42,6 +42,12 @@ from airflow_provider_mpi.mpioperator.k8s_extensions import (
     get_scheduler_extension,
     get_service_account_name_extension,
 )
+from airflow_provider_mpi.mpioperator.names import (
+    ARCH_LABEL,
+    GKE_ACCELERATOR_LABEL,
+    HOSTNAME_LABEL,
+    OS_LABEL,
+)
 from airflow_provider_mpi.mpioperator.policy_extensions import (
     GPU_RESOURCE,
     Distribution,
@@ -65,11 +71,6 @@ __all__ = [
     "check_template_fields",
 ]
 
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-OS_LABEL = "kubernetes.io/os"
-ARCH_LABEL = "kubernetes.io/arch"
-#: The node label GKE puts on GPU nodes (set from ``accelerator`` with ``distribution: gke``).
-GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 #: DRMAA2 ``machine_os`` values (Go ``drmaa2interface.OS`` names, any case) -> ``kubernetes.io/os``.
 MACHINE_OSES: Mapping[str, str] = {
     "linux": "linux",

@@ -37,7 +37,7 @@ from airflow_provider_mpi.links import (
     job_link_url,
 )
 from airflow_provider_mpi.mpioperator.ids import parse_job_id
-from airflow_provider_mpi.mpioperator.labels import LABEL_TRY_NUMBER
+from airflow_provider_mpi.mpioperator.names import LABEL_TRY_NUMBER
 from airflow_provider_mpi.operators import _output_log
 from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity

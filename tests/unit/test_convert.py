@@ -15,7 +15,7 @@ from airflow_provider_mpi.drmaa2 import (
     UnsupportedAttributeError,
     template_for_task,
 )
-from airflow_provider_mpi.mpioperator import labels
+from airflow_provider_mpi.mpioperator import names as labels
 from airflow_provider_mpi.mpioperator.convert import (
     build_mpi_job,
     convert_job_template_to_mpi_job,
