@@ -23,7 +23,10 @@ from airflow_provider_mpi.mpioperator.names import (
     MPIJOB_VERSION,
 )
 from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
-from airflow_provider_mpi.mpioperator.validation import label_value_error, qualified_name_error
+from airflow_provider_mpi.mpioperator.template.validation import (
+    label_value_error,
+    qualified_name_error,
+)
 
 __all__ = [
     "LABEL_JOB_NAME",

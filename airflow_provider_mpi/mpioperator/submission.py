@@ -33,15 +33,15 @@ from airflow_provider_mpi.mpioperator.array_owner import (
     owner_reference,
 )
 from airflow_provider_mpi.mpioperator.arrays import array_task_labels
-from airflow_provider_mpi.mpioperator.convert import build_mpi_job
 from airflow_provider_mpi.mpioperator.ids import format_job_id, generate_name, task_job_name
-from airflow_provider_mpi.mpioperator.k8s_extensions import get_labels_extension
 from airflow_provider_mpi.mpioperator.names import (
     ANNOTATION_HELD,
     ANNOTATION_MAX_PARALLEL,
     ANNOTATION_SUBMISSION,
     ANNOTATION_SUBMITTED_AT,
 )
+from airflow_provider_mpi.mpioperator.template import get_labels_extension
+from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
 
 __all__ = [
     "ANNOTATION_MAX_PARALLEL",

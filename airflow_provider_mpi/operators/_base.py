@@ -22,7 +22,7 @@ from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
-from airflow_provider_mpi.mpioperator.k8s_extensions import (
+from airflow_provider_mpi.mpioperator.template import (
     get_annotations_extension,
     get_labels_extension,
     get_namespace_extension,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "ANNOTATIONS_MAX_BYTES",
     "CLEAN_POD_POLICIES",
     "DNS1035_LABEL_MAX",
     "MANAGED_BY_VALUES",
@@ -34,6 +35,8 @@ __all__ = [
     "validate_mpi_job",
 ]
 
+#: Kubernetes: the annotations of one object, keys and values, in bytes.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
 #: The longest DNS-1035 label (and the longest label value).
 DNS1035_LABEL_MAX = 63
 _DNS1123_SUBDOMAIN_MAX = 253
