@@ -287,7 +287,7 @@ def build_mpi_job(
         UnsupportedAttributeError: a field or extension this backend cannot honour.
         InvalidTemplateError: a missing or malformed template field or extension;
             one error lists every field at fault (``errors``), see
-            :func:`.template_limits.collect_errors`.
+            :func:`.limits.collect_errors`.
         InvalidArgumentError: a malformed argument.
     """
     return collect_errors(
