@@ -14,6 +14,7 @@ from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentErro
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.names import (
     ANNOTATION_JOB_TEMPLATE,
+    KIND,
     LABEL_ARRAY_ID,
     LABEL_JOB_NAME,
     LABEL_JOB_ROLE,
@@ -148,7 +149,7 @@ def job_event_objects(job_name: str, pods: Iterable[Mapping[str, Any]]) -> set[t
     Returns:
         The MPIJob, its launcher Job and every pod.
     """
-    objects = {("MPIJob", job_name), ("Job", f"{job_name}-launcher")}
+    objects = {(KIND, job_name), ("Job", f"{job_name}-launcher")}
     objects.update(("Pod", str((pod.get("metadata") or {}).get("name"))) for pod in pods)
     return objects
 
@@ -190,7 +191,7 @@ def mpijob_event_selector(mpijob: Mapping[str, Any]) -> str:
         The selector.
     """
     name = str((mpijob.get("metadata") or {}).get("name") or "")
-    return event_selector("MPIJob", name, _uid(mpijob))
+    return event_selector(KIND, name, _uid(mpijob))
 
 
 def job_event_selectors(mpijob: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> list[str]:
