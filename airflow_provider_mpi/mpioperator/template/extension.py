@@ -188,11 +188,25 @@ class Extension(Generic[G, V]):
         return value
 
     def get(self, jt: JobTemplate) -> G:
-        """The typed value in a template (see :meth:`read`)."""
+        """The typed value in a template (see :meth:`read`).
+
+        Args:
+            jt: the template.
+
+        Returns:
+            The value, or the default when unset or empty.
+        """
         return self.read(jt.extension_list or {})
 
     def set(self, jt: JobTemplate, value: V) -> JobTemplate:
         """A new template with ``value`` written (and read back when ``check_on_set``).
+
+        Args:
+            jt: the template, left untouched.
+            value: the typed value; a codec may write None (an empty map), which removes the key.
+
+        Returns:
+            The new template; the aliases of the key are removed.
 
         Raises:
             InvalidTemplateError: the value cannot be written or does not read back.
@@ -235,6 +249,12 @@ class ResourceFamily:
     def read(self, extensions: Mapping[str, str]) -> dict[str, str]:
         """Resource names and quantity strings, sorted by name (empty when none).
 
+        Args:
+            extensions: the template's ``extension_list``.
+
+        Returns:
+            Resource names and their quantities as written.
+
         Raises:
             InvalidTemplateError: a bad resource name or quantity (the seed skipped it).
         """
@@ -253,11 +273,25 @@ class ResourceFamily:
         return resources
 
     def get(self, jt: JobTemplate) -> dict[str, str]:
-        """See :meth:`read`."""
+        """The quantities in a template (see :meth:`read`).
+
+        Args:
+            jt: the template.
+
+        Returns:
+            Resource names and quantities.
+        """
         return self.read(jt.extension_list or {})
 
     def set(self, jt: JobTemplate, resources: Mapping[str, str | int]) -> JobTemplate:
         """Add quantities, e.g. ``{"cpu": "1", "memory": "1Gi"}`` (strings or integers).
+
+        Args:
+            jt: the template, left untouched.
+            resources: resource names and quantities.
+
+        Returns:
+            A new template with ``<prefix><resource>`` keys.
 
         Raises:
             InvalidTemplateError: a bad resource name or quantity.
