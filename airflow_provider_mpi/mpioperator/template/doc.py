@@ -30,7 +30,7 @@ BEGIN = (
     "`python -m airflow_provider_mpi.mpioperator.template.doc --write README.md` -->"
 )
 END = "<!-- end of the generated extension table -->"
-_HEADER = "| Key | Syntax | Effect | Default | Helpers |\n|---|---|---|---|---|"
+_HEADER = "| Key | Go name | Syntax | Effect | Default | Helpers |\n|---|---|---|---|---|---|"
 
 
 def _helpers(go_name: str, extra: str = "") -> str:
@@ -44,7 +44,7 @@ def _helpers(go_name: str, extra: str = "") -> str:
         if code.co_flags & 0x04:  # *args
             args.append("*" + code.co_varnames[code.co_argcount])
         text = f"`set_{stem}_extension({', '.join(args)})`, `get_{stem}_extension`"
-    return f"{text} {extra} (Go `Set/Get{go_name}Extension`)".replace("  ", " ")
+    return f"{text} {extra}".rstrip()
 
 
 def _row(extension: Extension[object, object]) -> str:
@@ -52,12 +52,18 @@ def _row(extension: Extension[object, object]) -> str:
     codec = extension.codec
     extra = f"(`{codec.choices.__name__}`)" if isinstance(codec, Choice) else ""
     helpers = _helpers(extension.go_name, extra)
-    cells = (key, codec.type_doc, extension.effect, extension.default_doc, helpers)
-    return "| " + " | ".join(cells) + " |"
+    cells = (key, f"`{extension.go_name}`", codec.type_doc, extension.effect)
+    return "| " + " | ".join((*cells, extension.default_doc, helpers)) + " |"
 
 
 def _family_row(family: ResourceFamily) -> str:
-    cells = (f"`{family.prefix}<resource>`", "quantity", family.effect, "none")
+    cells = (
+        f"`{family.prefix}<resource>`",
+        f"`{family.go_name}`",
+        "quantity",
+        family.effect,
+        "none",
+    )
     return "| " + " | ".join((*cells, _helpers(family.go_name))) + " |"
 
 
