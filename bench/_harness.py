@@ -453,7 +453,7 @@ class ClusterProcess:
 def scripted_template(duration: float, *, min_slots: int = 1, name: str = "") -> Any:
     """A JobTemplate whose emulated launcher works ``duration`` seconds and succeeds."""
     from airflow_provider_mpi.drmaa2 import JobTemplate
-    from airflow_provider_mpi.mpioperator.k8s_extensions import set_annotations_extension
+    from airflow_provider_mpi.mpioperator.template import set_annotations_extension
 
     jt = JobTemplate(
         remote_command="python",
@@ -472,7 +472,7 @@ def held_mpijob(name: str, duration: float, namespace: str = "default") -> dict[
     and only then release the jobs in the store, so the wait's length and
     the requests it cost are measured alone.
     """
-    from airflow_provider_mpi.mpioperator.convert import build_mpi_job
+    from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
 
     mpijob = build_mpi_job(scripted_template(duration, name=name), namespace=namespace)
     mpijob["spec"].setdefault("runPolicy", {})["suspend"] = True

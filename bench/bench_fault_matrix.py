@@ -86,7 +86,7 @@ class Tally:
 
 def _template(submission: str, expected: str, rng: random.Random) -> Any:
     from airflow_provider_mpi.drmaa2 import JobTemplate
-    from airflow_provider_mpi.mpioperator.k8s_extensions import (
+    from airflow_provider_mpi.mpioperator.template import (
         set_annotations_extension,
         set_labels_extension,
     )

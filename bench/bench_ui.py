@@ -50,7 +50,7 @@ class _Hook:
 
 
 def _labelled(name: str, run_id: str, duration: float, task_id: str = "run_job") -> dict[str, Any]:
-    from airflow_provider_mpi.mpioperator import labels as keys
+    from airflow_provider_mpi.mpioperator import names as keys
 
     mpijob = held_mpijob(name, duration, NAMESPACE)
     mpijob["metadata"].setdefault("labels", {}).update(

@@ -12,16 +12,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.convert import (
-        API_VERSION,
-        KIND,
-        KUEUE_QUEUE_LABEL,
-        build_mpi_job,
-        convert_job_template_to_mpi_job,
-        new_mpi_job,
-    )
     from airflow_provider_mpi.mpioperator.events import JobEvent
-    from airflow_provider_mpi.mpioperator.extensions import (
+    from airflow_provider_mpi.mpioperator.ids import format_job_id, parse_array_id, parse_job_id
+    from airflow_provider_mpi.mpioperator.names import API_VERSION, KIND, KUEUE_QUEUE_LABEL
+    from airflow_provider_mpi.mpioperator.retry import RetryPolicy
+    from airflow_provider_mpi.mpioperator.status import (
+        LAUNCHER_FAILED,
+        SubState,
+        format_substate,
+        job_id_of,
+        job_info_from_mpi_job,
+        job_state_from_condition,
+        job_state_from_mpi_job,
+        parse_substate,
+        signal_name,
+    )
+    from airflow_provider_mpi.mpioperator.template import (
         DEFAULT_SLOTS_PER_WORKER,
         DEFAULT_SSH_MOUNT_PATH,
         EXTENSION_ACCELERATOR,
@@ -52,38 +58,30 @@ if TYPE_CHECKING:
         EXTENSION_TTL_SECONDS_AFTER_FINISHED,
         EXTENSION_WORKER_COMMAND,
         EXTENSION_WORKER_IMAGE,
+        GPU_RESOURCE,
         RESOURCE_LIMIT_LAUNCHER_PREFIX,
         RESOURCE_LIMIT_WORKER_PREFIX,
         RESOURCE_REQUEST_LAUNCHER_PREFIX,
         RESOURCE_REQUEST_WORKER_PREFIX,
         WORKER_COMMAND_SEPARATOR,
-        MPIImplementation,
-        check_extension_keys,
-        get_launcher_resource_limit_extension,
-        get_launcher_resource_requests_extension,
-        get_mpi_implementation_extension,
-        get_run_as_user_extension,
-        get_slots_per_worker_extension,
-        get_ssh_mount_path_extension,
-        get_worker_command_extension,
-        get_worker_image_extension,
-        get_worker_resource_limit_extension,
-        get_worker_resource_requests_extension,
-        set_launcher_resource_limit_extension,
-        set_launcher_resource_requests_extension,
-        set_mpi_implementation_extension,
-        set_run_as_user_extension,
-        set_slots_per_worker_extension,
-        set_ssh_mount_path_extension,
-        set_worker_command_extension,
-        set_worker_image_extension,
-        set_worker_resource_limit_extension,
-        set_worker_resource_requests_extension,
-    )
-    from airflow_provider_mpi.mpioperator.ids import format_job_id, parse_array_id, parse_job_id
-    from airflow_provider_mpi.mpioperator.k8s_extensions import (
+        Accelerator,
+        CleanPodPolicy,
+        Distribution,
+        FieldViolation,
         ImagePullPolicy,
+        LauncherCreationPolicy,
+        MPIImplementation,
+        QuantityError,
+        VolumeMountSpec,
+        VolumeType,
+        build_mpi_job,
+        check_extension_keys,
+        convert_job_template_to_mpi_job,
+        get_accelerator_extension,
         get_annotations_extension,
+        get_backoff_limit_extension,
+        get_clean_pod_policy_extension,
+        get_distribution_extension,
         get_env_from_configmap_extension,
         get_env_from_secret_extension,
         get_fs_group_extension,
@@ -91,14 +89,34 @@ if TYPE_CHECKING:
         get_image_pull_secrets_extension,
         get_kueue_queue_extension,
         get_labels_extension,
+        get_launcher_creation_policy_extension,
+        get_launcher_resource_limit_extension,
+        get_launcher_resource_requests_extension,
+        get_mpi_implementation_extension,
         get_namespace_extension,
         get_node_selectors_extension,
         get_priority_class_name_extension,
         get_privileged_extension,
         get_run_as_group_extension,
+        get_run_as_user_extension,
+        get_run_launcher_as_worker_extension,
         get_scheduler_extension,
         get_service_account_name_extension,
+        get_slots_per_worker_extension,
+        get_ssh_mount_path_extension,
+        get_ttl_seconds_after_finished_extension,
+        get_volume_mounts,
+        get_worker_command_extension,
+        get_worker_image_extension,
+        get_worker_resource_limit_extension,
+        get_worker_resource_requests_extension,
+        new_mpi_job,
+        parse_quantity,
+        set_accelerator_extension,
         set_annotations_extension,
+        set_backoff_limit_extension,
+        set_clean_pod_policy_extension,
+        set_distribution_extension,
         set_env_from_configmap_extension,
         set_env_from_secret_extension,
         set_fs_group_extension,
@@ -106,74 +124,42 @@ if TYPE_CHECKING:
         set_image_pull_secrets_extension,
         set_kueue_queue_extension,
         set_labels_extension,
+        set_launcher_creation_policy_extension,
+        set_launcher_resource_limit_extension,
+        set_launcher_resource_requests_extension,
+        set_mpi_implementation_extension,
         set_namespace_extension,
         set_node_selectors_extension,
         set_priority_class_name_extension,
         set_privileged_extension,
         set_run_as_group_extension,
+        set_run_as_user_extension,
+        set_run_launcher_as_worker_extension,
         set_scheduler_extension,
         set_service_account_name_extension,
-    )
-    from airflow_provider_mpi.mpioperator.policy_extensions import (
-        GPU_RESOURCE,
-        Accelerator,
-        CleanPodPolicy,
-        Distribution,
-        LauncherCreationPolicy,
-        get_accelerator_extension,
-        get_backoff_limit_extension,
-        get_clean_pod_policy_extension,
-        get_distribution_extension,
-        get_launcher_creation_policy_extension,
-        get_run_launcher_as_worker_extension,
-        get_ttl_seconds_after_finished_extension,
-        set_accelerator_extension,
-        set_backoff_limit_extension,
-        set_clean_pod_policy_extension,
-        set_distribution_extension,
-        set_launcher_creation_policy_extension,
-        set_run_launcher_as_worker_extension,
+        set_slots_per_worker_extension,
+        set_ssh_mount_path_extension,
         set_ttl_seconds_after_finished_extension,
-    )
-    from airflow_provider_mpi.mpioperator.quantity import (
-        QuantityError,
-        parse_quantity,
-    )
-    from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-    from airflow_provider_mpi.mpioperator.status import (
-        LAUNCHER_FAILED,
-        SubState,
-        format_substate,
-        job_id_of,
-        job_info_from_mpi_job,
-        job_state_from_condition,
-        job_state_from_mpi_job,
-        parse_substate,
-        signal_name,
-    )
-    from airflow_provider_mpi.mpioperator.validation import (
-        FieldViolation,
-        validate_mpi_job,
-    )
-    from airflow_provider_mpi.mpioperator.volumes import (
-        VolumeMountSpec,
-        VolumeType,
-        get_volume_mounts,
         set_volume_mounts,
+        set_worker_command_extension,
+        set_worker_image_extension,
+        set_worker_resource_limit_extension,
+        set_worker_resource_requests_extension,
+        validate_mpi_job,
     )
 
 # Loaded on first use: a DAG file importing one submodule does not pay for the rest.
 _EAGER_AS_LAZY: dict[str, str] = {
     **dict.fromkeys(
+        ("API_VERSION", "KIND", "KUEUE_QUEUE_LABEL"), "airflow_provider_mpi.mpioperator.names"
+    ),
+    **dict.fromkeys(
         (
-            "API_VERSION",
-            "KIND",
-            "KUEUE_QUEUE_LABEL",
             "build_mpi_job",
             "convert_job_template_to_mpi_job",
             "new_mpi_job",
         ),
-        "airflow_provider_mpi.mpioperator.convert",
+        "airflow_provider_mpi.mpioperator.template",
     ),
     **dict.fromkeys(("JobEvent",), "airflow_provider_mpi.mpioperator.events"),
     **dict.fromkeys(
@@ -236,7 +222,7 @@ _EAGER_AS_LAZY: dict[str, str] = {
             "set_worker_resource_limit_extension",
             "set_worker_resource_requests_extension",
         ),
-        "airflow_provider_mpi.mpioperator.extensions",
+        "airflow_provider_mpi.mpioperator.template",
     ),
     **dict.fromkeys(
         ("format_job_id", "parse_array_id", "parse_job_id"), "airflow_provider_mpi.mpioperator.ids"
@@ -275,7 +261,7 @@ _EAGER_AS_LAZY: dict[str, str] = {
             "set_scheduler_extension",
             "set_service_account_name_extension",
         ),
-        "airflow_provider_mpi.mpioperator.k8s_extensions",
+        "airflow_provider_mpi.mpioperator.template",
     ),
     **dict.fromkeys(
         (
@@ -299,10 +285,10 @@ _EAGER_AS_LAZY: dict[str, str] = {
             "set_run_launcher_as_worker_extension",
             "set_ttl_seconds_after_finished_extension",
         ),
-        "airflow_provider_mpi.mpioperator.policy_extensions",
+        "airflow_provider_mpi.mpioperator.template",
     ),
     **dict.fromkeys(
-        ("QuantityError", "parse_quantity"), "airflow_provider_mpi.mpioperator.quantity"
+        ("QuantityError", "parse_quantity"), "airflow_provider_mpi.mpioperator.template"
     ),
     **dict.fromkeys(("RetryPolicy",), "airflow_provider_mpi.mpioperator.retry"),
     **dict.fromkeys(
@@ -320,11 +306,11 @@ _EAGER_AS_LAZY: dict[str, str] = {
         "airflow_provider_mpi.mpioperator.status",
     ),
     **dict.fromkeys(
-        ("FieldViolation", "validate_mpi_job"), "airflow_provider_mpi.mpioperator.validation"
+        ("FieldViolation", "validate_mpi_job"), "airflow_provider_mpi.mpioperator.template"
     ),
     **dict.fromkeys(
         ("VolumeMountSpec", "VolumeType", "get_volume_mounts", "set_volume_mounts"),
-        "airflow_provider_mpi.mpioperator.volumes",
+        "airflow_provider_mpi.mpioperator.template",
     ),
 }
 

@@ -38,7 +38,7 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import ConflictError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID, PREFIX
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_ARRAY_OWNER, LABEL_ARRAY_ID
 
 __all__ = [
     "ANNOTATION_ARRAY_OWNER",
@@ -54,8 +54,6 @@ __all__ = [
     "repair_due",
 ]
 
-#: Annotation on the owner ConfigMap marking it as an array's owner object.
-ANNOTATION_ARRAY_OWNER = PREFIX + "array-owner"
 _KEYS = ("begin", "end", "step", "max-parallel", "template-hash", "submission", "template")
 _MARK = "released-through"
 _CLAIM = "released-by"

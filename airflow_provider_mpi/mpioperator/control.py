@@ -29,7 +29,7 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import InvalidStateError
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, ANNOTATION_TERMINATED
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, ANNOTATION_TERMINATED
 
 __all__ = ["ALLOWED_STATES", "control_applied", "control_patch", "release_patch"]
 

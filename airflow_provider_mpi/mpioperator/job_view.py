@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.mpioperator.events import EventType, job_events_from_k8s
 from airflow_provider_mpi.mpioperator.queries import (
     LABEL_JOB_ROLE,

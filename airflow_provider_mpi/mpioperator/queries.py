@@ -12,9 +12,22 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE, LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.names import (
+    ANNOTATION_JOB_TEMPLATE,
+    KIND,
+    LABEL_ARRAY_ID,
+    LABEL_JOB_NAME,
+    LABEL_JOB_ROLE,
+    MPIJOB_CRD,
+    MPIJOB_GROUP,
+    MPIJOB_PLURAL,
+    MPIJOB_VERSION,
+)
 from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
-from airflow_provider_mpi.mpioperator.validation import label_value_error, qualified_name_error
+from airflow_provider_mpi.mpioperator.template.validation import (
+    label_value_error,
+    qualified_name_error,
+)
 
 __all__ = [
     "LABEL_JOB_NAME",
@@ -41,16 +54,6 @@ __all__ = [
     "pods_selector",
     "selector_from_labels",
 ]
-
-#: The MPIJob API the tracker speaks.
-MPIJOB_GROUP = "kubeflow.org"
-MPIJOB_VERSION = "v2beta1"
-MPIJOB_PLURAL = "mpijobs"
-MPIJOB_CRD = f"{MPIJOB_PLURAL}.{MPIJOB_GROUP}"
-#: Pod label of the MPI operator: the MPIJob's name.
-LABEL_JOB_NAME = "training.kubeflow.org/job-name"
-#: Pod label of the MPI operator: ``launcher`` or ``worker``.
-LABEL_JOB_ROLE = "training.kubeflow.org/job-role"
 
 
 def selector_from_labels(labels: Mapping[str, str], *, field: str = "labels") -> str:
@@ -146,7 +149,7 @@ def job_event_objects(job_name: str, pods: Iterable[Mapping[str, Any]]) -> set[t
     Returns:
         The MPIJob, its launcher Job and every pod.
     """
-    objects = {("MPIJob", job_name), ("Job", f"{job_name}-launcher")}
+    objects = {(KIND, job_name), ("Job", f"{job_name}-launcher")}
     objects.update(("Pod", str((pod.get("metadata") or {}).get("name"))) for pod in pods)
     return objects
 
@@ -188,7 +191,7 @@ def mpijob_event_selector(mpijob: Mapping[str, Any]) -> str:
         The selector.
     """
     name = str((mpijob.get("metadata") or {}).get("name") or "")
-    return event_selector("MPIJob", name, _uid(mpijob))
+    return event_selector(KIND, name, _uid(mpijob))
 
 
 def job_event_selectors(mpijob: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -24,7 +24,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import JobInfo, JobState
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
+from airflow_provider_mpi.mpioperator.names import KUEUE_QUEUE_LABEL
+from airflow_provider_mpi.mpioperator.names import LABEL_JOB_NAME as JOB_NAME_LABEL
+from airflow_provider_mpi.mpioperator.names import LABEL_JOB_ROLE as JOB_ROLE_LABEL
 
 __all__ = [
     "JOB_NAME_LABEL",
@@ -41,11 +44,6 @@ __all__ = [
     "pod_for_info",
     "signal_name",
 ]
-
-#: Labels the operator puts on the pods of a job.
-JOB_NAME_LABEL = "training.kubeflow.org/job-name"
-JOB_ROLE_LABEL = "training.kubeflow.org/job-role"
-_KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 
 
 class SubState(str, enum.Enum):
@@ -531,7 +529,7 @@ def job_info_from_mpi_job(
     wallclock = finish - dispatch if finish and dispatch and finish >= dispatch else None
 
     labels = _map(metadata.get("labels"))
-    queue = labels.get(_KUEUE_QUEUE_LABEL) or _map(
+    queue = labels.get(KUEUE_QUEUE_LABEL) or _map(
         _map(spec.get("runPolicy")).get("schedulingPolicy")
     ).get("queue")
     launcher_spec = _map(_map(_map(replica_specs.get("Launcher")).get("template")).get("spec"))

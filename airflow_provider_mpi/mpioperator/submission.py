@@ -33,10 +33,15 @@ from airflow_provider_mpi.mpioperator.array_owner import (
     owner_reference,
 )
 from airflow_provider_mpi.mpioperator.arrays import array_task_labels
-from airflow_provider_mpi.mpioperator.convert import build_mpi_job
 from airflow_provider_mpi.mpioperator.ids import format_job_id, generate_name, task_job_name
-from airflow_provider_mpi.mpioperator.k8s_extensions import get_labels_extension
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, PREFIX
+from airflow_provider_mpi.mpioperator.names import (
+    ANNOTATION_HELD,
+    ANNOTATION_MAX_PARALLEL,
+    ANNOTATION_SUBMISSION,
+    ANNOTATION_SUBMITTED_AT,
+)
+from airflow_provider_mpi.mpioperator.template import get_labels_extension
+from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
 
 __all__ = [
     "ANNOTATION_MAX_PARALLEL",
@@ -53,13 +58,6 @@ __all__ = [
     "prepare_job",
 ]
 
-#: Annotation: the random token of the submission that created the object.
-ANNOTATION_SUBMISSION = PREFIX + "submission"
-#: Annotation: the client's submission time (microseconds, UTC), orders jobs created
-#: within the same second (``creationTimestamp`` has whole seconds).
-ANNOTATION_SUBMITTED_AT = PREFIX + "submitted-at"
-#: Annotation on array tasks: the array's ``max_parallel`` (read when releasing).
-ANNOTATION_MAX_PARALLEL = PREFIX + "max-parallel"
 #: Name prefixes of generated names.
 JOB_NAME_PREFIX = "mpijob"
 ARRAY_NAME_PREFIX = "mpiarray"

@@ -36,7 +36,7 @@ from airflow_provider_mpi.mpioperator.ids import (
     parse_array_id,
     parse_job_id,
 )
-from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.owner_api import get_owner, patch_owner
 from airflow_provider_mpi.mpioperator.queries import array_selector
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy

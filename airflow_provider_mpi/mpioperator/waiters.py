@@ -17,7 +17,7 @@ from airflow_provider_mpi.drmaa2.errors import InvalidStateError, JobNotFoundErr
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.arrays import TaskStatus, is_held, tasks_to_release
 from airflow_provider_mpi.mpioperator.ids import format_job_id
-from airflow_provider_mpi.mpioperator.labels import LABEL_TASK_ID
+from airflow_provider_mpi.mpioperator.names import LABEL_TASK_ID
 from airflow_provider_mpi.mpioperator.status import job_state_from_mpi_job
 from airflow_provider_mpi.mpioperator.submission import ANNOTATION_MAX_PARALLEL
 from airflow_provider_mpi.mpioperator.waiting import WaitOutcome, wait_outcome

@@ -22,7 +22,7 @@ from airflow_provider_mpi.drmaa2.state import JobControlAction
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY, MPIJobLink, job_link_url
-from airflow_provider_mpi.mpioperator.k8s_extensions import (
+from airflow_provider_mpi.mpioperator.template import (
     get_annotations_extension,
     get_labels_extension,
     get_namespace_extension,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 
 __all__ = ["AirflowJobIdentity", "safe_label_value"]
 

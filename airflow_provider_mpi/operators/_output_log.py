@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.ids import parse_job_id
-from airflow_provider_mpi.mpioperator.labels import PREFIX
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_LINES_LOGGED
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
@@ -38,8 +38,6 @@ __all__ = [
     "record_quietly",
 ]
 
-#: Annotation on the MPIJob: the launcher lines already in a task log.
-ANNOTATION_LINES_LOGGED = PREFIX + "launcher-lines-logged"
 #: While following the output, the count is recorded this often.
 RECORD_EVERY_SECONDS = 10.0
 

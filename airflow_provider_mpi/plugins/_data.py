@@ -19,7 +19,7 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.mpioperator.job_view import job_view, jobs_table
 from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
 from airflow_provider_mpi.operators._labels import safe_label_value

@@ -25,7 +25,7 @@ from airflow_provider_mpi.mpioperator import (
     MPIOperatorTracker,
     RetryPolicy,
 )
-from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from tests.cluster.tracker_support import mpijob_names, template

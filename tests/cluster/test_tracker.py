@@ -21,8 +21,8 @@ from airflow_provider_mpi.drmaa2 import (
 )
 from airflow_provider_mpi.drmaa2.tracker import JobOutputReader, JobTemplater, JobTracker
 from airflow_provider_mpi.mpioperator import MPIOperatorTracker
-from airflow_provider_mpi.mpioperator.k8s_extensions import set_namespace_extension
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_JOB_TEMPLATE
+from airflow_provider_mpi.mpioperator.template import set_namespace_extension
 from airflow_provider_mpi.testing import MPICluster
 from tests.cluster.tracker_support import (
     create_namespace,

@@ -17,7 +17,7 @@ from airflow_provider_mpi.drmaa2 import (
     WaitTimeoutError,
 )
 from airflow_provider_mpi.mpioperator import MPIOperatorTracker
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from airflow_provider_mpi.testing.store import WatchEvent

@@ -7,7 +7,7 @@ from typing import Any
 import kubernetes.client
 
 from airflow_provider_mpi.drmaa2 import JobTemplate
-from airflow_provider_mpi.mpioperator.k8s_extensions import (
+from airflow_provider_mpi.mpioperator.template import (
     set_annotations_extension,
     set_labels_extension,
 )

@@ -20,7 +20,7 @@ from airflow.sdk import DAG
 
 from airflow_provider_mpi.drmaa2 import JobInfo, JobState
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.operators.mpi_job import MPIJobOperator
 from tests.dags.dagrun import task_states, xcom
 from tests.dags.jobs import scripted_template

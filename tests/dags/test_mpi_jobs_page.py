@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from airflow_provider_mpi.drmaa2 import JobTemplate
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, MPIJobLink
-from airflow_provider_mpi.mpioperator.k8s_extensions import set_labels_extension
+from airflow_provider_mpi.mpioperator.template import set_labels_extension
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.operators.mpi_job import MPIJobArrayOperator, MPIJobOperator
 from airflow_provider_mpi.plugins._data import MPIJobsReader

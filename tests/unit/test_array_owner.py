@@ -17,7 +17,7 @@ from airflow_provider_mpi.mpioperator.array_owner import (
     owner_reference,
     read_intent,
 )
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.submission import (
     ANNOTATION_SUBMISSION,
     adopt_intent,

@@ -6,7 +6,7 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2 import JobState
 from airflow_provider_mpi.mpioperator.array_owner import ArrayIntent
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, LABEL_TASK_ID
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_TASK_ID
 from airflow_provider_mpi.mpioperator.tracker_array_release import (
     STEP_DEFERRAL,
     single_wait_turn,

@@ -12,7 +12,7 @@ from airflow_provider_mpi.mpioperator.arrays import (
     task_id_of,
     tasks_to_release,
 )
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
 
 S = JobState
 CODES = {

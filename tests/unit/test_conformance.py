@@ -31,10 +31,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mpi.drmaa2 import InvalidArgumentError, InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator.convert import build_mpi_job
-from airflow_provider_mpi.mpioperator.extensions import KNOWN_EXTENSIONS
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE
-from airflow_provider_mpi.mpioperator.validation import validate_mpi_job
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_JOB_TEMPLATE
+from airflow_provider_mpi.mpioperator.template import KNOWN_EXTENSIONS
+from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
+from airflow_provider_mpi.mpioperator.template.validation import validate_mpi_job
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "shared" / "mpi-operator"
 CRD_FILE = CRD_DIR / "kubeflow.org_mpijobs.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_mpi.mpioperator.validation import (
+from airflow_provider_mpi.mpioperator.template.validation import (
     dns1035_label_error,
     dns1123_label_error,
     dns1123_subdomain_error,

@@ -10,7 +10,7 @@ from airflow_provider_mpi.mpioperator.control import (
     control_patch,
     release_patch,
 )
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_HELD, ANNOTATION_TERMINATED
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, ANNOTATION_TERMINATED
 
 A = JobControlAction
 S = JobState

@@ -15,13 +15,8 @@ from airflow_provider_mpi.drmaa2 import (
     UnsupportedAttributeError,
     template_for_task,
 )
-from airflow_provider_mpi.mpioperator import labels
-from airflow_provider_mpi.mpioperator.convert import (
-    build_mpi_job,
-    convert_job_template_to_mpi_job,
-    new_mpi_job,
-)
-from airflow_provider_mpi.mpioperator.extensions import (
+from airflow_provider_mpi.mpioperator import names as labels
+from airflow_provider_mpi.mpioperator.template import (
     set_launcher_resource_limit_extension,
     set_launcher_resource_requests_extension,
     set_run_as_user_extension,
@@ -31,7 +26,12 @@ from airflow_provider_mpi.mpioperator.extensions import (
     set_worker_resource_limit_extension,
     set_worker_resource_requests_extension,
 )
-from airflow_provider_mpi.mpioperator.volumes import VolumeMountSpec, set_volume_mounts
+from airflow_provider_mpi.mpioperator.template.convert import (
+    build_mpi_job,
+    convert_job_template_to_mpi_job,
+    new_mpi_job,
+)
+from airflow_provider_mpi.mpioperator.template.volumes import VolumeMountSpec, set_volume_mounts
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 LAUNCHER = "spec.mpiReplicaSpecs.Launcher.template.spec"

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate, UnsupportedAttributeError
-from airflow_provider_mpi.mpioperator import extensions as ext
-from airflow_provider_mpi.mpioperator import k8s_extensions as k8s
-from airflow_provider_mpi.mpioperator import policy_extensions as pol
+from airflow_provider_mpi.mpioperator import template as ext
+from airflow_provider_mpi.mpioperator import template as k8s
+from airflow_provider_mpi.mpioperator import template as pol
 
 
 def template(**extensions: str) -> JobTemplate:

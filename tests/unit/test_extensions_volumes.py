@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator.volumes import (
+from airflow_provider_mpi.mpioperator.template.volumes import (
     VolumeMountSpec,
     VolumeType,
     get_volume_mounts,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.mpioperator.job_view import (
     describe_conditions,
     describe_job,

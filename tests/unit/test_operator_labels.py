@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from airflow_provider_mpi.mpioperator import labels as keys
+from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity, safe_label_value
 
 VALID = re.compile(r"^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")

@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_JOB_TEMPLATE
 from airflow_provider_mpi.mpioperator.queries import (
     container_started,
     event_selector,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mpi.drmaa2 import JobState, TaskRange
-from airflow_provider_mpi.mpioperator import labels
+from airflow_provider_mpi.mpioperator import names as labels
 from airflow_provider_mpi.mpioperator.status import (
     SubState,
     format_substate,

@@ -11,7 +11,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     TransientBackendError,
 )
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.labels import (
+from airflow_provider_mpi.mpioperator.names import (
     ANNOTATION_HELD,
     ANNOTATION_JOB_TEMPLATE,
     LABEL_ARRAY_ID,

@@ -13,9 +13,9 @@ from airflow_provider_mpi.drmaa2.errors import (
     UnsupportedAttributeError,
     shorten,
 )
-from airflow_provider_mpi.mpioperator.convert import build_mpi_job
 from airflow_provider_mpi.mpioperator.submission import prepare_array, prepare_job
-from airflow_provider_mpi.mpioperator.template_limits import (
+from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
+from airflow_provider_mpi.mpioperator.template.limits import (
     ANNOTATIONS_MAX_BYTES,
     ARG_MAX_BYTES,
     PATH_MAX_BYTES,

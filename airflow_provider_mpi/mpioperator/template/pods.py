@@ -15,61 +15,30 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate, UnsupportedAttributeError
 from airflow_provider_mpi.drmaa2.template import JOB_TEMPLATE_FIELDS
-from airflow_provider_mpi.mpioperator.extensions import (
-    EXTENSION_WORKER_IMAGE,
-    RESOURCE_LIMIT_LAUNCHER_PREFIX,
-    RESOURCE_LIMIT_WORKER_PREFIX,
-    RESOURCE_REQUEST_LAUNCHER_PREFIX,
-    RESOURCE_REQUEST_WORKER_PREFIX,
-    get_launcher_resource_limit_extension,
-    get_launcher_resource_requests_extension,
-    get_run_as_user_extension,
-    get_worker_command_extension,
-    get_worker_image_extension,
-    get_worker_resource_limit_extension,
-    get_worker_resource_requests_extension,
+from airflow_provider_mpi.mpioperator.names import (
+    ARCH_LABEL,
+    GKE_ACCELERATOR_LABEL,
+    HOSTNAME_LABEL,
+    OS_LABEL,
 )
-from airflow_provider_mpi.mpioperator.k8s_extensions import (
-    get_env_from_configmap_extension,
-    get_env_from_secret_extension,
-    get_fs_group_extension,
-    get_image_pull_policy_extension,
-    get_image_pull_secrets_extension,
-    get_node_selectors_extension,
-    get_priority_class_name_extension,
-    get_privileged_extension,
-    get_run_as_group_extension,
-    get_scheduler_extension,
-    get_service_account_name_extension,
+from airflow_provider_mpi.mpioperator.template import table as t
+from airflow_provider_mpi.mpioperator.template.quantity import parse_quantity
+from airflow_provider_mpi.mpioperator.template.settings import TemplateSettings
+from airflow_provider_mpi.mpioperator.template.validation import (
+    env_var_name_error,
+    label_value_error,
 )
-from airflow_provider_mpi.mpioperator.policy_extensions import (
-    GPU_RESOURCE,
-    Distribution,
-    get_accelerator_extension,
-    get_distribution_extension,
-    get_run_launcher_as_worker_extension,
-)
-from airflow_provider_mpi.mpioperator.quantity import parse_quantity
-from airflow_provider_mpi.mpioperator.validation import env_var_name_error, label_value_error
-from airflow_provider_mpi.mpioperator.volumes import get_volume_mounts, pod_volumes
+from airflow_provider_mpi.mpioperator.template.values import GPU_RESOURCE, Distribution
+from airflow_provider_mpi.mpioperator.template.volumes import get_volume_mounts, pod_volumes
 
 __all__ = [
-    "ARCH_LABEL",
-    "GKE_ACCELERATOR_LABEL",
-    "HOSTNAME_LABEL",
     "MACHINE_ARCHES",
     "MACHINE_OSES",
-    "OS_LABEL",
     "UNSUPPORTED_FIELDS",
     "build_pod_templates",
     "check_template_fields",
 ]
 
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-OS_LABEL = "kubernetes.io/os"
-ARCH_LABEL = "kubernetes.io/arch"
-#: The node label GKE puts on GPU nodes (set from ``accelerator`` with ``distribution: gke``).
-GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 #: DRMAA2 ``machine_os`` values (Go ``drmaa2interface.OS`` names, any case) -> ``kubernetes.io/os``.
 MACHINE_OSES: Mapping[str, str] = {
     "linux": "linux",
@@ -168,11 +137,11 @@ def _environment(jt: JobTemplate) -> list[dict[str, str]]:
     return env
 
 
-def _env_from(jt: JobTemplate) -> list[dict[str, Any]]:
+def _env_from(settings: TemplateSettings) -> list[dict[str, Any]]:
     sources: list[dict[str, Any]] = [
-        {"configMapRef": {"name": name}} for name in get_env_from_configmap_extension(jt)
+        {"configMapRef": {"name": name}} for name in settings[t.ENV_FROM_CONFIGMAP]
     ]
-    sources += [{"secretRef": {"name": name}} for name in get_env_from_secret_extension(jt)]
+    sources += [{"secretRef": {"name": name}} for name in settings[t.ENV_FROM_SECRET]]
     return sources
 
 
@@ -202,9 +171,11 @@ def _resources(
     return result
 
 
-def _worker_resources(jt: JobTemplate) -> tuple[dict[str, str], dict[str, str]]:
-    requests = get_worker_resource_requests_extension(jt)
-    limits = get_worker_resource_limit_extension(jt)
+def _worker_resources(
+    jt: JobTemplate, settings: TemplateSettings
+) -> tuple[dict[str, str], dict[str, str]]:
+    requests = settings.resources(t.WORKER_REQUESTS)
+    limits = settings.resources(t.WORKER_LIMITS)
     if jt.min_phys_memory < 0:
         raise InvalidTemplateError("min_phys_memory", jt.min_phys_memory, "must not be negative")
     if jt.min_phys_memory:
@@ -212,14 +183,16 @@ def _worker_resources(jt: JobTemplate) -> tuple[dict[str, str], dict[str, str]]:
             raise InvalidTemplateError(
                 "min_phys_memory",
                 jt.min_phys_memory,
-                f"conflicts with {RESOURCE_REQUEST_WORKER_PREFIX}memory; set one of them",
+                f"conflicts with {t.WORKER_REQUESTS.prefix}memory; set one of them",
             )
         requests["memory"] = f"{jt.min_phys_memory}Ki"
     return requests, limits
 
 
-def _placement(jt: JobTemplate) -> tuple[dict[str, str], dict[str, Any] | None]:
-    selector = get_node_selectors_extension(jt)
+def _placement(
+    jt: JobTemplate, settings: TemplateSettings
+) -> tuple[dict[str, str], dict[str, Any] | None]:
+    selector = settings[t.NODE_SELECTORS]
     for field, value, table, label in (
         ("machine_os", jt.machine_os, MACHINE_OSES, OS_LABEL),
         ("machine_arch", jt.machine_arch, MACHINE_ARCHES, ARCH_LABEL),
@@ -257,57 +230,62 @@ def _placement(jt: JobTemplate) -> tuple[dict[str, str], dict[str, Any] | None]:
     return dict(sorted(selector.items())), affinity
 
 
-def _container(name: str, image: str, jt: JobTemplate, resources: dict[str, Any]) -> dict[str, Any]:
+def _container(
+    name: str, image: str, jt: JobTemplate, settings: TemplateSettings, resources: dict[str, Any]
+) -> dict[str, Any]:
     container: dict[str, Any] = {"name": name, "image": image}
     if jt.working_directory:
         container["workingDir"] = jt.working_directory
     if env := _environment(jt):
         container["env"] = env
-    if env_from := _env_from(jt):
+    if env_from := _env_from(settings):
         container["envFrom"] = env_from
     if resources:
         container["resources"] = resources
     security: dict[str, Any] = {}
-    if (uid := get_run_as_user_extension(jt)) is not None:
+    if (uid := settings[t.RUN_AS_USER]) is not None:
         security["runAsUser"] = uid
-    if (gid := get_run_as_group_extension(jt)) is not None:
+    if (gid := settings[t.RUN_AS_GROUP]) is not None:
         security["runAsGroup"] = gid
-    if get_privileged_extension(jt):
+    if settings[t.PRIVILEGED]:
         security["privileged"] = True
     if security:
         container["securityContext"] = security
-    if (pull_policy := get_image_pull_policy_extension(jt)) is not None:
+    if (pull_policy := settings[t.IMAGE_PULL_POLICY]) is not None:
         container["imagePullPolicy"] = pull_policy.value
     return container
 
 
 def _pod_spec(
-    jt: JobTemplate, container: dict[str, Any], volumes: list[dict[str, Any]]
+    jt: JobTemplate,
+    settings: TemplateSettings,
+    container: dict[str, Any],
+    volumes: list[dict[str, Any]],
 ) -> dict[str, Any]:
     pod: dict[str, Any] = {"containers": [container]}
     if volumes:
         pod["volumes"] = volumes
-    node_selector, affinity = _placement(jt)
+    node_selector, affinity = _placement(jt, settings)
     if node_selector:
         pod["nodeSelector"] = node_selector
     if affinity:
         pod["affinity"] = affinity
-    if secrets := get_image_pull_secrets_extension(jt):
+    if secrets := settings[t.IMAGE_PULL_SECRETS]:
         pod["imagePullSecrets"] = [{"name": name} for name in secrets]
-    if account := get_service_account_name_extension(jt):
+    if account := settings[t.SERVICE_ACCOUNT_NAME]:
         pod["serviceAccountName"] = account
-    if scheduler := get_scheduler_extension(jt):
+    if scheduler := settings[t.SCHEDULER]:
         pod["schedulerName"] = scheduler
-    if priority_class := get_priority_class_name_extension(jt):
+    if priority_class := settings[t.PRIORITY_CLASS_NAME]:
         pod["priorityClassName"] = priority_class
-    if (fs_group := get_fs_group_extension(jt)) is not None:
+    if (fs_group := settings[t.FS_GROUP]) is not None:
         pod["securityContext"] = {"fsGroup": fs_group}
     return pod
 
 
-def _add_accelerator(jt: JobTemplate, pod: dict[str, Any], limits_prefix: str) -> None:
-    accelerator = get_accelerator_extension(jt)
-    distribution = get_distribution_extension(jt)
+def _add_accelerator(settings: TemplateSettings, pod: dict[str, Any], limits_prefix: str) -> None:
+    accelerator = settings[t.ACCELERATOR]
+    distribution = settings[t.DISTRIBUTION]
     if accelerator is None:
         return
     container = pod["containers"][0]
@@ -339,13 +317,13 @@ def _add_accelerator(jt: JobTemplate, pod: dict[str, Any], limits_prefix: str) -
 
 
 def build_pod_templates(
-    jt: JobTemplate, *, ssh_mount_path: str
+    jt: JobTemplate, settings: TemplateSettings
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build the launcher and worker pod templates.
 
     Args:
         jt: the template (fields already checked by :func:`check_template_fields`).
-        ssh_mount_path: the SSH mount path, which stage-in mounts must avoid.
+        settings: its extensions, parsed once.
 
     Returns:
         ``(launcher_template, worker_template)``, each ``{"spec": {...}}``.
@@ -360,11 +338,12 @@ def build_pod_templates(
         "launcher",
         jt.job_category,
         jt,
+        settings,
         _resources(
-            get_launcher_resource_requests_extension(jt),
-            get_launcher_resource_limit_extension(jt),
-            RESOURCE_REQUEST_LAUNCHER_PREFIX,
-            RESOURCE_LIMIT_LAUNCHER_PREFIX,
+            settings.resources(t.LAUNCHER_REQUESTS),
+            settings.resources(t.LAUNCHER_LIMITS),
+            t.LAUNCHER_REQUESTS.prefix,
+            t.LAUNCHER_LIMITS.prefix,
         ),
     )
     if jt.remote_command:
@@ -372,26 +351,24 @@ def build_pod_templates(
     if jt.args:
         launcher["args"] = list(jt.args)
 
-    worker_image = get_worker_image_extension(jt)
+    worker_image = settings[t.WORKER_IMAGE]
     if worker_image is not None and any(c.isspace() for c in worker_image):
         raise InvalidTemplateError(
-            f"extension_list[{EXTENSION_WORKER_IMAGE!r}]",
+            f"extension_list[{t.WORKER_IMAGE.key!r}]",
             worker_image,
             "an image name has no whitespace",
         )
-    worker_requests, worker_limits = _worker_resources(jt)
+    worker_requests, worker_limits = _worker_resources(jt, settings)
     worker = _container(
         "worker",
         worker_image or jt.job_category,
         jt,
+        settings,
         _resources(
-            worker_requests,
-            worker_limits,
-            RESOURCE_REQUEST_WORKER_PREFIX,
-            RESOURCE_LIMIT_WORKER_PREFIX,
+            worker_requests, worker_limits, t.WORKER_REQUESTS.prefix, t.WORKER_LIMITS.prefix
         ),
     )
-    worker_command = get_worker_command_extension(jt)
+    worker_command = settings[t.WORKER_COMMAND]
     if worker_command is not None:
         # An empty first element keeps the image's entrypoint (the seed's rule).
         if worker_command[0]:
@@ -399,14 +376,14 @@ def build_pod_templates(
         if len(worker_command) > 1:
             worker["args"] = worker_command[1:]
 
-    volumes, volume_mounts = pod_volumes(mounts, ssh_mount_path=ssh_mount_path)
+    volumes, volume_mounts = pod_volumes(mounts, ssh_mount_path=settings[t.SSH_MOUNT_PATH])
     if volume_mounts:
         launcher["volumeMounts"] = copy.deepcopy(volume_mounts)
         worker["volumeMounts"] = copy.deepcopy(volume_mounts)
     launcher_volumes, worker_volumes = copy.deepcopy(volumes), copy.deepcopy(volumes)
-    launcher_pod = _pod_spec(jt, launcher, launcher_volumes)
-    worker_pod = _pod_spec(jt, worker, worker_volumes)
-    _add_accelerator(jt, worker_pod, RESOURCE_LIMIT_WORKER_PREFIX)
-    if get_run_launcher_as_worker_extension(jt):
-        _add_accelerator(jt, launcher_pod, RESOURCE_LIMIT_LAUNCHER_PREFIX)
+    launcher_pod = _pod_spec(jt, settings, launcher, launcher_volumes)
+    worker_pod = _pod_spec(jt, settings, worker, worker_volumes)
+    _add_accelerator(settings, worker_pod, t.WORKER_LIMITS.prefix)
+    if settings[t.RUN_LAUNCHER_AS_WORKER]:
+        _add_accelerator(settings, launcher_pod, t.LAUNCHER_LIMITS.prefix)
     return {"spec": launcher_pod}, {"spec": worker_pod}

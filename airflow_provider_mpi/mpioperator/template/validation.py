@@ -18,12 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "ANNOTATIONS_MAX_BYTES",
     "CLEAN_POD_POLICIES",
     "DNS1035_LABEL_MAX",
     "MANAGED_BY_VALUES",
     "MPI_IMPLEMENTATIONS",
     "RESTART_POLICIES",
     "FieldViolation",
+    "NameRule",
     "dns1035_label_error",
     "dns1123_label_error",
     "dns1123_subdomain_error",
@@ -34,6 +36,8 @@ __all__ = [
     "validate_mpi_job",
 ]
 
+#: Kubernetes: the annotations of one object, keys and values, in bytes.
+ANNOTATIONS_MAX_BYTES = 256 * 1024
 #: The longest DNS-1035 label (and the longest label value).
 DNS1035_LABEL_MAX = 63
 _DNS1123_SUBDOMAIN_MAX = 253
@@ -43,12 +47,7 @@ CLEAN_POD_POLICIES = ("All", "None", "Running")
 RESTART_POLICIES = ("Never", "OnFailure")
 MANAGED_BY_VALUES = ("kubeflow.org/mpi-operator", "kueue.x-k8s.io/multikueue")
 
-_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_ENV_VAR_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,69 +66,61 @@ def _not_a_string(value: object) -> str:
     return f"must be a string, not {type(value).__name__}"
 
 
-def _syntax_error(
-    value: object, pattern: re.Pattern[str], max_length: int | None, reason: str
-) -> str | None:
-    """Say why ``value`` is not a string of at most ``max_length`` matching ``pattern``."""
-    if not isinstance(value, str):
-        return _not_a_string(value)
-    if max_length is not None and len(value) > max_length:
-        return f"must be at most {max_length} characters (has {len(value)})"
-    return None if pattern.fullmatch(value) else reason
+class NameRule:
+    """A Kubernetes name rule: a pattern, a length bound and the reason a value breaks it.
 
-
-def dns1035_label_error(value: object) -> str | None:
-    """Say why ``value`` is not a DNS-1035 label (Service and MPIJob names).
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        None when valid, else the reason.
+    Called with a candidate, it says why the candidate breaks the rule (None
+    when it is valid), like the other ``*_error`` functions here.
     """
-    return _syntax_error(
-        value,
-        _DNS1035,
-        DNS1035_LABEL_MAX,
-        "must consist of lower case letters, digits and '-', start with a letter "
-        "and end with a letter or digit (DNS-1035 label)",
-    )
+
+    def __init__(
+        self, name: str, pattern: str, max_length: int | None, reason: str, used_for: str
+    ) -> None:
+        self.__name__ = self.__qualname__ = name
+        self.pattern, self.max_length, self.reason = re.compile(pattern), max_length, reason
+        self.__doc__ = (
+            f"Say why ``value`` is not {used_for}.\n\nArgs:\n    value: the candidate.\n\n"
+            "Returns:\n    None when valid, else the reason.\n"
+        )
+
+    def __call__(self, value: object) -> str | None:  # noqa: D102 - the rule's docstring
+        if not isinstance(value, str):
+            return _not_a_string(value)
+        if self.max_length is not None and len(value) > self.max_length:
+            return f"must be at most {self.max_length} characters (has {len(value)})"
+        return None if self.pattern.fullmatch(value) else self.reason
 
 
-def dns1123_label_error(value: object) -> str | None:
-    """Say why ``value`` is not a DNS-1123 label (namespaces).
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        None when valid, else the reason.
-    """
-    return _syntax_error(
-        value,
-        _DNS1123_LABEL,
-        DNS1035_LABEL_MAX,
-        "must consist of lower case letters, digits and '-', and start and end "
-        "with a letter or digit (DNS-1123 label)",
-    )
-
-
-def dns1123_subdomain_error(value: object) -> str | None:
-    """Say why ``value`` is not a DNS-1123 subdomain (ConfigMap, Secret, PVC names).
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        None when valid, else the reason.
-    """
-    return _syntax_error(
-        value,
-        _DNS1123_SUBDOMAIN,
-        _DNS1123_SUBDOMAIN_MAX,
-        "must consist of lower case letters, digits, '-' and '.', and start and "
-        "end with a letter or digit (DNS-1123 subdomain)",
-    )
+dns1035_label_error = NameRule(
+    "dns1035_label_error", r"[a-z]([-a-z0-9]*[a-z0-9])?", DNS1035_LABEL_MAX,
+    "must consist of lower case letters, digits and '-', start with a letter "
+    "and end with a letter or digit (DNS-1035 label)",
+    "a DNS-1035 label (Service and MPIJob names)",
+)  # fmt: skip
+dns1123_label_error = NameRule(
+    "dns1123_label_error", r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", DNS1035_LABEL_MAX,
+    "must consist of lower case letters, digits and '-', and start and end "
+    "with a letter or digit (DNS-1123 label)",
+    "a DNS-1123 label (namespaces)",
+)  # fmt: skip
+dns1123_subdomain_error = NameRule(
+    "dns1123_subdomain_error",
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", _DNS1123_SUBDOMAIN_MAX,
+    "must consist of lower case letters, digits, '-' and '.', and start and "
+    "end with a letter or digit (DNS-1123 subdomain)",
+    "a DNS-1123 subdomain (ConfigMap, Secret, PVC names)",
+)  # fmt: skip
+label_value_error = NameRule(
+    "label_value_error", r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", DNS1035_LABEL_MAX,
+    "must be empty or consist of alphanumerics, '-', '_' or '.', and start "
+    "and end with an alphanumeric",
+    "a valid label value (empty is valid)",
+)  # fmt: skip
+env_var_name_error = NameRule(
+    "env_var_name_error", r"[-._a-zA-Z][-._a-zA-Z0-9]*", None,
+    "must consist of letters, digits, '_', '-' or '.', and not start with a digit",
+    "a valid container environment variable name",
+)  # fmt: skip
 
 
 def qualified_name_error(value: object) -> str | None:
@@ -162,41 +153,6 @@ def qualified_name_error(value: object) -> str | None:
             "and end with an alphanumeric"
         )
     return None
-
-
-def label_value_error(value: object) -> str | None:
-    """Say why ``value`` is not a valid label value (empty is valid).
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        None when valid, else the reason.
-    """
-    return _syntax_error(
-        value,
-        _LABEL_VALUE,
-        DNS1035_LABEL_MAX,
-        "must be empty or consist of alphanumerics, '-', '_' or '.', and start "
-        "and end with an alphanumeric",
-    )
-
-
-def env_var_name_error(value: object) -> str | None:
-    """Say why ``value`` is not a valid container environment variable name.
-
-    Args:
-        value: the candidate.
-
-    Returns:
-        None when valid, else the reason.
-    """
-    return _syntax_error(
-        value,
-        _ENV_VAR_NAME,
-        None,
-        "must consist of letters, digits, '_', '-' or '.', and not start with a digit",
-    )
 
 
 def max_worker_hostname(name: str, workers: int) -> str:

@@ -39,7 +39,8 @@ from typing import Any, TypeVar
 
 from airflow_provider_mpi.drmaa2 import InvalidArgumentError, InvalidTemplateError, JobTemplate
 from airflow_provider_mpi.drmaa2.template import JOB_TEMPLATE_FIELDS
-from airflow_provider_mpi.mpioperator.extension_keys import EXTENSION_WORKER_IMAGE
+from airflow_provider_mpi.mpioperator.template.table import WORKER_IMAGE
+from airflow_provider_mpi.mpioperator.template.validation import ANNOTATIONS_MAX_BYTES
 
 __all__ = [
     "ANNOTATIONS_MAX_BYTES",
@@ -53,8 +54,6 @@ __all__ = [
     "size_errors",
 ]
 
-#: Kubernetes: the annotations of one object, keys and values, in bytes.
-ANNOTATIONS_MAX_BYTES = 256 * 1024
 #: Linux ``MAX_ARG_STRLEN``: one argument or environment string, in bytes.
 ARG_MAX_BYTES = 32 * 4096
 #: Linux ``PATH_MAX``: a path, in bytes.
@@ -106,9 +105,9 @@ def size_errors(jt: JobTemplate) -> list[InvalidTemplateError]:
     errors: list[InvalidTemplateError] = []
     images = [("job_category", jt.job_category)]
     extensions = jt.extension_list if isinstance(jt.extension_list, dict) else {}
-    worker_image = extensions.get(EXTENSION_WORKER_IMAGE)
+    worker_image = extensions.get(WORKER_IMAGE.key)
     if worker_image is not None:
-        images.append((f"extension_list[{EXTENSION_WORKER_IMAGE!r}]", worker_image))
+        images.append((f"extension_list[{WORKER_IMAGE.key!r}]", worker_image))
     for field, image in images:
         if isinstance(image, str) and (reason := _image_error(image)) is not None:
             errors.append(InvalidTemplateError(field, image, reason))

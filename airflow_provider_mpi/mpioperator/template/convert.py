@@ -26,33 +26,18 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import InvalidArgumentError, InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator import labels as keys
-from airflow_provider_mpi.mpioperator.extensions import (
-    check_extension_keys,
-    get_mpi_implementation_extension,
-    get_slots_per_worker_extension,
-    get_ssh_mount_path_extension,
-    get_worker_image_extension,
+from airflow_provider_mpi.mpioperator import names as keys
+from airflow_provider_mpi.mpioperator.names import API_VERSION, KIND, KUEUE_QUEUE_LABEL
+from airflow_provider_mpi.mpioperator.template import table as t
+from airflow_provider_mpi.mpioperator.template.codecs import INT32_MAX
+from airflow_provider_mpi.mpioperator.template.limits import annotation_budget_error, collect_errors
+from airflow_provider_mpi.mpioperator.template.pods import (
+    build_pod_templates,
+    check_template_fields,
 )
-from airflow_provider_mpi.mpioperator.k8s_extensions import (
-    get_annotations_extension,
-    get_kueue_queue_extension,
-    get_labels_extension,
-    get_namespace_extension,
-)
-from airflow_provider_mpi.mpioperator.pods import build_pod_templates, check_template_fields
-from airflow_provider_mpi.mpioperator.policy_extensions import (
-    get_backoff_limit_extension,
-    get_clean_pod_policy_extension,
-    get_launcher_creation_policy_extension,
-    get_run_launcher_as_worker_extension,
-    get_ttl_seconds_after_finished_extension,
-)
-from airflow_provider_mpi.mpioperator.template_limits import (
-    annotation_budget_error,
-    collect_errors,
-)
-from airflow_provider_mpi.mpioperator.validation import (
+from airflow_provider_mpi.mpioperator.template.settings import TemplateSettings
+from airflow_provider_mpi.mpioperator.template.validation import (
+    ANNOTATIONS_MAX_BYTES,
     dns1035_label_error,
     dns1123_label_error,
     label_value_error,
@@ -72,16 +57,10 @@ __all__ = [
     "new_mpi_job",
 ]
 
-API_VERSION = "kubeflow.org/v2beta1"
-KIND = "MPIJob"
 #: ``metadata.generateName`` when the template has no ``job_name``.
 DEFAULT_GENERATE_NAME = "mpijob-"
-#: The label Kueue reads the LocalQueue from.
-KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 #: ``runPolicy.backoffLimit`` for ``re_runnable`` templates (the Kubernetes Job default).
 RERUNNABLE_BACKOFF_LIMIT = 6
-_INT32_MAX = 2**31 - 1
-_MAX_ANNOTATIONS_BYTES = 256 * 1024
 _GENERATED_SUFFIX = 5  # characters the API server appends to generateName
 
 
@@ -101,7 +80,7 @@ def _worker_replicas(jt: JobTemplate) -> int:
             jt.min_slots,
             "min_slots or max_slots is required: the number of MPI workers",
         )
-    if replicas > _INT32_MAX:
+    if replicas > INT32_MAX:
         raise InvalidTemplateError(
             "max_slots" if jt.max_slots else "min_slots", replicas, "too many workers"
         )
@@ -152,22 +131,25 @@ def convert_job_template_to_mpi_job(
         UnsupportedAttributeError: a field or extension this backend cannot honour.
         InvalidTemplateError: a missing or malformed field or extension value.
     """
+    return _convert(jt, now)[0]
+
+
+def _convert(jt: JobTemplate, now: datetime | None) -> tuple[dict[str, Any], TemplateSettings]:
+    """:func:`convert_job_template_to_mpi_job`, and the settings it parsed."""
     check_template_fields(jt)
-    check_extension_keys(jt)
+    settings = TemplateSettings.from_template(jt)
     replicas = _worker_replicas(jt)
     _check_job_name(jt, replicas)
-    ssh_mount_path = get_ssh_mount_path_extension(jt)
-    launcher_template, worker_template = build_pod_templates(jt, ssh_mount_path=ssh_mount_path)
-    get_worker_image_extension(jt)
+    launcher_template, worker_template = build_pod_templates(jt, settings)
 
-    backoff = get_backoff_limit_extension(jt)
+    backoff = settings[t.BACKOFF_LIMIT]
     if backoff is None:
         backoff = RERUNNABLE_BACKOFF_LIMIT if jt.re_runnable else 0
     run_policy: dict[str, Any] = {
         "backoffLimit": backoff,
-        "cleanPodPolicy": get_clean_pod_policy_extension(jt).value,
+        "cleanPodPolicy": settings[t.CLEAN_POD_POLICY].value,
     }
-    ttl = get_ttl_seconds_after_finished_extension(jt)
+    ttl = settings[t.TTL_SECONDS_AFTER_FINISHED]
     if ttl is not None:
         run_policy["ttlSecondsAfterFinished"] = ttl
     deadline = _active_deadline(jt, now)
@@ -181,22 +163,22 @@ def convert_job_template_to_mpi_job(
         run_policy["suspend"] = True
 
     spec: dict[str, Any] = {
-        "slotsPerWorker": get_slots_per_worker_extension(jt),
+        "slotsPerWorker": settings[t.SLOTS_PER_WORKER],
         "runPolicy": run_policy,
         "mpiReplicaSpecs": {
             "Launcher": {"replicas": 1, "restartPolicy": "Never", "template": launcher_template},
             "Worker": {"replicas": replicas, "restartPolicy": "Never", "template": worker_template},
         },
-        "sshAuthMountPath": ssh_mount_path,
-        "mpiImplementation": get_mpi_implementation_extension(jt).value,
+        "sshAuthMountPath": settings[t.SSH_MOUNT_PATH],
+        "mpiImplementation": settings[t.MPI_IMPLEMENTATION].value,
     }
-    run_launcher_as_worker = get_run_launcher_as_worker_extension(jt)
+    run_launcher_as_worker = settings[t.RUN_LAUNCHER_AS_WORKER]
     if run_launcher_as_worker is not None:
         spec["runLauncherAsWorker"] = run_launcher_as_worker
-    creation_policy = get_launcher_creation_policy_extension(jt)
+    creation_policy = settings[t.LAUNCHER_CREATION_POLICY]
     if creation_policy is not None:
         spec["launcherCreationPolicy"] = creation_policy.value
-    return spec
+    return spec, settings
 
 
 def _check_metadata_map(
@@ -259,7 +241,7 @@ def new_mpi_job(
     if annotations:
         checked = _check_metadata_map("annotations", annotations, label_values=False)
         size = sum(len(k.encode()) + len(v.encode()) for k, v in checked.items())
-        if size > _MAX_ANNOTATIONS_BYTES:
+        if size > ANNOTATIONS_MAX_BYTES:
             raise InvalidArgumentError("annotations", size, "must be at most 256 KiB in total")
         metadata["annotations"] = checked
     return {
@@ -305,7 +287,7 @@ def build_mpi_job(
         UnsupportedAttributeError: a field or extension this backend cannot honour.
         InvalidTemplateError: a missing or malformed template field or extension;
             one error lists every field at fault (``errors``), see
-            :func:`.template_limits.collect_errors`.
+            :func:`.limits.collect_errors`.
         InvalidArgumentError: a malformed argument.
     """
     return collect_errors(
@@ -326,14 +308,14 @@ def _build_once(
     now: datetime | None,
 ) -> dict[str, Any]:
     """:func:`build_mpi_job` raising the first error(s) it meets."""
-    spec = convert_job_template_to_mpi_job(jt, now=now)
+    spec, settings = _convert(jt, now)
 
-    all_labels = dict(get_labels_extension(jt))
+    all_labels = settings[t.LABELS]
     if jt.accounting_id:
         if (error := label_value_error(jt.accounting_id)) is not None:
             raise InvalidTemplateError("accounting_id", jt.accounting_id, error)
         all_labels[keys.LABEL_ACCOUNTING_ID] = jt.accounting_id
-    kueue_queue = get_kueue_queue_extension(jt)
+    kueue_queue = settings[t.KUEUE_QUEUE]
     if kueue_queue and jt.queue_name and kueue_queue != jt.queue_name:
         raise InvalidTemplateError(
             "extension_list['kueueQueue']",
@@ -344,7 +326,7 @@ def _build_once(
         all_labels[KUEUE_QUEUE_LABEL] = kueue_queue or jt.queue_name
     all_labels.update(labels or {})
 
-    all_annotations = dict(get_annotations_extension(jt))
+    all_annotations = settings[t.ANNOTATIONS]
     all_annotations.update(annotations or {})
     template_json = jt.to_json()
     all_annotations[keys.ANNOTATION_JOB_TEMPLATE] = template_json
@@ -364,7 +346,7 @@ def _build_once(
     mpijob = new_mpi_job(
         spec,
         name=job_name,
-        namespace=get_namespace_extension(jt) or namespace,
+        namespace=settings[t.NAMESPACE] or namespace,
         labels=all_labels,
         annotations=all_annotations,
     )

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate
-from airflow_provider_mpi.mpioperator.validation import dns1123_subdomain_error
+from airflow_provider_mpi.mpioperator.template.validation import dns1123_subdomain_error
 
 __all__ = [
     "RESERVED_MOUNT_PATHS",
