@@ -7,7 +7,7 @@ import pytest
 from airflow_provider_mpi.drmaa2 import JobState
 from airflow_provider_mpi.drmaa2.arrays import failed_tasks
 from airflow_provider_mpi.mpioperator.job_view import describe_row
-from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID, LABEL_TRY_NUMBER
+from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID, LABEL_TRY_NUMBER
 from airflow_provider_mpi.mpioperator.reattach import (
     EarlierJob,
     ReattachAction,
