@@ -240,7 +240,7 @@ class MPICluster:
         try:
             ssl_context = None
             if self.tls:
-                from airflow_provider_mpi.testing.tls import self_signed_identity
+                from airflow_provider_mpi.testing.server.tls import self_signed_identity
 
                 identity = self_signed_identity()
                 self._ca_pem = identity.certificate_pem

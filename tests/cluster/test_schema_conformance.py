@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from airflow_provider_mpi.testing.schema import validate_mpijob
+from airflow_provider_mpi.testing.server.schema import validate_mpijob
 from airflow_provider_mpi.testing.store import Invalid
 
 CRD_PATH = (

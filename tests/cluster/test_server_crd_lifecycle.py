@@ -26,7 +26,7 @@ from airflow_provider_mpi.drmaa2 import BackendError
 from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.cluster import mpijob_crd
-from airflow_provider_mpi.testing.routing import crd_served_versions
+from airflow_provider_mpi.testing.server.routing import crd_served_versions
 
 GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
 CRD_NAME = "mpijobs.kubeflow.org"

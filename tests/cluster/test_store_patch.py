@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from airflow_provider_mpi.testing.patch import (
+from airflow_provider_mpi.testing.server.patch import (
     PatchError,
     PatchTestFailed,
     apply_configuration,
@@ -16,7 +16,7 @@ from airflow_provider_mpi.testing.patch import (
     merge_patch,
     strategic_merge_patch,
 )
-from airflow_provider_mpi.testing.selectors import (
+from airflow_provider_mpi.testing.store.selectors import (
     Operator,
     SelectorError,
     parse_field_selector,

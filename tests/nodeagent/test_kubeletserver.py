@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_mpi.testing.logbook import LogBook
 from airflow_provider_mpi.testing.real.kubeletserver import KubeletServer, Presence
-from airflow_provider_mpi.testing.tls import self_signed_identity
+from airflow_provider_mpi.testing.server.tls import self_signed_identity
+from airflow_provider_mpi.testing.store.logbook import LogBook
 
 IDENTITY = self_signed_identity()
 

@@ -47,7 +47,6 @@ from airflow_provider_mpi.testing.controller.scripts import (
     ScriptError,
     parse_script,
 )
-from airflow_provider_mpi.testing.logbook import LogBook
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError, RestAPI
 from airflow_provider_mpi.testing.real.agentevents import ApiEvents
 from airflow_provider_mpi.testing.real.kubeletserver import KubeletServer, Presence
@@ -57,7 +56,8 @@ from airflow_provider_mpi.testing.real.nodeobjects import (
     renew_lease,
     status_patch,
 )
-from airflow_provider_mpi.testing.tls import self_signed_identity
+from airflow_provider_mpi.testing.server.tls import self_signed_identity
+from airflow_provider_mpi.testing.store.logbook import LogBook
 
 __all__ = ["DEFAULT_NODES", "NodeAgent"]
 

@@ -11,234 +11,50 @@ directly. All methods are thread-safe (one re-entrant lock).
 
 from __future__ import annotations
 
-import bisect
-import itertools
-import json
-import marshal
 import random
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar, cast
 
-from airflow_provider_mpi.testing.errors import (
-    AlreadyExists,
-    BadRequest,
-    Conflict,
-    Gone,
-    Invalid,
-    NotFound,
-    StoreError,
+from airflow_provider_mpi.testing.store.errors import AlreadyExists, BadRequest, NotFound
+from airflow_provider_mpi.testing.store.history import EventLog
+from airflow_provider_mpi.testing.store.indexes import Indexes, Key
+from airflow_provider_mpi.testing.store.logbook import LogBook
+from airflow_provider_mpi.testing.store.objects import (
+    EventType,
+    JSONDict,
+    JSONList,
+    PropagationPolicy,
+    WatchEvent,
+    copy_json,
+    format_timestamp,
+    utc_now,
 )
-from airflow_provider_mpi.testing.logbook import LogBook
-from airflow_provider_mpi.testing.metadata import metadata_causes
-from airflow_provider_mpi.testing.resources import RESOURCES, ResourceType
-from airflow_provider_mpi.testing.selectors import (
-    FieldSelector,
-    LabelSelector,
-    Operator,
-    SelectorError,
-    parse_field_selector,
-    parse_label_selector,
+from airflow_provider_mpi.testing.store.queries import (
+    compile_field_selector,
+    compile_label_selector,
+    field_value,
+)
+from airflow_provider_mpi.testing.store.resources import RESOURCES, ResourceType
+from airflow_provider_mpi.testing.store.selectors import FieldSelector, LabelSelector
+from airflow_provider_mpi.testing.store.writes import (
+    GENERATION_KINDS,
+    check_metadata,
+    check_preconditions,
+    name_required,
+    orphaned,
+    replaced,
 )
 
-__all__ = [
-    "DEFAULT_NAMESPACES",
-    "RESOURCES",
-    "AlreadyExists",
-    "BadRequest",
-    "Conflict",
-    "EventType",
-    "Gone",
-    "Invalid",
-    "LogBook",
-    "NotFound",
-    "PropagationPolicy",
-    "ResourceType",
-    "Store",
-    "StoreError",
-    "WatchEvent",
-    "copy_json",
-    "field_value",
-    "format_timestamp",
-]
+__all__ = ["DEFAULT_NAMESPACES", "Store"]
 
 #: Namespaces every fresh store has, as a new cluster does.
 DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
-JSONDict = dict[str, Any]
-JSONList = list[JSONDict]
-_T = TypeVar("_T")
-
-
-#: Kinds whose ``metadata.generation`` counts spec changes.
-_GENERATION_KINDS = frozenset({"mpijobs", "jobs", "customresourcedefinitions", "pods"})
-
-#: Extra fields each resource accepts in a field selector (all accept metadata.name/namespace).
-_SELECTABLE_FIELDS: dict[str, frozenset[str]] = {
-    "pods": frozenset(
-        {
-            "spec.nodeName",
-            "spec.restartPolicy",
-            "spec.schedulerName",
-            "spec.serviceAccountName",
-            "status.phase",
-            "status.podIP",
-            "status.nominatedNodeName",
-        }
-    ),
-    "events": frozenset(
-        {
-            "involvedObject.kind",
-            "involvedObject.namespace",
-            "involvedObject.name",
-            "involvedObject.uid",
-            "involvedObject.apiVersion",
-            "involvedObject.resourceVersion",
-            "involvedObject.fieldPath",
-            "reason",
-            "reportingComponent",
-            "source",
-            "type",
-        }
-    ),
-    "secrets": frozenset({"type"}),
-    "jobs": frozenset({"status.successful"}),
-    "namespaces": frozenset({"status.phase"}),
-}
 
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-
-
-class EventType(str, Enum):
-    """Types of watch events, as on the wire."""
-
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-    BOOKMARK = "BOOKMARK"
-    ERROR = "ERROR"
-
-
-class PropagationPolicy(str, Enum):
-    """How a delete treats the object's dependents (``DeleteOptions.propagationPolicy``)."""
-
-    BACKGROUND = "Background"
-    FOREGROUND = "Foreground"
-    ORPHAN = "Orphan"
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    """One change of one object; ``object`` is shared by all subscribers: never mutate it."""
-
-    type: EventType
-    resource: ResourceType
-    object: JSONDict
-    resource_version: int
-    _encoded: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def namespace(self) -> str | None:
-        """The object's namespace (None for cluster-scoped objects)."""
-        ns: str | None = self.object.get("metadata", {}).get("namespace")
-        return ns
-
-    def encoded(self) -> bytes:
-        """The event as one watch-stream line (JSON ``{"type":..,"object":..}`` and a newline).
-
-        Returns:
-            UTF-8 JSON followed by a newline.
-        """
-        line = self._encoded.get("json")
-        if line is None:
-            line = (
-                json.dumps(
-                    {"type": self.type.value, "object": self.object}, separators=(",", ":")
-                ).encode()
-                + b"\n"
-            )
-            self._encoded["json"] = line
-        return line
-
-
-def copy_json(value: _T) -> _T:
-    """Deep-copy a JSON-like value (dicts, lists, scalars) much faster than ``copy.deepcopy``.
-
-    Args:
-        value: the value.
-
-    Returns:
-        An independent copy.
-    """
-    return cast("_T", _copy_marshal(value))
-
-
-def _copy_marshal(value: Any) -> Any:
-    try:
-        return marshal.loads(marshal.dumps(value))
-    except ValueError:  # not plain JSON (a datetime a test put in): copy by hand
-        return _copy(value)
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format a time as Kubernetes does (RFC 3339, seconds, ``Z``).
-
-    Args:
-        moment: an aware or naive-UTC datetime.
-
-    Returns:
-        e.g. ``"2026-01-02T03:04:05Z"``.
-    """
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-#: Field selector names that stand for another path (an event's ``source`` is its component).
-_FIELD_PATHS = {"source": "source.component"}
-
-
-def field_value(obj: JSONDict, path: str) -> str | None:
-    """The string value of a selectable field, as field selectors compare it.
-
-    Args:
-        obj: the object.
-        path: a dotted path such as ``status.phase``.
-
-    Returns:
-        The value (booleans as ``true``/``false``), or None when absent or not a scalar.
-    """
-    current: Any = obj
-    for part in _FIELD_PATHS.get(path, path).split("."):
-        if not isinstance(current, dict) or part not in current:
-            return None
-        current = current[part]
-    if isinstance(current, bool):
-        return "true" if current else "false"
-    if current is None or isinstance(current, (dict, list)):
-        return None
-    return str(current)
-
-
-_Key = tuple[str, str, str]  # plural, namespace ("" when cluster-scoped), name
 
 
 class Store:
@@ -254,7 +70,7 @@ class Store:
 
     def __init__(
         self,
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
         history: int = 10_000,
         *,
         namespaces: tuple[str, ...] = DEFAULT_NAMESPACES,
@@ -264,12 +80,8 @@ class Store:
         self._now = now
         self._lock = threading.RLock()
         self._objects: dict[str, dict[tuple[str, str], JSONDict]] = {p: {} for p in RESOURCES}
-        self._dependents: dict[str, set[_Key]] = {}
-        self._label_index: dict[tuple[str, str, str], set[tuple[str, str]]] = {}
-        self._history: deque[WatchEvent] = deque(maxlen=history)
-        self._compacted = 0  # events with resourceVersion <= this are gone
-        self._subscribers: dict[int, Callable[[WatchEvent], None]] = {}
-        self._next_subscriber = 0
+        self._indexes = Indexes()
+        self._events = EventLog(history)
         self._rng = random.Random()
         self.resource_version = 0
         self.logs = LogBook(now)
@@ -321,49 +133,11 @@ class Store:
     def _emit(self, kind: EventType, rt: ResourceType, obj: JSONDict) -> None:
         # No copy: a stored object is never changed in place (an update stores a new
         # dict, a delete emits a copy), so the event shares it with the store.
-        event = WatchEvent(kind, rt, obj, self.resource_version)
-        if len(self._history) == self._history.maxlen:
-            self._compacted = self._history[0].resource_version
-        self._history.append(event)
-        for callback in list(self._subscribers.values()):
-            callback(event)
+        self._events.append(WatchEvent(kind, rt, obj, self.resource_version))
 
     def _bump(self) -> str:
         self.resource_version += 1
         return str(self.resource_version)
-
-    def _index_owners(self, key: _Key, obj: JSONDict | None, old: JSONDict | None) -> None:
-        for source, add in ((old, False), (obj, True)):
-            if source is None:
-                continue
-            for ref in source.get("metadata", {}).get("ownerReferences") or []:
-                uid = ref.get("uid")
-                if not uid:
-                    continue
-                if add:
-                    self._dependents.setdefault(uid, set()).add(key)
-                else:
-                    deps = self._dependents.get(uid)
-                    if deps is not None:
-                        deps.discard(key)
-                        if not deps:
-                            del self._dependents[uid]
-
-    @staticmethod
-    def _validate_metadata(rt: ResourceType, meta: JSONDict) -> None:
-        causes = metadata_causes(rt.plural, meta)
-        if not causes:
-            return
-        name = meta.get("name")
-        details = [f"{c['field']}: {c['message']}" for c in causes]
-        joined = details[0] if len(details) == 1 else "[" + ", ".join(details) + "]"
-        raise Invalid(
-            f'{rt.kind}{"." + rt.group if rt.group else ""} "{name}" is invalid: {joined}',
-            causes=causes,
-            name=str(name),
-            group=rt.group,
-            kind=rt.kind,
-        )
 
     # ------------------------------------------------------------------- CRUD
 
@@ -420,19 +194,7 @@ class Store:
             if not meta.get("name"):
                 prefix = meta.get("generateName")
                 if not prefix:
-                    raise Invalid(
-                        f"{rt.kind} is invalid: metadata.name: Required value: "
-                        "name or generateName is required",
-                        causes=[
-                            {
-                                "reason": "FieldValueRequired",
-                                "message": "Required value: name or generateName is required",
-                                "field": "metadata.name",
-                            }
-                        ],
-                        group=rt.group,
-                        kind=rt.kind,
-                    )
+                    raise name_required(rt)
                 for _ in range(16):
                     suffix = "".join(self._rng.choice(_GENERATE_ALPHABET) for _ in range(5))
                     candidate = f"{prefix}{suffix}"
@@ -440,7 +202,7 @@ class Store:
                         break
                 meta["name"] = candidate
             name = meta["name"]
-            self._validate_metadata(rt, meta)
+            check_metadata(rt, meta)
             if (ns, name) in self._objects[plural]:
                 raise AlreadyExists(
                     f'{rt.qualified} "{name}" already exists',
@@ -453,7 +215,7 @@ class Store:
             meta["uid"] = str(uuid.uuid4())
             meta["creationTimestamp"] = format_timestamp(self._now())
             meta.pop("deletionTimestamp", None)
-            if plural in _GENERATION_KINDS:
+            if plural in GENERATION_KINDS:
                 meta["generation"] = 1
             else:
                 meta.pop("generation", None)
@@ -461,8 +223,7 @@ class Store:
                 return copy_json(new)
             meta["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
-            self._index_owners((plural, ns, name), new, None)
-            self._index_labels((plural, ns, name), new, None)
+            self._indexes.update((plural, ns, name), new, None)
             self._emit(EventType.ADDED, rt, new)
             return copy_json(new)
 
@@ -488,53 +249,6 @@ class Store:
                 raise self._not_found(rt, name)
             return copy_json(stored)
 
-    def compile_field_selector(self, plural: str, text: str | None) -> FieldSelector:
-        """Parse a field selector and check its fields are selectable for the resource.
-
-        Args:
-            plural: the resource.
-            text: the selector text.
-
-        Returns:
-            The compiled selector.
-
-        Raises:
-            BadRequest: unparseable, or a field the resource does not support.
-        """
-        rt = self.resource(plural)
-        try:
-            selector = parse_field_selector(text)
-        except SelectorError as exc:
-            raise BadRequest(str(exc)) from exc
-        allowed = _SELECTABLE_FIELDS.get(plural, frozenset()) | {
-            "metadata.name",
-            "metadata.namespace",
-        }
-        for key in selector.keys - allowed:
-            raise BadRequest(
-                f"field label not supported: {key}",
-                kind=rt.plural,
-            )
-        return selector
-
-    @staticmethod
-    def compile_label_selector(text: str | None) -> LabelSelector:
-        """Parse a label selector.
-
-        Args:
-            text: the selector text.
-
-        Returns:
-            The compiled selector.
-
-        Raises:
-            BadRequest: when it does not parse.
-        """
-        try:
-            return parse_label_selector(text)
-        except SelectorError as exc:
-            raise BadRequest(str(exc)) from exc
-
     def list(
         self,
         plural: str,
@@ -557,8 +271,8 @@ class Store:
         Raises:
             BadRequest: a selector that does not parse or is not supported.
         """
-        labels = self.compile_label_selector(label_selector)
-        fields = self.compile_field_selector(plural, field_selector)
+        labels = compile_label_selector(label_selector)
+        fields = compile_field_selector(self.resource(plural), field_selector)
         with self._lock:
             items = [copy_json(obj) for obj in self._select(plural, namespace, labels, fields)]
             return items, self.resource_version
@@ -572,7 +286,7 @@ class Store:
     ) -> Iterator[JSONDict]:
         rt = self.resource(plural)
         bucket = self._objects[plural]
-        keys = self._candidates(plural, labels)
+        keys = self._indexes.candidates(plural, labels)
         pinned = fields.equals("metadata.name")
         if pinned is not None and namespace is not None and rt.namespaced:
             wanted = (namespace, pinned)
@@ -587,35 +301,6 @@ class Store:
             if fields.requirements and not fields.matches(partial(field_value, obj)):
                 continue
             yield obj
-
-    def _candidates(self, plural: str, labels: LabelSelector) -> set[tuple[str, str]] | None:
-        """Keys that can match the selector's equality requirements (None: no such requirement)."""
-        found: set[tuple[str, str]] | None = None
-        for req in labels.requirements:
-            if req.operator not in (Operator.EQUALS, Operator.IN):
-                continue
-            keys: set[tuple[str, str]] = set()
-            for value in req.values:
-                keys |= self._label_index.get((plural, req.key, value), set())
-            found = keys if found is None else found & keys
-        return found
-
-    def _index_labels(self, key: _Key, obj: JSONDict | None, old: JSONDict | None) -> None:
-        plural, ns, name = key
-        before = (old or {}).get("metadata", {}).get("labels") or {}
-        after = (obj or {}).get("metadata", {}).get("labels") or {}
-        if before == after:
-            return
-        for label, value in before.items():
-            if after.get(label) != value:
-                entry = self._label_index.get((plural, label, value))
-                if entry is not None:
-                    entry.discard((ns, name))
-                    if not entry:
-                        del self._label_index[(plural, label, value)]
-        for label, value in after.items():
-            if before.get(label) != value:
-                self._label_index.setdefault((plural, label, str(value)), set()).add((ns, name))
 
     def update(
         self,
@@ -660,53 +345,17 @@ class Store:
             stored = self._objects[plural].get((ns, name))
             if stored is None:
                 raise self._not_found(rt, name)
-            old_meta = stored["metadata"]
-            wanted_rv = meta_in.get("resourceVersion")
-            wanted_uid = meta_in.get("uid")
-            if (wanted_rv and str(wanted_rv) != old_meta["resourceVersion"]) or (
-                wanted_uid and wanted_uid != old_meta["uid"]
-            ):
-                raise Conflict(
-                    f'Operation cannot be fulfilled on {rt.qualified} "{name}": the object has '
-                    "been modified; please apply your changes to the latest version and try again",
-                    name=name,
-                    group=rt.group,
-                    kind=rt.plural,
-                )
-            if subresource == "status":
-                new = copy_json(stored)
-                if "status" in obj:
-                    new["status"] = copy_json(obj["status"])
-                else:
-                    new.pop("status", None)
-            else:
-                new = copy_json(obj)
-                new["kind"] = rt.kind
-                new["apiVersion"] = rt.api_version
-                if "status" in rt.subresources:
-                    if "status" in stored:
-                        new["status"] = copy_json(stored["status"])
-                    else:
-                        new.pop("status", None)
-                meta = new.setdefault("metadata", {})
-                for fixed in ("uid", "creationTimestamp", "namespace", "name", "generation"):
-                    if fixed in old_meta:
-                        meta[fixed] = old_meta[fixed]
-                    else:
-                        meta.pop(fixed, None)
-                if plural in _GENERATION_KINDS and new.get("spec") != stored.get("spec"):
-                    meta["generation"] = int(old_meta.get("generation", 0)) + 1
-            new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
+            check_preconditions(rt, stored, meta_in)
+            new = replaced(rt, stored, obj, subresource)
             if new == stored:
                 return copy_json(stored)
             if subresource is None:
-                self._validate_metadata(rt, new["metadata"])
+                check_metadata(rt, new["metadata"])
             if dry_run:
                 return copy_json(new)
             new["metadata"]["resourceVersion"] = self._bump()
             self._objects[plural][(ns, name)] = new
-            self._index_owners((plural, ns, name), new, stored)
-            self._index_labels((plural, ns, name), new, stored)
+            self._indexes.update((plural, ns, name), new, stored)
             self._emit(EventType.MODIFIED, rt, new)
             return copy_json(new)
 
@@ -762,15 +411,10 @@ class Store:
     ) -> JSONDict:
         stored = self._objects[rt.plural][(ns, name)]
         uid = stored["metadata"]["uid"]
-        dependents = sorted(self._dependents.get(uid, ()))
+        dependents = self._indexes.dependents(uid)
         if policy is PropagationPolicy.ORPHAN:
             for plural, dns, dname in dependents:
-                child = copy_json(self._objects[plural][(dns, dname)])
-                child["metadata"]["ownerReferences"] = [
-                    r for r in child["metadata"].get("ownerReferences", []) if r.get("uid") != uid
-                ]
-                if not child["metadata"]["ownerReferences"]:
-                    del child["metadata"]["ownerReferences"]
+                child = orphaned(self._objects[plural][(dns, dname)], uid)
                 self.update(plural, child)
         elif policy is PropagationPolicy.FOREGROUND:
             self._delete_children(dependents, policy)
@@ -783,8 +427,7 @@ class Store:
         del self._objects[rt.plural][(ns, name)]
         if rt.plural == "pods":
             self.logs.forget(ns, name)
-        self._index_owners((rt.plural, ns, name), None, stored)
-        self._index_labels((rt.plural, ns, name), None, stored)
+        self._indexes.update((rt.plural, ns, name), None, stored)
         stored = copy_json(stored)  # earlier events share the stored dict: never change it
         stored["metadata"]["resourceVersion"] = self._bump()
         self._emit(EventType.DELETED, rt, stored)
@@ -792,7 +435,7 @@ class Store:
             self._delete_children(dependents, policy)
         return copy_json(stored)
 
-    def _delete_children(self, dependents: Sequence[_Key], policy: PropagationPolicy) -> None:
+    def _delete_children(self, dependents: Sequence[Key], policy: PropagationPolicy) -> None:
         for plural, dns, dname in dependents:
             if (dns, dname) in self._objects[plural]:
                 self._delete_locked(RESOURCES[plural], dns, dname, policy)
@@ -820,21 +463,11 @@ class Store:
             Gone: ``since`` is older than the retained history.
         """
         with self._lock:
-            if since is not None:
-                if since < self._compacted:
-                    raise Gone(f"too old resource version: {since} ({self._compacted + 1})")
-                first = bisect.bisect_right(
-                    self._history, since, key=lambda event: event.resource_version
-                )
-                for event in itertools.islice(self._history, first, None):
-                    callback(event)
-            token = self._next_subscriber
-            self._next_subscriber += 1
-            self._subscribers[token] = callback
+            token = self._events.subscribe(callback, since)
 
         def unsubscribe() -> None:
             with self._lock:
-                self._subscribers.pop(token, None)
+                self._events.unsubscribe(token)
 
         return unsubscribe
 
@@ -842,10 +475,9 @@ class Store:
     def oldest_resource_version(self) -> int:
         """The oldest resourceVersion a watch can still resume from."""
         with self._lock:
-            return self._compacted
+            return self._events.compacted
 
     def compact(self) -> None:
         """Forget the whole event history, as etcd compaction does (tests of ``410 Gone``)."""
         with self._lock:
-            self._history.clear()
-            self._compacted = self.resource_version
+            self._events.compact(self.resource_version)

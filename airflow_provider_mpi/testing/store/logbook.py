@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from airflow_provider_mpi.testing.errors import BadRequest
+from airflow_provider_mpi.testing.store.errors import BadRequest
 
 __all__ = ["LogBook"]
 

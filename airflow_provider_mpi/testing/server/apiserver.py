@@ -37,7 +37,6 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_mpi.testing import discovery
 from airflow_provider_mpi.testing.faults import (
     Fault,
     FaultDecision,
@@ -47,12 +46,18 @@ from airflow_provider_mpi.testing.faults import (
     RequestInfo,
     Verb,
 )
-from airflow_provider_mpi.testing.handlers import ApiHandlers, Validator, json_response
-from airflow_provider_mpi.testing.routing import PathKind, ServedResources, Target, parse_target
+from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server.handlers import ApiHandlers, Validator, json_response
+from airflow_provider_mpi.testing.server.routing import (
+    PathKind,
+    ServedResources,
+    Target,
+    parse_target,
+)
+from airflow_provider_mpi.testing.server.streams import serve_log, serve_watch
+from airflow_provider_mpi.testing.server.tls import self_signed_identity
+from airflow_provider_mpi.testing.server.watches import WatchHub
 from airflow_provider_mpi.testing.store import Store, StoreError
-from airflow_provider_mpi.testing.streams import serve_log, serve_watch
-from airflow_provider_mpi.testing.tls import self_signed_identity
-from airflow_provider_mpi.testing.watches import WatchHub
 
 __all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "not_found_response", "status_response"]
 

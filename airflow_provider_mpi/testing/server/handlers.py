@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from airflow_provider_mpi.testing import discovery
-from airflow_provider_mpi.testing.patch import (
+from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server.patch import (
     PatchError,
     PatchTestFailed,
     PatchType,
@@ -31,8 +31,8 @@ from airflow_provider_mpi.testing.patch import (
     merge_patch,
     strategic_merge_patch,
 )
-from airflow_provider_mpi.testing.routing import Target
-from airflow_provider_mpi.testing.schema import validate_mpijob
+from airflow_provider_mpi.testing.server.routing import Target
+from airflow_provider_mpi.testing.server.schema import validate_mpijob
 from airflow_provider_mpi.testing.store import (
     RESOURCES,
     BadRequest,

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from aiohttp import web
 
-from airflow_provider_mpi.testing.errors import BadRequest
-from airflow_provider_mpi.testing.logbook import LogBook
+from airflow_provider_mpi.testing.store.errors import BadRequest
+from airflow_provider_mpi.testing.store.logbook import LogBook
 
 __all__ = ["LogQuery", "format_line", "stream_log"]
 

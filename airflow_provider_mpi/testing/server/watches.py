@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from airflow_provider_mpi.testing.selectors import FieldSelector, LabelSelector
 from airflow_provider_mpi.testing.store import (
     RESOURCES,
     EventType,
@@ -29,6 +28,7 @@ from airflow_provider_mpi.testing.store import (
     WatchEvent,
     field_value,
 )
+from airflow_provider_mpi.testing.store.selectors import FieldSelector, LabelSelector
 
 __all__ = ["SHUTDOWN", "Delivery", "WatchHub", "Watcher"]
 

@@ -4,7 +4,7 @@ One table, shared by the store (keys, scopes, subresources), the server's
 router and its discovery documents, so a resource is declared in one place.
 A custom resource (``custom=True``) is served only while its
 CustomResourceDefinition says so, as on a real API server (see
-:class:`~airflow_provider_mpi.testing.routing.ServedResources`).
+:class:`~airflow_provider_mpi.testing.server.routing.ServedResources`).
 """
 
 from __future__ import annotations

@@ -20,11 +20,12 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_mpi.testing import discovery
 from airflow_provider_mpi.testing.faults import FaultDecision
-from airflow_provider_mpi.testing.handlers import wants_table
-from airflow_provider_mpi.testing.logstream import LogQuery, stream_log
-from airflow_provider_mpi.testing.routing import Target
+from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server.handlers import wants_table
+from airflow_provider_mpi.testing.server.logstream import LogQuery, stream_log
+from airflow_provider_mpi.testing.server.routing import Target
+from airflow_provider_mpi.testing.server.watches import SHUTDOWN, Delivery, Watcher, WatchHub
 from airflow_provider_mpi.testing.store import (
     BadRequest,
     EventType,
@@ -33,7 +34,10 @@ from airflow_provider_mpi.testing.store import (
     ResourceType,
     Store,
 )
-from airflow_provider_mpi.testing.watches import SHUTDOWN, Delivery, Watcher, WatchHub
+from airflow_provider_mpi.testing.store.queries import (
+    compile_field_selector,
+    compile_label_selector,
+)
 
 __all__ = ["serve_log", "serve_watch"]
 
@@ -109,8 +113,8 @@ async def serve_watch(
     watcher = Watcher(
         rt,
         target.namespace,
-        store.compile_label_selector(query.get("labelSelector")),
-        store.compile_field_selector(rt.plural, field_selector),
+        compile_label_selector(query.get("labelSelector")),
+        compile_field_selector(rt, field_selector),
     )
     since = _parse_since(query.get("resourceVersion"))
     bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
