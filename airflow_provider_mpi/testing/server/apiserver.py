@@ -47,7 +47,9 @@ from airflow_provider_mpi.testing.faults import (
     Verb,
 )
 from airflow_provider_mpi.testing.server import discovery
-from airflow_provider_mpi.testing.server.handlers import ApiHandlers, Validator, json_response
+from airflow_provider_mpi.testing.server.admission import Validator
+from airflow_provider_mpi.testing.server.handlers import ApiHandlers
+from airflow_provider_mpi.testing.server.requests import json_response
 from airflow_provider_mpi.testing.server.routing import (
     PathKind,
     ServedResources,

@@ -6,22 +6,20 @@ status cleared on create, the ``/status`` split, schema validation and
 pruning of MPIJobs, the patch formats, ``limit``/``continue`` paging, delete
 options and ``Table`` output for ``kubectl get``; deleting a
 CustomResourceDefinition deletes every object of its resource first, as a
-real server's CRD finalizer does. Watches and logs live in :mod:`~.streams`.
+real server's CRD finalizer does. Watches and logs live in :mod:`~.streams`,
+reading a request in :mod:`~.requests`, admission in :mod:`~.admission`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server.admission import Validator, admit, prepare_create
 from airflow_provider_mpi.testing.server.patch import (
     PatchError,
     PatchTestFailed,
@@ -30,6 +28,23 @@ from airflow_provider_mpi.testing.server.patch import (
     json_patch,
     merge_patch,
     strategic_merge_patch,
+)
+from airflow_provider_mpi.testing.server.requests import (
+    UnsupportedMediaType,
+    bind_to_path,
+    check_type,
+    decode_continue,
+    delete_options,
+    encode_continue,
+    is_dry_run,
+    json_response,
+    match_namespace,
+    read_body,
+    read_object,
+    target_name,
+    target_rt,
+    wants_table,
+    warning_headers,
 )
 from airflow_provider_mpi.testing.server.routing import Target
 from airflow_provider_mpi.testing.server.schema import validate_mpijob
@@ -42,115 +57,14 @@ from airflow_provider_mpi.testing.store import (
     NotFound,
     ResourceType,
     Store,
-    StoreError,
-    copy_json,
 )
 
-__all__ = [
-    "ApiHandlers",
-    "MethodNotAllowed",
-    "UnsupportedMediaType",
-    "Validator",
-    "json_response",
-    "read_body",
-    "wants_table",
-]
+__all__ = ["ApiHandlers"]
 
 JSONDict = dict[str, Any]
-#: Admission for one resource: returns the pruned object and the unknown fields dropped.
-Validator = Callable[[JSONDict], tuple[JSONDict, list[str]]]
 
-_TABLE_MEDIA = "as=table"
 _CRDS = "customresourcedefinitions"
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PATCH_RETRIES = 8
-
-
-class UnsupportedMediaType(StoreError):
-    """415: a body format the endpoint does not accept."""
-
-    code = 415
-    reason = "UnsupportedMediaType"
-
-
-class MethodNotAllowed(StoreError):
-    """405: the method is not supported on this path."""
-
-    code = 405
-    reason = "MethodNotAllowed"
-
-
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
-    """A JSON response.
-
-    Args:
-        body: the document.
-        status: the HTTP status.
-        headers: extra headers.
-
-    Returns:
-        The response.
-    """
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
-
-
-def wants_table(request: web.Request) -> bool:
-    """Tell whether the client asked for the server-side ``Table`` format (``kubectl get``).
-
-    Args:
-        request: the request.
-
-    Returns:
-        True when the Accept header lists ``as=Table``.
-    """
-    return _TABLE_MEDIA in request.headers.get("Accept", "").replace(" ", "").lower()
-
-
-async def read_body(request: web.Request, *, yaml_ok: bool = False) -> Any:
-    """Parse a JSON (or, for apply, YAML) request body.
-
-    Args:
-        request: the request.
-        yaml_ok: accept YAML.
-
-    Returns:
-        The document.
-
-    Raises:
-        BadRequest: an empty or malformed body.
-    """
-    raw = await request.read()
-    if not raw.strip():
-        raise BadRequest("the request body is empty")
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        if not yaml_ok:
-            raise BadRequest(f"couldn't decode the request body: {exc}") from exc
-    try:  # JSON is YAML: only real YAML gets here (the C loader when available)
-        return yaml.load(raw, Loader=_YAML_LOADER)
-    except yaml.YAMLError as exc:
-        raise BadRequest(f"couldn't decode the request body: {exc}") from exc
-
-
-def _encode_continue(resource_version: int, namespace: str, name: str) -> str:
-    raw = json.dumps({"rv": resource_version, "start": [namespace, name]}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
-    except (ValueError, KeyError, IndexError, TypeError, binascii.Error) as exc:
-        raise BadRequest(f"continue key is not valid: {exc}") from exc
 
 
 class ApiHandlers:
@@ -173,82 +87,6 @@ class ApiHandlers:
         self._validators = validators if validators is not None else {"mpijobs": validate_mpijob}
         self._applied: dict[tuple[str, str, str | None], JSONDict] = {}
 
-    # ----------------------------------------------------------- admission
-
-    def _admit(
-        self, rt: ResourceType, obj: JSONDict, request: web.Request, subresource: str | None
-    ) -> tuple[JSONDict, list[str]]:
-        """Validate and prune; returns the object and the warnings to send."""
-        if not isinstance(obj, dict):
-            raise BadRequest(f"the body must be a {rt.kind} object")
-        if subresource is None and "status" in rt.subresources:
-            # A write to the main resource cannot change the status: the API server
-            # restores the stored one before validating, so a bad status is moot.
-            obj.pop("status", None)
-        if rt.plural == "secrets" and "stringData" in obj:
-            # stringData is write-only: the API server folds it into data (base64).
-            string_data = obj.pop("stringData") or {}
-            if not isinstance(string_data, dict):
-                raise BadRequest("stringData must be a map of strings")
-            data = obj.setdefault("data", {}) or {}
-            for key, value in string_data.items():
-                data[key] = base64.b64encode(str(value).encode()).decode()
-            obj["data"] = data
-        validator = self._validators.get(rt.plural)
-        if validator is None:
-            return obj, []
-        pruned, unknown = validator(obj)
-        mode = request.query.get("fieldValidation", "Warn")
-        if unknown and mode.lower() == "strict":
-            fields = ", ".join(f'unknown field "{f}"' for f in unknown)
-            raise BadRequest(
-                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
-                f"strict decoding error: {fields}"
-            )
-        warnings = [] if mode.lower() == "ignore" else [f'unknown field "{f}"' for f in unknown]
-        return pruned, warnings
-
-    @staticmethod
-    def _warning_headers(warnings: list[str]) -> dict[str, str]:
-        if not warnings:
-            return {}
-        # RFC 7234 warn-text is a quoted-string: inner quotes and backslashes escaped,
-        # as the API server writes them.
-        texts = (w.replace("\\", "\\\\").replace('"', '\\"') for w in warnings)
-        return {"Warning": ", ".join(f'299 - "{text}"' for text in texts)}
-
-    @staticmethod
-    def _check_type(rt: ResourceType, obj: JSONDict) -> None:
-        api_version, kind = obj.get("apiVersion"), obj.get("kind")
-        if api_version and api_version != rt.api_version:
-            raise BadRequest(
-                f"the API version in the data ({api_version}) does not match the expected "
-                f"API version ({rt.api_version})"
-            )
-        if kind and kind != rt.kind:
-            raise BadRequest(
-                f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})"
-            )
-
-    async def _read_object(self, request: web.Request, rt: ResourceType) -> JSONDict:
-        """The request body: an object whose ``apiVersion`` and ``kind``, if set, are ``rt``'s."""
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise BadRequest(f"the body must be a {rt.kind} object")
-        self._check_type(rt, body)
-        return body
-
-    def _bind_to_path(self, target: Target, body: JSONDict, name: str) -> None:
-        """Give ``body`` the name and namespace of the URL; refuse different ones."""
-        meta = body.setdefault("metadata", {})
-        if meta.get("name") not in (None, name):
-            raise BadRequest(
-                f"the name of the object ({meta.get('name')}) does not match the name on the "
-                f"URL ({name})"
-            )
-        meta["name"] = name
-        self._match_namespace(target, meta)
-
     def _table_response(
         self, request: web.Request, rt: ResourceType, items: list[JSONDict], list_metadata: JSONDict
     ) -> web.Response:
@@ -264,37 +102,13 @@ class ApiHandlers:
             )
         )
 
-    def _prepare_create(self, rt: ResourceType, obj: JSONDict) -> JSONDict:
-        """What the API server's create strategy does before storing."""
-        if "status" in rt.subresources:
-            obj.pop("status", None)
-        if rt.plural == "pods":
-            obj["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
-        elif rt.plural == "namespaces":
-            obj["status"] = {"phase": "Active"}
-            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-        elif rt.plural == "customresourcedefinitions":
-            spec = obj.get("spec") or {}
-            stored = [v.get("name") for v in spec.get("versions") or [] if v.get("storage")]
-            obj["status"] = {
-                "acceptedNames": copy_json(spec.get("names") or {}),
-                "storedVersions": stored,
-                "conditions": [
-                    {
-                        "type": "NamesAccepted",
-                        "status": "True",
-                        "reason": "NoConflicts",
-                        "message": "no conflicts found",
-                    },
-                    {
-                        "type": "Established",
-                        "status": "True",
-                        "reason": "InitialNamesAccepted",
-                        "message": "the initial names have been accepted",
-                    },
-                ],
-            }
-        return obj
+    def _admit(
+        self, request: web.Request, rt: ResourceType, obj: JSONDict, subresource: str | None
+    ) -> tuple[JSONDict, list[str]]:
+        """Validate and prune (:func:`.admission.admit`); the object and its warnings."""
+        validator = self._validators.get(rt.plural)
+        mode = request.query.get("fieldValidation", "Warn")
+        return admit(rt, obj, subresource, validator, mode)
 
     # ----------------------------------------------------------- verbs
 
@@ -308,13 +122,13 @@ class ApiHandlers:
         Returns:
             201 with the created object.
         """
-        rt = self._rt(target)
-        dry_run = self._dry_run(request)
-        body = await self._read_object(request, rt)
-        obj, warnings = self._admit(rt, body, request, target.subresource)
-        obj = self._prepare_create(rt, obj)
+        rt = target_rt(target)
+        dry_run = is_dry_run(request)
+        body = await read_object(request, rt)
+        obj, warnings = self._admit(request, rt, body, target.subresource)
+        obj = prepare_create(rt, obj)
         created = self.store.create(rt.plural, obj, namespace=target.namespace, dry_run=dry_run)
-        return json_response(created, 201, self._warning_headers(warnings))
+        return json_response(created, 201, warning_headers(warnings))
 
     async def get(self, request: web.Request, target: Target) -> web.Response:
         """GET one object (or its ``/status``).
@@ -326,8 +140,8 @@ class ApiHandlers:
         Returns:
             200 with the object (a one-row Table when asked for).
         """
-        rt = self._rt(target)
-        obj = self.store.get(rt.plural, target.namespace, self._name(target))
+        rt = target_rt(target)
+        obj = self.store.get(rt.plural, target.namespace, target_name(target))
         if wants_table(request) and target.subresource is None:
             list_metadata = {"resourceVersion": obj["metadata"]["resourceVersion"]}
             return self._table_response(request, rt, [obj], list_metadata)
@@ -346,7 +160,7 @@ class ApiHandlers:
         Raises:
             Gone: a continue token older than the store's history.
         """
-        rt = self._rt(target)
+        rt = target_rt(target)
         query = request.query
         items, list_rv = self.store.list(
             rt.plural,
@@ -356,7 +170,7 @@ class ApiHandlers:
         )
         token = query.get("continue")
         if token:
-            token_rv, start = _decode_continue(token)
+            token_rv, start = decode_continue(token)
             if token_rv < self.store.oldest_resource_version:
                 raise Gone(
                     "The provided continue parameter is too old to display a consistent list "
@@ -381,7 +195,7 @@ class ApiHandlers:
                 raise BadRequest(f"limit: invalid value {limit_text!r}") from None
             if limit > 0 and len(items) > limit:
                 last = items[limit - 1]["metadata"]
-                metadata["continue"] = _encode_continue(
+                metadata["continue"] = encode_continue(
                     list_rv, last.get("namespace", ""), last["name"]
                 )
                 metadata["remainingItemCount"] = len(items) - limit
@@ -407,13 +221,13 @@ class ApiHandlers:
         Returns:
             200 with the stored object.
         """
-        rt = self._rt(target)
-        dry_run = self._dry_run(request)
-        body = await self._read_object(request, rt)
-        self._bind_to_path(target, body, self._name(target))
-        obj, warnings = self._admit(rt, body, request, target.subresource)
+        rt = target_rt(target)
+        dry_run = is_dry_run(request)
+        body = await read_object(request, rt)
+        bind_to_path(target, body, target_name(target))
+        obj, warnings = self._admit(request, rt, body, target.subresource)
         updated = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
-        return json_response(updated, 200, self._warning_headers(warnings))
+        return json_response(updated, 200, warning_headers(warnings))
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
         """PATCH an object or its ``/status`` in any of the four patch formats.
@@ -428,8 +242,8 @@ class ApiHandlers:
         Raises:
             UnsupportedMediaType: an unknown format, or a strategic merge on an MPIJob.
         """
-        rt = self._rt(target)
-        dry_run = self._dry_run(request)
+        rt = target_rt(target)
+        dry_run = is_dry_run(request)
         media = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         try:
             patch_type = PatchType(media)
@@ -446,7 +260,7 @@ class ApiHandlers:
                 "application/apply-patch+yaml"
             )
         body = await read_body(request, yaml_ok=patch_type is PatchType.APPLY)
-        name = self._name(target)
+        name = target_name(target)
         if patch_type is PatchType.APPLY:
             return await self._apply(request, target, rt, name, body, strategic=not custom)
         explicit_rv = isinstance(body, dict) and bool(
@@ -469,10 +283,10 @@ class ApiHandlers:
                 raise BadRequest("the patched object is not an object")
             meta = patched.setdefault("metadata", {})
             meta["name"] = name
-            self._match_namespace(target, meta)
+            match_namespace(target, meta)
             if not explicit_rv:
                 meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(rt, patched, request, target.subresource)
+            obj, warnings = self._admit(request, rt, patched, target.subresource)
             try:
                 updated = self.store.update(
                     rt.plural, obj, subresource=target.subresource, dry_run=dry_run
@@ -481,7 +295,7 @@ class ApiHandlers:
                 if explicit_rv:
                     raise
                 continue
-            return json_response(updated, 200, self._warning_headers(warnings))
+            return json_response(updated, 200, warning_headers(warnings))
         raise Conflict(f"too many concurrent updates to {rt.qualified} {name!r}")
 
     async def _apply(
@@ -494,14 +308,14 @@ class ApiHandlers:
         *,
         strategic: bool,
     ) -> web.Response:
-        dry_run = self._dry_run(request)
+        dry_run = is_dry_run(request)
         manager = request.query.get("fieldManager")
         if not manager:
             raise BadRequest("PATCH, application/apply-patch+yaml requires fieldManager")
         if not isinstance(body, dict):
             raise BadRequest("an apply configuration must be an object")
-        self._check_type(rt, body)
-        self._bind_to_path(target, body, name)
+        check_type(rt, body)
+        bind_to_path(target, body, name)
         key_ns = target.namespace or ""
         for _ in range(_PATCH_RETRIES):
             try:
@@ -510,20 +324,20 @@ class ApiHandlers:
                 live = None
             if live is None:
                 fresh = apply_configuration(None, body, strategic=strategic)
-                obj, warnings = self._admit(rt, fresh, request, target.subresource)
+                obj, warnings = self._admit(request, rt, fresh, target.subresource)
                 if target.subresource is None:
-                    obj = self._prepare_create(rt, obj)
+                    obj = prepare_create(rt, obj)
                 created = self.store.create(
                     rt.plural, obj, namespace=target.namespace, dry_run=dry_run
                 )
                 if not dry_run:
                     self._applied[(created["metadata"]["uid"], manager, target.subresource)] = body
-                return json_response(created, 201, self._warning_headers(warnings))
+                return json_response(created, 201, warning_headers(warnings))
             uid = live["metadata"]["uid"]
             previous = self._applied.get((uid, manager, target.subresource))
             merged = apply_configuration(live, body, previous, strategic=strategic)
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(rt, merged, request, target.subresource)
+            obj, warnings = self._admit(request, rt, merged, target.subresource)
             try:
                 updated = self.store.update(
                     rt.plural, obj, subresource=target.subresource, dry_run=dry_run
@@ -532,7 +346,7 @@ class ApiHandlers:
                 continue
             if not dry_run:
                 self._applied[(uid, manager, target.subresource)] = body
-            return json_response(updated, 200, self._warning_headers(warnings))
+            return json_response(updated, 200, warning_headers(warnings))
         raise Conflict(f"too many concurrent updates to {rt.qualified} {key_ns}/{name}")
 
     async def delete(self, request: web.Request, target: Target) -> web.Response:
@@ -545,10 +359,10 @@ class ApiHandlers:
         Returns:
             200 with the deleted object.
         """
-        rt = self._rt(target)
-        dry_run = self._dry_run(request)
-        name = self._name(target)
-        policy, preconditions = await self._delete_options(request, rt)
+        rt = target_rt(target)
+        dry_run = is_dry_run(request)
+        name = target_name(target)
+        policy, preconditions = await delete_options(request, rt)
         if preconditions:
             current = self.store.get(rt.plural, target.namespace, name)
             for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
@@ -581,9 +395,9 @@ class ApiHandlers:
         Returns:
             200 with the list of deleted objects.
         """
-        rt = self._rt(target)
-        dry_run = self._dry_run(request)
-        policy, _ = await self._delete_options(request, rt)
+        rt = target_rt(target)
+        dry_run = is_dry_run(request)
+        policy, _ = await delete_options(request, rt)
         items, _ = self.store.list(
             rt.plural,
             target.namespace,
@@ -641,56 +455,3 @@ class ApiHandlers:
         uid = deleted["metadata"]["uid"]
         for applied in [k for k in self._applied if k[0] == uid]:
             del self._applied[applied]
-
-    async def _delete_options(self, request: web.Request, rt: ResourceType) -> tuple[str, JSONDict]:
-        options: JSONDict = {}
-        if request.can_read_body:
-            raw = await request.read()
-            if raw.strip():
-                try:
-                    options = json.loads(raw)
-                except ValueError as exc:
-                    raise BadRequest(f"couldn't decode DeleteOptions: {exc}") from exc
-                if not isinstance(options, dict):
-                    raise BadRequest("DeleteOptions must be an object")
-        policy = request.query.get("propagationPolicy") or options.get("propagationPolicy")
-        orphan = request.query.get("orphanDependents") or options.get("orphanDependents")
-        if policy is None and orphan is not None:
-            policy = "Orphan" if str(orphan).lower() == "true" else "Background"
-        if policy is None:
-            # batch/v1 Jobs orphan their pods by default on the REST API (kubectl
-            # always sends Background); everything else is collected in the background.
-            policy = "Orphan" if rt.plural == "jobs" else "Background"
-        return str(policy), options.get("preconditions") or {}
-
-    @staticmethod
-    def _dry_run(request: web.Request) -> bool:
-        values = request.query.getall("dryRun", [])
-        for value in values:
-            if value != "All":
-                raise BadRequest(f'dryRun: Unsupported value: "{value}": supported values: "All"')
-        return bool(values)
-
-    @staticmethod
-    def _rt(target: Target) -> ResourceType:
-        if target.rt is None:
-            raise NotFound("the server could not find the requested resource")
-        return target.rt
-
-    @staticmethod
-    def _name(target: Target) -> str:
-        if target.name is None:
-            raise MethodNotAllowed("the method is not allowed on a collection")
-        return target.name
-
-    @staticmethod
-    def _match_namespace(target: Target, meta: JSONDict) -> None:
-        if target.namespace is None:
-            meta.pop("namespace", None)
-            return
-        if meta.get("namespace") not in (None, "", target.namespace):
-            raise BadRequest(
-                "the namespace of the provided object does not match the namespace sent on "
-                "the request"
-            )
-        meta["namespace"] = target.namespace

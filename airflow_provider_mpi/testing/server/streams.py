@@ -22,8 +22,8 @@ from aiohttp import web
 
 from airflow_provider_mpi.testing.faults import FaultDecision
 from airflow_provider_mpi.testing.server import discovery
-from airflow_provider_mpi.testing.server.handlers import wants_table
 from airflow_provider_mpi.testing.server.logstream import LogQuery, stream_log
+from airflow_provider_mpi.testing.server.requests import wants_table
 from airflow_provider_mpi.testing.server.routing import Target
 from airflow_provider_mpi.testing.server.watches import SHUTDOWN, Delivery, Watcher, WatchHub
 from airflow_provider_mpi.testing.store import (
