@@ -8,11 +8,7 @@ path: resource requests to :mod:`.handlers`, watches and logs to
 
 from __future__ import annotations
 
-from airflow_provider_mpi.testing.server.apiserver import (
-    LOOPBACK_HOSTS,
-    EmulatorServer,
-    not_found_response,
-    status_response,
-)
+from airflow_provider_mpi.testing.server.apiserver import LOOPBACK_HOSTS, EmulatorServer
+from airflow_provider_mpi.testing.server.statuses import not_found_response, status_response
 
 __all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "not_found_response", "status_response"]

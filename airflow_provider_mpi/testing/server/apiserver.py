@@ -41,7 +41,6 @@ from airflow_provider_mpi.testing.faults import (
     Fault,
     FaultDecision,
     FaultInjector,
-    FaultKind,
     RequestCounters,
     RequestInfo,
     Verb,
@@ -56,84 +55,23 @@ from airflow_provider_mpi.testing.server.routing import (
     Target,
     parse_target,
 )
+from airflow_provider_mpi.testing.server.statuses import (
+    fault_response,
+    injected_error,
+    not_found_response,
+    status_response,
+)
 from airflow_provider_mpi.testing.server.streams import serve_log, serve_watch
 from airflow_provider_mpi.testing.server.tls import self_signed_identity
 from airflow_provider_mpi.testing.server.watches import WatchHub
 from airflow_provider_mpi.testing.store import Store, StoreError
 
-__all__ = ["LOOPBACK_HOSTS", "EmulatorServer", "not_found_response", "status_response"]
+__all__ = ["LOOPBACK_HOSTS", "EmulatorServer"]
 
 _log = logging.getLogger(__name__)
 
 #: Hosts the server may bind to: it never listens beyond this machine.
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-_REASONS = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    409: "Conflict",
-    410: "Expired",
-    422: "Invalid",
-    429: "TooManyRequests",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-    504: "Timeout",
-}
-_MESSAGES = {
-    429: "the server has received too many requests and has asked us to try again later",
-    500: 'an error on the server ("internal error injected by the emulator") has prevented '
-    "the request from succeeding",
-    503: "the server is currently unable to handle the request",
-    504: "the server was unable to return a response in the time allotted, but may still be "
-    "processing the request",
-}
-
-
-def not_found_response() -> web.Response:
-    """The answer for a path nothing serves (an unknown resource or group).
-
-    A ``Status`` with reason ``NotFound`` and the message clients show for it.
-    (kube-apiserver's last handler is Go's ``http.NotFound``, a plain-text
-    ``404 page not found`` that client-go and the Python clients turn into
-    that same ``NotFound`` error; the emulator sends the ``Status`` directly.)
-
-    Returns:
-        The response.
-    """
-    return status_response(404, "the server could not find the requested resource", "NotFound")
-
-
-def status_response(
-    code: int, message: str, reason: str | None = None, headers: dict[str, str] | None = None
-) -> web.Response:
-    """A ``Status`` error response.
-
-    Args:
-        code: the HTTP status.
-        message: the human-readable message.
-        reason: the ``StatusReason`` (derived from the code when None).
-        headers: extra headers (``Retry-After``).
-
-    Returns:
-        The response.
-    """
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason or _REASONS.get(code, "Unknown"),
-        "code": code,
-    }
-    if code in (429, 500, 503, 504):
-        body["details"] = {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]}
-        if headers and "Retry-After" in headers:
-            body["details"]["retryAfterSeconds"] = int(headers["Retry-After"])
-    return json_response(body, code, headers)
 
 
 class EmulatorServer:
@@ -418,7 +356,7 @@ class EmulatorServer:
         if decision.reset:
             self._reset(request)
         if decision.error is not None:
-            return self._fault_response(decision, target)
+            return fault_response(decision, target)
         response = await self._handled(request, target, decision, on_prepared)
         if response.prepared:  # already streaming (a watch, a followed log): not losable
             return response
@@ -428,9 +366,7 @@ class EmulatorServer:
         on_lost(lost)
         if lost.abort:
             self._reset(request)
-        return status_response(
-            lost.status, _MESSAGES.get(lost.status, f"injected error {lost.status}")
-        )
+        return injected_error(lost.status)
 
     async def _handled(
         self,
@@ -448,23 +384,6 @@ class EmulatorServer:
         except Exception as exc:  # a bug in the emulator: answer as the API server would
             _log.exception("emulator failed on %s %s", request.method, request.path_qs)
             return status_response(500, f"Internal error occurred: {type(exc).__name__}: {exc}")
-
-    def _fault_response(self, decision: FaultDecision, target: Target) -> web.Response:
-        fault = decision.error
-        assert fault is not None
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else None
-        if fault.kind is FaultKind.FORBID:
-            rt = target.rt
-            resource = rt.plural if rt else target.path
-            group = rt.group if rt else ""
-            return status_response(
-                403,
-                f'{resource} is forbidden: User "system:serviceaccount:emulator:client" cannot '
-                f'{target.verb.value} resource "{resource}" in API group "{group}" in the '
-                f'namespace "{target.namespace}"',
-            )
-        message = _MESSAGES.get(fault.status, f"injected error {fault.status}")
-        return status_response(fault.status, message, headers=headers)
 
     @staticmethod
     def _reset(request: web.Request) -> None:
@@ -519,35 +438,14 @@ class EmulatorServer:
 
     def _discovery(self, target: Target) -> web.Response:
         path = target.path.rstrip("/")
-        served = self._served.resources() if self._served is not None else None
-        document: dict[str, Any] | None
-        if path == "/version":
-            document = discovery.version_info()
-        elif path in ("/healthz", "/livez", "/readyz"):
+        if path in ("/healthz", "/livez", "/readyz"):
             return web.Response(text="ok")
-        elif path == "/api":
-            document = discovery.api_versions(f"{self.host}:{self.port}")
-        elif path == "/apis":
-            document = discovery.api_group_list(served)
-        elif path == "/openapi/v3":
-            document = discovery.openapi_v3_root(served)
-        elif path.startswith("/openapi/v3/"):
-            parts = path.split("/")[3:]
-            if parts[:1] == ["api"] and len(parts) == 2:
-                document = discovery.openapi_v3_group_version("", parts[1], served)
-            elif parts[:1] == ["apis"] and len(parts) == 3:
-                document = discovery.openapi_v3_group_version(parts[1], parts[2], served)
-            else:
-                document = None
-        elif target.version is not None:
-            document = discovery.api_resource_list(target.group or "", target.version, served)
-        elif target.group:
-            document = discovery.api_group(target.group, served)
-        else:
-            document = None
-        if document is None:
+        served = self._served.resources() if self._served is not None else None
+        address = f"{self.host}:{self.port}"
+        found = discovery.document(path, target.group, target.version, served, address)
+        if found is None:
             return not_found_response()
-        return web.Response(body=json.dumps(document).encode(), content_type="application/json")
+        return web.Response(body=json.dumps(found).encode(), content_type="application/json")
 
 
 class _Reset(Exception):

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server import tables
 from airflow_provider_mpi.testing.server.admission import Validator, admit, prepare_create
 from airflow_provider_mpi.testing.server.patch import (
     PatchError,
@@ -93,7 +93,7 @@ class ApiHandlers:
         """A ``meta.k8s.io`` Table of ``items``, as ``kubectl get`` asks for."""
         include_object = request.query.get("includeObject", "Metadata")
         return json_response(
-            discovery.table(
+            tables.table(
                 rt,
                 items,
                 now=self._now(),

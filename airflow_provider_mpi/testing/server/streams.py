@@ -21,7 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from airflow_provider_mpi.testing.faults import FaultDecision
-from airflow_provider_mpi.testing.server import discovery
+from airflow_provider_mpi.testing.server import tables
 from airflow_provider_mpi.testing.server.logstream import LogQuery, stream_log
 from airflow_provider_mpi.testing.server.requests import wants_table
 from airflow_provider_mpi.testing.server.routing import Target
@@ -73,7 +73,7 @@ def _gone_line(message: str) -> bytes:
 
 
 def _table_line(rt: ResourceType, delivery: Delivery, now: datetime) -> bytes:
-    obj = discovery.table(rt, [delivery.object], now=now)
+    obj = tables.table(rt, [delivery.object], now=now)
     return json.dumps({"type": delivery.type.value, "object": obj}).encode() + b"\n"
 
 
