@@ -22,7 +22,7 @@ from airflow_provider_mpi.testing.server.schema import validate_mpijob
 from airflow_provider_mpi.testing.store import Invalid
 
 CRD_PATH = (
-    Path(__file__).parents[2].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
+    Path(__file__).parents[3].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
 )
 
 pytestmark = pytest.mark.skipif(

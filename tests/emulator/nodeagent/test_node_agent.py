@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_mpi.testing.controller.scripts import ANNOTATION_PREFIX
 from airflow_provider_mpi.testing.real.node_agent import NodeAgent
-from tests.nodeagent.fakeapi import FakeAPI
+from tests.emulator.nodeagent.fakeapi import FakeAPI
 
 JSONDict = dict[str, Any]
 NODES = ("node-a", "node-b")

@@ -15,9 +15,9 @@ import pytest
 
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.real.namespaces import RealNamespace
-from tests.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
-from tests.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
-from tests.fidelity.known import explain
+from tests.emulator.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
+from tests.emulator.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
+from tests.emulator.fidelity.known import explain
 
 
 @pytest.fixture(scope="module")

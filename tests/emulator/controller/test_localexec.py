@@ -17,7 +17,7 @@ from airflow_provider_mpi.testing.controller.localexec import (
     local_hostfile,
     mpirun_directory,
 )
-from tests.cluster.test_controller import mpijob
+from tests.emulator.controller.test_controller import mpijob
 
 PI_PROGRAM = textwrap.dedent(
     """

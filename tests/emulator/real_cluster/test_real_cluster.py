@@ -23,7 +23,7 @@ import yaml
 from airflow_provider_mpi.testing.real import RealCluster
 from airflow_provider_mpi.testing.real.access import PROVIDER_RULES
 from airflow_provider_mpi.testing.real.rest import APIError, RestClient
-from tests.real_cluster.conftest import wait_gone
+from tests.emulator.real_cluster.conftest import wait_gone
 
 pytestmark = [pytest.mark.timeout(1200), pytest.mark.usefixtures("machine")]
 
@@ -201,6 +201,6 @@ def test_serve_real_writes_a_working_kubeconfig_and_stops_everything(
 
 
 def _children(pid: int) -> list[str]:
-    from tests.real_cluster.conftest import children_of
+    from tests.emulator.real_cluster.conftest import children_of
 
     return [str(child) for child in children_of(pid)]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_mpi.testing.store import NotFound
-from tests.cluster.test_controller import Emulator, emulator, mpijob
+from tests.emulator.controller.test_controller import Emulator, emulator, mpijob
 
 __all__ = ["emulator"]  # the fixture, re-exported for pytest
 

@@ -27,7 +27,7 @@ from airflow_provider_mpi.testing.real import (
 from airflow_provider_mpi.testing.real.build import find_go
 from airflow_provider_mpi.testing.real.cluster import OPERATOR_HEALTH_PORT
 from airflow_provider_mpi.testing.real.versions import Component
-from tests.real_cluster.conftest import children_of, fake_cache, wait_gone
+from tests.emulator.real_cluster.conftest import children_of, fake_cache, wait_gone
 
 # Waiting for another session's cluster may take minutes.
 pytestmark = [pytest.mark.timeout(1200), pytest.mark.usefixtures("machine")]

@@ -15,7 +15,7 @@ import yaml
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.clock import ManualClock, RealClock
 from airflow_provider_mpi.testing.cluster import ClusterNotRunningError, mpijob_crd
-from tests.cluster.test_controller import mpijob
+from tests.emulator.controller.test_controller import mpijob
 
 GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
 

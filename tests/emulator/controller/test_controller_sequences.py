@@ -20,7 +20,7 @@ from airflow_provider_mpi.testing.controller.kubelet import Kubelet
 from airflow_provider_mpi.testing.controller.loop import ControllerLoop
 from airflow_provider_mpi.testing.controller.mpijob import MPIJobController
 from airflow_provider_mpi.testing.store import Store, WatchEvent
-from tests.cluster.test_controller import START, mpijob
+from tests.emulator.controller.test_controller import START, mpijob
 
 if TYPE_CHECKING:  # annotations only: no runtime union of a Callable alias on 3.10
     Step = float | Callable[[Store], None]

@@ -75,7 +75,7 @@ def test_bad_script_names_the_annotation_and_value(key: str, value: str, expecte
 
 
 def test_every_script_annotation_is_documented() -> None:
-    text = (Path(__file__).parents[2] / "docs" / "emulator.md").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[3] / "docs" / "emulator.md").read_text(encoding="utf-8")
     for annotation in ScriptAnnotation:
         assert f"`{annotation.value}`" in text, annotation
 

@@ -14,7 +14,7 @@ from airflow_provider_mpi.testing.controller.kubelet import Kubelet
 from airflow_provider_mpi.testing.controller.loop import ControllerLoop
 from airflow_provider_mpi.testing.controller.mpijob import MPIJobController
 from airflow_provider_mpi.testing.store import Store
-from tests.cluster.test_controller import START, mpijob
+from tests.emulator.controller.test_controller import START, mpijob
 
 scripts = st.fixed_dictionaries(
     {},

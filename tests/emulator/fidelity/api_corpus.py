@@ -15,7 +15,7 @@ from typing import Any
 
 from kubernetes.client.rest import ApiException
 
-from tests.fidelity.corpus import (
+from tests.emulator.fidelity.corpus import (
     GROUP,
     PLURAL,
     SCENARIOS,

@@ -32,7 +32,7 @@ GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
 CRD_NAME = "mpijobs.kubeflow.org"
 KUBECTL = shutil.which("kubectl")
 UPSTREAM_CRD = (
-    Path(__file__).parents[2].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
+    Path(__file__).parents[3].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
 )
 NOT_FOUND = "the server could not find the requested resource"
 

@@ -189,7 +189,7 @@ def test_wrong_token_is_refused(tls_server: EmulatorServer, tmp_path: Path) -> N
 
 
 CRD_PATH = (
-    Path(__file__).parents[2].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
+    Path(__file__).parents[3].parent / "shared" / "mpi-operator" / "kubeflow.org_mpijobs.yaml"
 )
 
 
