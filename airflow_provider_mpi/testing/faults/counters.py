@@ -113,14 +113,9 @@ class RequestCounters:
     def record(
         self, verb: Verb, resource: str, status: int, seconds: float, *, lost: bool = False
     ) -> None:
-        """Count one request and its outcome at once (:meth:`arrived` then :meth:`answered`).
+        """Count one request and its outcome at once: :meth:`arrived`, then :meth:`answered`.
 
-        Args:
-            verb: its verb.
-            resource: its resource (``""`` for discovery).
-            status: the HTTP status answered (0 for a reset connection).
-            seconds: its latency.
-            lost: it took effect but its answer was lost (:meth:`FaultInjector.lose_answers`).
+        The arguments are :meth:`answered`'s.
         """
         self.arrived(verb, resource)
         self.answered(verb, resource, status, seconds, lost=lost)

@@ -34,7 +34,6 @@ import ssl
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from types import TracebackType
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL
 from airflow_provider_mpi.testing.controller.events import EventSeverity
@@ -47,6 +46,7 @@ from airflow_provider_mpi.testing.controller.scripts import (
     ScriptError,
     parse_script,
 )
+from airflow_provider_mpi.testing.lifecycle import Service
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError, RestAPI
 from airflow_provider_mpi.testing.real.agentevents import ApiEvents
 from airflow_provider_mpi.testing.real.kubeletserver import KubeletServer, Presence
@@ -78,7 +78,7 @@ def _pod_path(namespace: str, name: str, sub: str = "") -> str:
     return f"/api/v1/namespaces/{namespace}/pods/{name}{sub}"
 
 
-class NodeAgent:
+class NodeAgent(Service):
     """Kubelets for ``nodes`` of a real cluster, in one process.
 
     Args:
@@ -200,17 +200,6 @@ class NodeAgent:
         if self._server is not None:
             self._server.stop()
             self._server = None
-
-    def __enter__(self) -> NodeAgent:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------ nodes, leases
 

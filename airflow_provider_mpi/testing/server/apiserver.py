@@ -32,7 +32,6 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
@@ -45,6 +44,7 @@ from airflow_provider_mpi.testing.faults import (
     RequestInfo,
     Verb,
 )
+from airflow_provider_mpi.testing.lifecycle import Service
 from airflow_provider_mpi.testing.server import discovery
 from airflow_provider_mpi.testing.server.admission import Validator
 from airflow_provider_mpi.testing.server.handlers import ApiHandlers
@@ -74,7 +74,7 @@ _log = logging.getLogger(__name__)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
-class EmulatorServer:
+class EmulatorServer(Service):
     """The Kubernetes API over a :class:`Store`, on a background thread.
 
     Args:
@@ -241,17 +241,6 @@ class EmulatorServer:
         thread.join(timeout)
         self._thread = None
 
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
@@ -357,7 +346,15 @@ class EmulatorServer:
             self._reset(request)
         if decision.error is not None:
             return fault_response(decision, target)
-        response = await self._handled(request, target, decision, on_prepared)
+        try:
+            response = await self._dispatch(request, target, decision, on_prepared)
+        except StoreError as exc:
+            response = json_response(exc.to_status(), exc.code)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # a bug in the emulator: answer as the API server would
+            _log.exception("emulator failed on %s %s", request.method, request.path_qs)
+            response = status_response(500, f"Internal error occurred: {type(exc).__name__}: {exc}")
         if response.prepared:  # already streaming (a watch, a followed log): not losable
             return response
         lost = self.faults.lose_answer(info, response.status)
@@ -367,23 +364,6 @@ class EmulatorServer:
         if lost.abort:
             self._reset(request)
         return injected_error(lost.status)
-
-    async def _handled(
-        self,
-        request: web.Request,
-        target: Target,
-        decision: FaultDecision,
-        on_prepared: Callable[[], None],
-    ) -> web.StreamResponse:
-        try:
-            return await self._dispatch(request, target, decision, on_prepared)
-        except StoreError as exc:
-            return json_response(exc.to_status(), exc.code)
-        except (ConnectionError, asyncio.CancelledError):
-            raise
-        except Exception as exc:  # a bug in the emulator: answer as the API server would
-            _log.exception("emulator failed on %s %s", request.method, request.path_qs)
-            return status_response(500, f"Internal error occurred: {type(exc).__name__}: {exc}")
 
     @staticmethod
     def _reset(request: web.Request) -> None:
