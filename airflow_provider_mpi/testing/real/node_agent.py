@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL
-from airflow_provider_mpi.testing.controller.events import EventSeverity
+from airflow_provider_mpi.testing.controller.events import EventNote, EventSeverity
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
 from airflow_provider_mpi.testing.controller.podlife import KUBELET, PodLife, pod_role
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, Stage, render_status
@@ -345,7 +345,7 @@ class NodeAgent(Service):
             if "script" not in rt.notes:
                 rt.notes.add("script")
                 self.record(
-                    pod, EventSeverity.WARNING, "InvalidScript", str(error), component=KUBELET
+                    pod, EventNote(EventSeverity.WARNING, "InvalidScript", str(error), KUBELET)
                 )
             return PodScript()
 
@@ -370,28 +370,9 @@ class NodeAgent(Service):
         """Wall time, UTC (:class:`~..controller.podlife.KubeletHost`)."""
         return utc_now()
 
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None = None,
-        field_path: str | None = None,
-    ) -> None:
+    def record(self, pod: JSONDict, note: EventNote) -> None:
         """Record an Event through the API (:class:`KubeletHost`)."""
-        self._events.record(
-            pod,
-            severity,
-            reason,
-            message,
-            component=component,
-            host=host,
-            field_path=field_path,
-            now=self.now(),
-        )
+        self._events.record(pod, note, now=self.now())
 
     def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
         """Append to the agent's log book (:class:`KubeletHost`)."""
