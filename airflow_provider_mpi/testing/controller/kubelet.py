@@ -17,15 +17,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
-from airflow_provider_mpi.testing.controller.events import EventNote, EventRecorder, EventSeverity
+from airflow_provider_mpi.testing.controller.events import EventNote, EventRecorder
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
-from airflow_provider_mpi.testing.controller.podlife import SCHEDULER, PodLife, pod_role
+from airflow_provider_mpi.testing.controller.podlife import SCHEDULER, PodLife, pod_role, pod_script
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
-    ScriptError,
-    parse_script,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
@@ -207,14 +205,7 @@ class Kubelet:
                 annotations.update(mpijob["metadata"].get("annotations") or {})
             except NotFound:
                 pass
-        annotations.update(pod["metadata"].get("annotations") or {})
-        try:
-            return parse_script(annotations)
-        except ScriptError as error:
-            if "script" not in rt.notes:
-                rt.notes.add("script")
-                self._kubelet_events.record(pod, EventSeverity.WARNING, "InvalidScript", str(error))
-            return PodScript()
+        return pod_script(pod, rt, annotations, self)
 
     # ------------------------------------------------------------------ step
 

@@ -33,9 +33,23 @@ from airflow_provider_mpi.testing.controller.podstatus import (
     Stage,
     terminated_state,
 )
-from airflow_provider_mpi.testing.controller.scripts import PodScript, Role, ScriptAnnotation
+from airflow_provider_mpi.testing.controller.scripts import (
+    PodScript,
+    Role,
+    ScriptAnnotation,
+    ScriptError,
+    parse_script,
+)
 
-__all__ = ["KUBELET", "SCHEDULER", "KubeletHost", "PodLife", "main_container", "pod_role"]
+__all__ = [
+    "KUBELET",
+    "SCHEDULER",
+    "KubeletHost",
+    "PodLife",
+    "main_container",
+    "pod_role",
+    "pod_script",
+]
 
 #: ``source.component`` of the events the kubelet and the scheduler record.
 KUBELET = "kubelet"
@@ -85,6 +99,35 @@ def main_container(pod: JSONDict) -> JSONDict:
 def pod_role(pod: JSONDict) -> Role:
     """Whether the pod is an MPIJob's worker or plays the launcher (also a bare pod)."""
     return Role.WORKER if label(pod, JOB_ROLE_LABEL) == Role.WORKER.value else Role.LAUNCHER
+
+
+def pod_script(
+    pod: JSONDict, rt: PodRuntime, job_annotations: dict[str, str], host: KubeletHost
+) -> PodScript:
+    """The pod's script: its MPIJob's annotations, then its own on top.
+
+    A script that does not parse is reported once per pod (a Warning
+    ``InvalidScript`` event from the kubelet) and the pod runs unscripted.
+
+    Args:
+        pod: the pod.
+        rt: its runtime (remembers the warning).
+        job_annotations: its MPIJob's annotations (empty without one).
+        host: where the warning goes.
+
+    Returns:
+        The script.
+    """
+    annotations = dict(job_annotations)
+    annotations.update(pod["metadata"].get("annotations") or {})
+    try:
+        return parse_script(annotations)
+    except ScriptError as error:
+        if "script" not in rt.notes:
+            rt.notes.add("script")
+            note = EventNote(EventSeverity.WARNING, "InvalidScript", str(error), KUBELET)
+            host.record(pod, note)
+        return PodScript()
 
 
 class PodLife:

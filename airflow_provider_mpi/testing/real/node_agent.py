@@ -36,15 +36,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL
-from airflow_provider_mpi.testing.controller.events import EventNote, EventSeverity
+from airflow_provider_mpi.testing.controller.events import EventNote
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
-from airflow_provider_mpi.testing.controller.podlife import KUBELET, PodLife, pod_role
+from airflow_provider_mpi.testing.controller.podlife import PodLife, pod_role, pod_script
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, Stage, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
-    ScriptError,
-    parse_script,
 )
 from airflow_provider_mpi.testing.lifecycle import Service
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError, RestAPI
@@ -338,16 +336,7 @@ class NodeAgent(Service):
             except ApiError as error:
                 if error.status != 404:
                     raise
-        annotations.update(pod["metadata"].get("annotations") or {})
-        try:
-            return parse_script(annotations)
-        except ScriptError as error:
-            if "script" not in rt.notes:
-                rt.notes.add("script")
-                self.record(
-                    pod, EventNote(EventSeverity.WARNING, "InvalidScript", str(error), KUBELET)
-                )
-            return PodScript()
+        return pod_script(pod, rt, annotations, self)
 
     def _peers(self, pod: JSONDict) -> list[JSONDict]:
         job = label(pod, JOB_NAME_LABEL)
