@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nscenarios run: {len(chosen)} in {time.monotonic() - started:.0f} s")
     print(
         f"differences found and left: {explained + left} "
-        f"({explained} listed with their reason in tests/emulator/fidelity/known.py, {left} unexplained)"
+        f"({explained} listed with their reason in tests/emulator/fidelity/known.py, "
+        f"{left} unexplained)"
     )
     if args.markdown:
         Path(args.markdown).write_text(table + "\n")
