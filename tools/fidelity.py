@@ -6,10 +6,10 @@ Usage::
 
 Starts an emulated ``MPICluster`` and a ``RealCluster`` (kube-apiserver,
 controller-manager, scheduler, etcd, mpi-operator v0.8.2, the node agent),
-runs every scenario of ``tests/fidelity/corpus.py`` on both at once, compares
+runs every scenario of ``tests/emulator/fidelity/corpus.py`` on both at once, compares
 the normalised observations field by field, and prints one line per scenario
 and, at the end, ``differences found and left``: those listed with their
-reason in ``tests/fidelity/known.py`` and those unexplained (errors count as
+reason in ``tests/emulator/fidelity/known.py`` and those unexplained (errors count as
 unexplained). Differences fixed in the emulator no longer show.
 """
 
@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.real import RealCluster
 from airflow_provider_mpi.testing.real.namespaces import RealNamespace
-from tests.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
-from tests.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
-from tests.fidelity.known import explain
+from tests.emulator.fidelity.api_corpus import ALL_SCENARIOS as SCENARIOS
+from tests.emulator.fidelity.corpus import Scenario, compare, fresh_namespace, run_scenario
+from tests.emulator.fidelity.known import explain
 
 
 def _both(emulated: Any, real: RealCluster, scenario: Scenario) -> tuple[Any, Any, str]:
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nscenarios run: {len(chosen)} in {time.monotonic() - started:.0f} s")
     print(
         f"differences found and left: {explained + left} "
-        f"({explained} listed with their reason in tests/fidelity/known.py, {left} unexplained)"
+        f"({explained} listed with their reason in tests/emulator/fidelity/known.py, "
+        f"{left} unexplained)"
     )
     if args.markdown:
         Path(args.markdown).write_text(table + "\n")

@@ -20,10 +20,10 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from datetime import datetime
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
+from airflow_provider_mpi.testing.lifecycle import Service
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.controller.loop import ControllerLoop
@@ -135,7 +135,7 @@ class _AsyncClient:
             self._client = None
 
 
-class MPICluster:
+class MPICluster(Service):
     """An emulated Kubernetes cluster with the Kubeflow MPI operator v0.8.2.
 
     Use it as a context manager::
@@ -240,7 +240,7 @@ class MPICluster:
         try:
             ssl_context = None
             if self.tls:
-                from airflow_provider_mpi.testing.tls import self_signed_identity
+                from airflow_provider_mpi.testing.server.tls import self_signed_identity
 
                 identity = self_signed_identity()
                 self._ca_pem = identity.certificate_pem
@@ -286,17 +286,6 @@ class MPICluster:
         self._store = self._server = self._loop = self._kubelet = None
         self._tmpdir = self._kubeconfig = None
         self._ca_pem = None
-
-    def __enter__(self) -> MPICluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------- properties
 

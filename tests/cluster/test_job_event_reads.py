@@ -17,9 +17,9 @@ from airflow_provider_mpi.mpioperator import MPIOperatorTracker
 from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
 from airflow_provider_mpi.mpioperator.submission import prepare_job
 from airflow_provider_mpi.testing import MPICluster
-from airflow_provider_mpi.testing.counters import Verb
-from airflow_provider_mpi.testing.errors import BadRequest
+from airflow_provider_mpi.testing.faults.counters import Verb
 from airflow_provider_mpi.testing.store import Store
+from airflow_provider_mpi.testing.store.errors import BadRequest
 from tests.cluster.tracker_support import pods, template
 
 NOISE = 40

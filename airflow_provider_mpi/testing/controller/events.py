@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time, parse_time
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError
 
-__all__ = ["EventReaper", "EventRecorder", "EventSeverity", "event_key", "new_event"]
+__all__ = ["EventNote", "EventReaper", "EventRecorder", "EventSeverity", "event_key", "new_event"]
 
 #: Shared by every recorder so that two events at the same instant get distinct names.
 _SERIAL = itertools.count()
@@ -28,6 +29,27 @@ class EventSeverity(str, Enum):
 
     NORMAL = "Normal"
     WARNING = "Warning"
+
+
+@dataclass(frozen=True)
+class EventNote:
+    """One event a kubelet or the scheduler reports about a pod, before it is an Event.
+
+    Attributes:
+        severity: Normal or Warning.
+        reason: The machine-readable reason, e.g. ``"Scheduled"``.
+        message: The human-readable message.
+        component: Who reports it (``kubelet`` or ``default-scheduler``).
+        host: The node, for a kubelet's event.
+        field_path: The container it is about, e.g. ``spec.containers{launcher}``.
+    """
+
+    severity: EventSeverity
+    reason: str
+    message: str
+    component: str
+    host: str | None = None
+    field_path: str | None = None
 
 
 def event_key(

@@ -17,15 +17,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
-from airflow_provider_mpi.testing.controller.events import EventRecorder, EventSeverity
+from airflow_provider_mpi.testing.controller.events import EventNote, EventRecorder
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
-from airflow_provider_mpi.testing.controller.podlife import SCHEDULER, PodLife, pod_role
+from airflow_provider_mpi.testing.controller.podlife import SCHEDULER, PodLife, pod_role, pod_script
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
-    ScriptError,
-    parse_script,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
@@ -207,14 +205,7 @@ class Kubelet:
                 annotations.update(mpijob["metadata"].get("annotations") or {})
             except NotFound:
                 pass
-        annotations.update(pod["metadata"].get("annotations") or {})
-        try:
-            return parse_script(annotations)
-        except ScriptError as error:
-            if "script" not in rt.notes:
-                rt.notes.add("script")
-                self._kubelet_events.record(pod, EventSeverity.WARNING, "InvalidScript", str(error))
-            return PodScript()
+        return pod_script(pod, rt, annotations, self)
 
     # ------------------------------------------------------------------ step
 
@@ -243,20 +234,12 @@ class Kubelet:
         """The emulated clock (:class:`KubeletHost`)."""
         return self._now()
 
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None = None,
-        field_path: str | None = None,
-    ) -> None:
+    def record(self, pod: JSONDict, note: EventNote) -> None:
         """Record an Event in the store (:class:`KubeletHost`)."""
-        recorder = self._scheduler_events if component == SCHEDULER else self._kubelet_events
-        recorder.record(pod, severity, reason, message, host=host, field_path=field_path)
+        scheduler = note.component == SCHEDULER
+        recorder = self._scheduler_events if scheduler else self._kubelet_events
+        severity, reason, message = note.severity, note.reason, note.message
+        recorder.record(pod, severity, reason, message, host=note.host, field_path=note.field_path)
 
     def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
         """Append to the store's log book (:class:`KubeletHost`)."""

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from airflow_provider_mpi.testing.controller.builders import JOB_ROLE_LABEL
-from airflow_provider_mpi.testing.controller.events import EventSeverity
+from airflow_provider_mpi.testing.controller.events import EventNote, EventSeverity
 from airflow_provider_mpi.testing.controller.localexec import LocalProcess
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
 from airflow_provider_mpi.testing.controller.podstatus import (
@@ -33,9 +33,23 @@ from airflow_provider_mpi.testing.controller.podstatus import (
     Stage,
     terminated_state,
 )
-from airflow_provider_mpi.testing.controller.scripts import PodScript, Role, ScriptAnnotation
+from airflow_provider_mpi.testing.controller.scripts import (
+    PodScript,
+    Role,
+    ScriptAnnotation,
+    ScriptError,
+    parse_script,
+)
 
-__all__ = ["KUBELET", "SCHEDULER", "KubeletHost", "PodLife", "main_container", "pod_role"]
+__all__ = [
+    "KUBELET",
+    "SCHEDULER",
+    "KubeletHost",
+    "PodLife",
+    "main_container",
+    "pod_role",
+    "pod_script",
+]
 
 #: ``source.component`` of the events the kubelet and the scheduler record.
 KUBELET = "kubelet"
@@ -54,18 +68,8 @@ class KubeletHost(Protocol):
     def now(self) -> datetime:
         """The current time (the emulator's clock, or wall time)."""
 
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None = None,
-        field_path: str | None = None,
-    ) -> None:
-        """Record an Event about ``pod`` from ``component`` (kubelet or scheduler)."""
+    def record(self, pod: JSONDict, note: EventNote) -> None:
+        """Record an Event about ``pod`` from ``note.component`` (kubelet or scheduler)."""
 
     def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
         """Append one line to a container's current log."""
@@ -95,6 +99,35 @@ def main_container(pod: JSONDict) -> JSONDict:
 def pod_role(pod: JSONDict) -> Role:
     """Whether the pod is an MPIJob's worker or plays the launcher (also a bare pod)."""
     return Role.WORKER if label(pod, JOB_ROLE_LABEL) == Role.WORKER.value else Role.LAUNCHER
+
+
+def pod_script(
+    pod: JSONDict, rt: PodRuntime, job_annotations: dict[str, str], host: KubeletHost
+) -> PodScript:
+    """The pod's script: its MPIJob's annotations, then its own on top.
+
+    A script that does not parse is reported once per pod (a Warning
+    ``InvalidScript`` event from the kubelet) and the pod runs unscripted.
+
+    Args:
+        pod: the pod.
+        rt: its runtime (remembers the warning).
+        job_annotations: its MPIJob's annotations (empty without one).
+        host: where the warning goes.
+
+    Returns:
+        The script.
+    """
+    annotations = dict(job_annotations)
+    annotations.update(pod["metadata"].get("annotations") or {})
+    try:
+        return parse_script(annotations)
+    except ScriptError as error:
+        if "script" not in rt.notes:
+            rt.notes.add("script")
+            note = EventNote(EventSeverity.WARNING, "InvalidScript", str(error), KUBELET)
+            host.record(pod, note)
+        return PodScript()
 
 
 class PodLife:
@@ -185,13 +218,8 @@ class PodLife:
                 message = UNSCHEDULABLE_MESSAGE if nodes else SELECTOR_MESSAGE
                 rt.message = message
                 self._move(rt, Stage.UNSCHEDULABLE)
-                self._host.record(
-                    pod,
-                    EventSeverity.WARNING,
-                    "FailedScheduling",
-                    message,
-                    component=SCHEDULER,
-                )
+                note = EventNote(EventSeverity.WARNING, "FailedScheduling", message, SCHEDULER)
+                self._host.record(pod, note)
                 return pod, None
             return self._bind(pod, rt, nodes), None
         if stage is Stage.UNSCHEDULABLE:
@@ -244,7 +272,7 @@ class PodLife:
             node = self._pick(rt, nodes)
             pod = self._host.bind(pod, node)
             message = f"Successfully assigned {rt.namespace}/{rt.name} to {node}"
-            self._host.record(pod, EventSeverity.NORMAL, "Scheduled", message, component=SCHEDULER)
+            self._host.record(pod, EventNote(EventSeverity.NORMAL, "Scheduled", message, SCHEDULER))
         rt.node = str(node)
         rt.host_ip, rt.pod_ip = self._host.addresses(rt.node)
         rt.scheduled_at = self._host.now()
@@ -259,15 +287,8 @@ class PodLife:
         self, pod: JSONDict, rt: PodRuntime, severity: EventSeverity, reason: str, message: str
     ) -> None:
         name = main_container(pod).get("name")
-        self._host.record(
-            pod,
-            severity,
-            reason,
-            message,
-            component=KUBELET,
-            host=rt.node,
-            field_path=f"spec.containers{{{name}}}",
-        )
+        where = f"spec.containers{{{name}}}"
+        self._host.record(pod, EventNote(severity, reason, message, KUBELET, rt.node, where))
 
     def _pull_failed(self, pod: JSONDict, rt: PodRuntime) -> None:
         image = main_container(pod).get("image", "")
@@ -319,9 +340,8 @@ class PodLife:
         rt.reason, rt.message = "Evicted", EVICTION_MESSAGE
         rt.finished_at = due
         self._move(rt, Stage.FAILED, due)
-        self._host.record(
-            pod, EventSeverity.WARNING, "Evicted", EVICTION_MESSAGE, component=KUBELET, host=rt.node
-        )
+        note = EventNote(EventSeverity.WARNING, "Evicted", EVICTION_MESSAGE, KUBELET, rt.node)
+        self._host.record(pod, note)
         return None
 
     def _log(self, pod: JSONDict, rt: PodRuntime, line: str) -> None:

@@ -10,8 +10,9 @@ imported on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mpi.testing.exports import lazy_attribute
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.real.build import Builder, cache_root, find_go
@@ -64,12 +65,7 @@ _WHERE = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    return lazy_attribute(__name__, _WHERE, name, globals())
 
 
 def __dir__() -> list[str]:

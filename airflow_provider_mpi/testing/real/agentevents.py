@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from airflow_provider_mpi.testing.controller.events import EventSeverity, event_key, new_event
+from airflow_provider_mpi.testing.controller.events import EventNote, event_key, new_event
 from airflow_provider_mpi.testing.controller.meta import JSONDict, format_time
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError
 
@@ -30,20 +30,10 @@ class ApiEvents:
         self._api = api
         self._seen: dict[tuple[str, ...], tuple[str, int]] = {}
 
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None,
-        field_path: str | None,
-        now: datetime,
-    ) -> None:
+    def record(self, pod: JSONDict, note: EventNote, *, now: datetime) -> None:
         """Record (or bump) one event about ``pod``; failures are dropped, as a kubelet does."""
-        key = event_key(pod, severity, reason, message, host=host, field_path=field_path)
+        severity, reason, message = note.severity, note.reason, note.message
+        key = event_key(pod, severity, reason, message, host=note.host, field_path=note.field_path)
         namespace = key[0]
         seen = self._seen.get(key)
         try:
@@ -63,10 +53,10 @@ class ApiEvents:
                 severity,
                 reason,
                 message,
-                component=component,
+                component=note.component,
                 now=now,
-                host=host,
-                field_path=field_path,
+                host=note.host,
+                field_path=note.field_path,
             )
             created = self._api.request(
                 "POST", f"/api/v1/namespaces/{namespace}/events", body=event

@@ -23,9 +23,9 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar
 
+from airflow_provider_mpi.testing.lifecycle import Service
 from airflow_provider_mpi.testing.real.access import kubeconfig_dict, write_kubeconfig
 from airflow_provider_mpi.testing.real.build import Builder, Progress
 from airflow_provider_mpi.testing.real.errors import RealClusterError
@@ -77,7 +77,7 @@ def _default_node_agent(cluster: RealCluster) -> Any:
     return agent.start()
 
 
-class RealCluster:
+class RealCluster(Service):
     """A real control plane with the real MPI operator, for tests, the demo and ``serve --real``.
 
     Use it as a context manager::
@@ -270,17 +270,6 @@ class RealCluster:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
         self._tmpdir = None
         self._launched = None
-
-    def __enter__(self) -> RealCluster:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ------------------------------------------------------------- properties
 

@@ -61,6 +61,23 @@ def etcd_argv(binary: Path, data_dir: Path, ports: Ports) -> list[str]:
     ]
 
 
+#: A lone instance: no leader election, no profiling endpoints, little logging.
+_QUIET_SINGLE = ("--leader-elect=false", "--profiling=false", "--v=1")
+
+
+def _served_component(binary: Path, kubeconfig: Path, port: int) -> list[str]:
+    """The binary and the flags of a component that reads the API and serves HTTPS on ``port``."""
+    return [
+        str(binary),
+        f"--kubeconfig={kubeconfig}",
+        f"--authentication-kubeconfig={kubeconfig}",
+        f"--authorization-kubeconfig={kubeconfig}",
+        f"--authorization-always-allow-paths={_ALWAYS_ALLOW}",
+        f"--bind-address={LOOPBACK}",
+        f"--secure-port={port}",
+    ]
+
+
 def apiserver_argv(binary: Path, pki: ClusterPKI, ports: Ports) -> list[str]:
     """kube-apiserver: TLS with the per-start CA, RBAC and Node authorization, loopback only."""
     return [
@@ -92,36 +109,20 @@ def controller_manager_argv(
 ) -> list[str]:
     """kube-controller-manager: every default controller, each under its own service account."""
     return [
-        str(binary),
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        f"--authorization-always-allow-paths={_ALWAYS_ALLOW}",
-        f"--bind-address={LOOPBACK}",
-        f"--secure-port={ports.controller_manager}",
+        *_served_component(binary, kubeconfig, ports.controller_manager),
         f"--root-ca-file={pki.ca.cert}",
         f"--service-account-private-key-file={pki.service_account_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--use-service-account-credentials=true",
-        "--leader-elect=false",
-        "--profiling=false",
-        "--v=1",
+        *_QUIET_SINGLE,
     ]
 
 
 def scheduler_argv(binary: Path, kubeconfig: Path, ports: Ports) -> list[str]:
     """kube-scheduler: the default profile."""
     return [
-        str(binary),
-        f"--kubeconfig={kubeconfig}",
-        f"--authentication-kubeconfig={kubeconfig}",
-        f"--authorization-kubeconfig={kubeconfig}",
-        f"--authorization-always-allow-paths={_ALWAYS_ALLOW}",
-        f"--bind-address={LOOPBACK}",
-        f"--secure-port={ports.scheduler}",
-        "--leader-elect=false",
-        "--profiling=false",
-        "--v=1",
+        *_served_component(binary, kubeconfig, ports.scheduler),
+        *_QUIET_SINGLE,
     ]
 
 

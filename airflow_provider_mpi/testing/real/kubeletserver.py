@@ -21,9 +21,9 @@ from enum import Enum
 
 from aiohttp import web
 
-from airflow_provider_mpi.testing.errors import BadRequest
-from airflow_provider_mpi.testing.logbook import LogBook
-from airflow_provider_mpi.testing.logstream import LogQuery, stream_log
+from airflow_provider_mpi.testing.server.logstream import LogQuery, stream_log
+from airflow_provider_mpi.testing.store.errors import BadRequest
+from airflow_provider_mpi.testing.store.logbook import LogBook
 
 __all__ = ["KubeletServer", "Presence"]
 

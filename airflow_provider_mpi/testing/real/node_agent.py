@@ -33,21 +33,18 @@ import logging
 import ssl
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
-from types import TracebackType
+from datetime import datetime, timedelta
 
-from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
-from airflow_provider_mpi.testing.controller.events import EventSeverity
+from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL
+from airflow_provider_mpi.testing.controller.events import EventNote
 from airflow_provider_mpi.testing.controller.meta import JSONDict, label
-from airflow_provider_mpi.testing.controller.podlife import KUBELET, PodLife, pod_role
+from airflow_provider_mpi.testing.controller.podlife import PodLife, pod_role, pod_script
 from airflow_provider_mpi.testing.controller.podstatus import PodRuntime, Stage, render_status
 from airflow_provider_mpi.testing.controller.scripts import (
     PodScript,
     Role,
-    ScriptError,
-    parse_script,
 )
-from airflow_provider_mpi.testing.logbook import LogBook
+from airflow_provider_mpi.testing.lifecycle import Service
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError, RestAPI
 from airflow_provider_mpi.testing.real.agentevents import ApiEvents
 from airflow_provider_mpi.testing.real.kubeletserver import KubeletServer, Presence
@@ -57,43 +54,29 @@ from airflow_provider_mpi.testing.real.nodeobjects import (
     renew_lease,
     status_patch,
 )
-from airflow_provider_mpi.testing.tls import self_signed_identity
+from airflow_provider_mpi.testing.real.podcache import (
+    RETRY_SECONDS,
+    Key,
+    PodCache,
+    utc_now,
+    watch_node,
+)
+from airflow_provider_mpi.testing.server.tls import self_signed_identity
+from airflow_provider_mpi.testing.store.logbook import LogBook
 
 __all__ = ["DEFAULT_NODES", "NodeAgent"]
 
 _log = logging.getLogger(__name__)
 DEFAULT_NODES = tuple(f"node-{i}" for i in range(4))
-Key = tuple[str, str]
-_WATCH_SECONDS = "240"
-_RETRY_SECONDS = 0.5
 #: The exit code of a container stopped by SIGTERM (SIGKILL: 137).
 _SIGTERM_CODE, _SIGKILL_CODE = 143, 137
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _key(pod: JSONDict) -> Key:
-    return (str(pod["metadata"]["namespace"]), str(pod["metadata"]["name"]))
-
-
-def _newer(candidate: JSONDict, current: JSONDict) -> bool:
-    """Whether ``candidate`` is the same pod as ``current`` at a later version."""
-    a, b = candidate["metadata"], current["metadata"]
-    if a.get("uid") != b.get("uid"):
-        return False
-    try:
-        return int(a["resourceVersion"]) > int(b["resourceVersion"])
-    except (KeyError, ValueError):
-        return False
 
 
 def _pod_path(namespace: str, name: str, sub: str = "") -> str:
     return f"/api/v1/namespaces/{namespace}/pods/{name}{sub}"
 
 
-class NodeAgent:
+class NodeAgent(Service):
     """Kubelets for ``nodes`` of a real cluster, in one process.
 
     Args:
@@ -131,15 +114,13 @@ class NodeAgent:
         self._port = port
         self._tls = (tls_cert, tls_key)
         self._lease_seconds = lease_seconds
-        self.logs = LogBook(_utc_now)
+        self.logs = LogBook(utc_now)
         self._events = ApiEvents(self._api)
         self._life = PodLife(self, local_exec=local_exec)
-        self._cond = threading.Condition()
-        self._cache: dict[Key, JSONDict] = {}
+        self._pods = PodCache()
+        self._ip_lock = threading.Lock()
         self._runtimes: dict[str, PodRuntime] = {}
         self._deadlines: dict[str, datetime] = {}
-        self._dirty: set[Key] = set()
-        self._timers: dict[Key, datetime] = {}
         self._ips = 1
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -190,7 +171,10 @@ class NodeAgent:
             raise
         self._spawn(self._heartbeat, "node-agent-leases")
         for node in self.nodes:
-            self._spawn(lambda n=node: self._watch(n), f"node-agent-watch-{node}")
+            self._spawn(
+                lambda n=node: watch_node(self._api, n, self._pods, self._stopping),
+                f"node-agent-watch-{node}",
+            )
         self._spawn(self._run, "node-agent-pods")
         return self
 
@@ -202,8 +186,7 @@ class NodeAgent:
     def stop(self) -> None:
         """Stop watching, kill every local process, stop serving logs (idempotent)."""
         self._stopping.set()
-        with self._cond:
-            self._cond.notify_all()
+        self._pods.wake()
         self._api.close()
         for thread in self._threads:
             thread.join(timeout=15)
@@ -216,131 +199,31 @@ class NodeAgent:
             self._server.stop()
             self._server = None
 
-    def __enter__(self) -> NodeAgent:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # ------------------------------------------------------------ nodes, leases
 
     def _register(self) -> None:
-        register_nodes(self._api, self.nodes, self.port, _utc_now())
+        register_nodes(self._api, self.nodes, self.port, utc_now())
 
     def _heartbeat(self) -> None:
         while not self._stopping.wait(self._lease_seconds):
             for node in self.nodes:
                 try:
-                    renew_lease(self._api, node, _utc_now())
+                    renew_lease(self._api, node, utc_now())
                 except ApiError as error:
                     _log.warning("node agent: lease of %s not renewed: %s", node, error)
 
-    # ------------------------------------------------------------------ watch
-
-    def _watch(self, node: str) -> None:
-        selector = f"spec.nodeName={node}"
-        version: str | None = None
-        while not self._stopping.is_set():
-            try:
-                if version is None:
-                    listed = self._api.request(
-                        "GET", "/api/v1/pods", query={"fieldSelector": selector}
-                    )
-                    version = str(listed["metadata"]["resourceVersion"])
-                    self._replace(node, listed.get("items") or [])
-                query = {
-                    "fieldSelector": selector,
-                    "resourceVersion": version,
-                    "allowWatchBookmarks": "true",
-                    "timeoutSeconds": _WATCH_SECONDS,
-                }
-                for event in self._api.watch("/api/v1/pods", query):
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    if kind == "ERROR":
-                        version = None  # 410 Expired: list again
-                        break
-                    version = str(obj["metadata"]["resourceVersion"])
-                    if kind == "BOOKMARK":
-                        continue
-                    self._observe(obj, deleted=kind == "DELETED")
-            except ApiError as error:
-                if self._stopping.is_set():
-                    return
-                if error.status == 410:
-                    version = None
-                _log.debug("node agent: watch of %s ended: %s", node, error)
-                self._stopping.wait(_RETRY_SECONDS)
-
-    def _replace(self, node: str, pods: list[JSONDict]) -> None:
-        with self._cond:
-            fresh = {_key(p): p for p in pods}
-            for key, pod in list(self._cache.items()):
-                if (pod.get("spec") or {}).get("nodeName") == node and key not in fresh:
-                    del self._cache[key]
-                    self._dirty.add(key)
-            self._cache.update(fresh)
-            self._dirty.update(fresh)
-            self._cond.notify_all()
-
-    def _observe(self, pod: JSONDict, *, deleted: bool) -> None:
-        key = _key(pod)
-        with self._cond:
-            if deleted:
-                self._cache.pop(key, None)
-            else:
-                self._cache[key] = pod
-            self._dirty.add(key)
-            job = label(pod, JOB_NAME_LABEL)
-            if job and pod_role(pod) is Role.WORKER:  # its launcher watches its peers
-                for other_key, other in self._cache.items():
-                    if (
-                        other_key[0] == key[0]
-                        and label(other, JOB_NAME_LABEL) == job
-                        and pod_role(other) is Role.LAUNCHER
-                    ):
-                        self._dirty.add(other_key)
-            self._cond.notify_all()
-
-    def _kick(self, key: Key, at: datetime | None = None) -> None:
-        with self._cond:
-            if at is None:
-                self._dirty.add(key)
-            elif key not in self._timers or at < self._timers[key]:
-                self._timers[key] = at
-            self._cond.notify_all()
-
     # ---------------------------------------------------------------- the loop
-
-    def _take(self) -> set[Key]:
-        with self._cond:
-            while not self._stopping.is_set():
-                now = _utc_now()
-                due = {k for k, at in self._timers.items() if at <= now}
-                for key in due:
-                    del self._timers[key]
-                keys = due | self._dirty
-                self._dirty.clear()
-                if keys:
-                    return keys
-                upcoming = min(self._timers.values(), default=now + timedelta(seconds=1))
-                self._cond.wait(timeout=max(0.01, (upcoming - now).total_seconds()))
-            return set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            for key in sorted(self._take()):
+            for key in sorted(self._pods.take(self._stopping)):
                 if self._stopping.is_set():
                     return
                 try:
                     self._sync(key)
                 except ApiError as error:
                     _log.debug("node agent: %s/%s: %s, retrying", *key, error)
-                    self._kick(key, _utc_now() + timedelta(seconds=_RETRY_SECONDS))
+                    self._pods.kick(key, utc_now() + timedelta(seconds=RETRY_SECONDS))
                 except Exception as error:  # kept for the test to fail on
                     _log.exception("node agent: %s/%s failed", *key)
                     self.errors.append(error)
@@ -357,8 +240,7 @@ class NodeAgent:
                 self.logs.forget(*key)
 
     def _sync(self, key: Key) -> None:
-        with self._cond:
-            pod = self._cache.get(key)
+        pod = self._pods.get(key)
         self._forget(key, keep=None if pod is None else str(pod["metadata"]["uid"]))
         if pod is None:
             return
@@ -377,7 +259,7 @@ class NodeAgent:
         pod, wake = self._life.step(pod, rt, self._script(pod, rt), self._peers(pod))
         self._write_status(pod, rt)
         if wake is not None:
-            self._kick(key, wake)
+            self._pods.kick(key, wake)
 
     def _terminate(self, pod: JSONDict, rt: PodRuntime) -> None:
         """A graceful deletion: SIGTERM, the grace period, SIGKILL; then report and delete."""
@@ -391,7 +273,7 @@ class NodeAgent:
                 self._deadlines[rt.uid] = deadline
                 process.terminate()
             if self.now() < deadline:
-                self._kick((rt.namespace, rt.name), deadline)
+                self._pods.kick((rt.namespace, rt.name), deadline)
                 return
             code = _SIGKILL_CODE
         elif process is not None and process.returncode is not None:
@@ -439,10 +321,7 @@ class NodeAgent:
             if error.status == 404:
                 return
             raise
-        with self._cond:
-            current = self._cache.get(_key(updated))
-            if current is not None and _newer(updated, current):
-                self._cache[_key(updated)] = updated
+        self._pods.keep_if_newer(updated)
 
     def _script(self, pod: JSONDict, rt: PodRuntime) -> PodScript:
         annotations: dict[str, str] = {}
@@ -457,34 +336,16 @@ class NodeAgent:
             except ApiError as error:
                 if error.status != 404:
                     raise
-        annotations.update(pod["metadata"].get("annotations") or {})
-        try:
-            return parse_script(annotations)
-        except ScriptError as error:
-            if "script" not in rt.notes:
-                rt.notes.add("script")
-                self.record(
-                    pod, EventSeverity.WARNING, "InvalidScript", str(error), component=KUBELET
-                )
-            return PodScript()
+        return pod_script(pod, rt, annotations, self)
 
     def _peers(self, pod: JSONDict) -> list[JSONDict]:
         job = label(pod, JOB_NAME_LABEL)
         if not job or pod_role(pod) is not Role.LAUNCHER:
             return []
-        namespace = pod["metadata"]["namespace"]
-        with self._cond:
-            return [
-                p
-                for (ns, _), p in self._cache.items()
-                if ns == namespace
-                and label(p, JOB_NAME_LABEL) == job
-                and label(p, JOB_ROLE_LABEL) == Role.WORKER.value
-            ]
+        return self._pods.workers(pod["metadata"]["namespace"], job)
 
     def _presence(self, namespace: str, name: str) -> Presence:
-        with self._cond:
-            pod = self._cache.get((namespace, name))
+        pod = self._pods.get((namespace, name))
         if pod is None:
             return Presence.ABSENT
         rt = self._runtimes.get(str(pod["metadata"]["uid"]))
@@ -496,30 +357,11 @@ class NodeAgent:
 
     def now(self) -> datetime:
         """Wall time, UTC (:class:`~..controller.podlife.KubeletHost`)."""
-        return _utc_now()
+        return utc_now()
 
-    def record(
-        self,
-        pod: JSONDict,
-        severity: EventSeverity,
-        reason: str,
-        message: str,
-        *,
-        component: str,
-        host: str | None = None,
-        field_path: str | None = None,
-    ) -> None:
+    def record(self, pod: JSONDict, note: EventNote) -> None:
         """Record an Event through the API (:class:`KubeletHost`)."""
-        self._events.record(
-            pod,
-            severity,
-            reason,
-            message,
-            component=component,
-            host=host,
-            field_path=field_path,
-            now=self.now(),
-        )
+        self._events.record(pod, note, now=self.now())
 
     def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
         """Append to the agent's log book (:class:`KubeletHost`)."""
@@ -540,7 +382,7 @@ class NodeAgent:
     def addresses(self, node: str) -> tuple[str, str]:
         """127.0.0.1 for every node, and a fresh pod IP (:class:`KubeletHost`)."""
         index = self.nodes.index(node) if node in self.nodes else 0
-        with self._cond:
+        with self._ip_lock:
             self._ips += 1
             serial = self._ips
         return "127.0.0.1", f"10.88.{index}.{serial % 250 + 2}"
@@ -548,4 +390,4 @@ class NodeAgent:
     def exited(self, namespace: str, name: str) -> None:
         """A local process ended: step its pod again (:class:`KubeletHost`)."""
         with contextlib.suppress(RuntimeError):
-            self._kick((namespace, name))
+            self._pods.kick((namespace, name))
