@@ -125,7 +125,8 @@ def _clear_tries(probe: KillProbe) -> tuple[list[Kill], list[Spared]]:
 def _print_kill(n: int, kill: Kill) -> None:
     what = f"{kill.how}, first kill of a fresh triggerer" if kill.fresh else kill.how
     print(
-        f"try {n:2d} {what:45s} {seconds_text(kill.seconds):>8s}  {kill.state:20s} {kill.decision}",
+        f"try {n:2d} {what:45s} {seconds_text(kill.seconds):>8s}  {kill.state:18s} "
+        f"trigger started {kill.after_start:5.1f} s before  {kill.decision}",
         flush=True,
     )
 

@@ -10,9 +10,11 @@ the MPIJob on the cluster with the sync tracker every 50 ms.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +42,7 @@ class Kill:
     seconds: float | None
     state: str  # the job's state/sub-state at the end
     decision: str  # what the trigger logged about the task's state
+    after_start: float | None = None  # seconds from the trigger's start in that triggerer
 
 
 @dataclass
@@ -166,7 +169,7 @@ class KillProbe:
             self.mark_failed(dag, run_id)
         seconds, state = self.terminated_after(job_id, started)
         log = self.trigger_log(dag, run_id, try_number, triggerer)
-        return Kill(how, fresh, seconds, state, _decision(log))
+        return Kill(how, fresh, seconds, state, _decision(log), started - _started_at(log))
 
     def mark_failed(self, dag: str, run_id: str) -> None:
         """Mark the task failed, as the UI's "Mark as failed" does."""
@@ -237,6 +240,15 @@ _DECISIONS = (
     ("Terminated MPIJob", "answered: terminated"),
     ("Could not terminate", "terminate failed"),
 )
+
+
+def _started_at(log: str) -> float:
+    """Epoch seconds of the trigger's ``starting`` line in its log (JSON lines)."""
+    for line in log.splitlines():
+        if "starting" in line:
+            stamp = json.loads(line)["timestamp"].replace("Z", "+00:00")
+            return datetime.fromisoformat(stamp).timestamp()
+    return float("nan")
 
 
 def _decision(log: str) -> str:
