@@ -25,7 +25,7 @@ whose mark-failed must leave the job running).
 
 Run from the repository root when the machine is calm:
 ``.venv/bin/python bench/bench_kill_triggerer.py`` (``--tries 20
---fresh-every 3 --handovers 2``; about 10 min).
+--fresh-every 3 --handovers 2``; about 5 min).
 """
 
 from __future__ import annotations
