@@ -8,8 +8,9 @@ A fresh interpreter imports what a triggerer has loaded, starts Airflow's
 ``TriggerRunner`` with the real ``MPIJobTrigger`` (its class imported from
 the classpath inside the loop, as ``create_triggers`` does) and a supervisor
 that answers the task's state (``failed``: a user marked it; ``deferred``: a
-handover) only after ``first_answer_delay`` seconds, as the first answer of
-a fresh triggerer did (3.5 s while its in-process API started). Once the
+handover) only ``first_answer_delay`` seconds after the first request, as a
+fresh triggerer does (3.5 s while its in-process API starts; the trigger
+asks once when it starts, so the kill usually finds it built). Once the
 trigger follows its running job, the user's kill arrives
 (``cancel_triggers``: ``run_trigger`` calls ``on_kill``), and after
 ``cancel_after`` loop steps the triggerer cancels ``on_kill`` (``-1``: never).
@@ -41,18 +42,26 @@ class _TaskInstance:
 
 
 class _Supervisor:
-    """Answers GetTaskStates like the triggerer's supervisor, the first answer late."""
+    """Answers GetTaskStates like the triggerer's supervisor: in order, the first late.
+
+    The supervisor builds its in-process Execution API at the first request
+    (``delay`` seconds), answering nothing meanwhile; later requests wait
+    for that, then are answered at once.
+    """
 
     def __init__(self, state: str, delay: float) -> None:
         self.state, self.delay = state, delay
+        self.ready_at: float | None = None
 
     async def asend(self, msg: Any) -> Any:
         from airflow.sdk.execution_time.comms import TaskStatesResult
 
         if getattr(msg, "type", None) != "GetTaskStates":
             return None
-        await asyncio.sleep(self.delay)
-        self.delay = 0.0
+        loop = asyncio.get_running_loop()
+        if self.ready_at is None:
+            self.ready_at = loop.time() + self.delay
+        await asyncio.sleep(max(0.0, self.ready_at - loop.time()))
         return TaskStatesResult(task_states={msg.run_ids[0]: {msg.task_ids[0]: self.state}})
 
 

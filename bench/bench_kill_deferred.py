@@ -3,10 +3,11 @@
 Each try starts a new interpreter (``bench/_kill_try.py``) that runs Airflow's
 real ``TriggerRunner`` with the real ``MPIJobTrigger`` following a running
 MPIJob on the emulated cluster (a child process, HTTPS). The user's kill
-arrives through ``cancel_triggers`` (what mark-failed does), the supervisor's
-first answer about the task's state takes 3.5 s (as in the reported
-deployment), and the triggerer cancels ``on_kill`` after a random number of
-loop steps in most tries. The job's state is polled (every 50 ms) from the
+arrives through ``cancel_triggers`` (what mark-failed does), the supervisor
+answers state questions only 3.5 s after the first one (it builds its
+in-process API then, as in the reported deployment; the trigger asks once
+when it starts), and the triggerer cancels ``on_kill`` after a random number
+of loop steps in most tries. The job's state is polled (every 50 ms) from the
 bench's process while the triggerer lives; a kill counts when the job was
 seen terminated within 5 s of the kill. Handover tries (the task still
 ``deferred``) must leave the job running.
@@ -14,6 +15,7 @@ seen terminated within 5 s of the kill. Handover tries (the task still
 This drives the real ``TriggerRunner`` in-process, not a whole ``airflow
 triggerer`` deployment with its API server and scheduler: the supervisor's
 answer is played by a stand-in with the reported delay.
+``bench_kill_triggerer.py`` runs the whole deployment.
 
 Run from the repository root: ``.venv/bin/python bench/bench_kill_deferred.py``
 (``--tries 20 --handovers 4``).

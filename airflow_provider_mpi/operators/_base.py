@@ -187,6 +187,7 @@ class MPIJobOperatorBase(MPIConnectionMixin, BaseOperator):
             array_id=array_id,
             deadline=None if timeout is None else time.time() + timeout,
             terminate_on_kill=self.cancel_on_kill,
+            reattach_on_retry=self.reattach_on_retry,
             **access.to_kwargs(),
         )
 

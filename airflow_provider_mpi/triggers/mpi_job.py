@@ -21,7 +21,9 @@ That is where the job is terminated, and only when the trigger owns the job
 (``terminate_on_kill``: set by the operators, not by the sensor, which
 watches someone else's job). Airflow 3.3 also calls it when a triggerer whose
 heartbeat lapsed loses the trigger to another triggerer; the trigger then
-finds its task still deferred and leaves the job alone.
+finds its task still deferred and leaves the job alone. A cleared task goes
+on too: its next try reattaches to the job (``reattach_on_retry``), so only
+a task marked failed, success or skipped has its job terminated.
 ``cleanup()`` releases nothing beyond the API client, left by the ``async with``:
 triggers of one event loop reaching the same cluster the same way share one
 client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leaves.
@@ -33,6 +35,7 @@ import asyncio
 import contextlib
 import sys
 import time
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -68,6 +71,14 @@ KILL_DECISION_SECONDS = 3.0
 KILL_TERMINATE_SECONDS = 30.0
 #: Kills in progress: their tasks outlive an ``on_kill`` the triggerer cancelled.
 _KILLS: set[asyncio.Task[None]] = set()
+#: Event loops whose supervisor was asked a task's state once (``MPIJobTrigger._warm_up``).
+_WARMED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+#: The warm-up requests in progress (strong references until they end).
+_WARM_UPS: set[asyncio.Task[bool]] = set()
+#: Task states in which a killed task is over (marked by a user), so its job is
+#: terminated. In any other state the task goes on: still deferred (the trigger
+#: moved to another triggerer) or cleared (a new try, which reattaches).
+_TASK_OVER = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 #: Where Airflow's triggerer keeps the message of a user's cancellation.
 _TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
 
@@ -105,6 +116,9 @@ class MPIJobTrigger(BaseTrigger):
             without limit.
         terminate_on_kill: terminate the job when a user kills the deferred
             task (the operators own their jobs; a sensor does not).
+        reattach_on_retry: the task's next try follows this job (the
+            operators' ``reattach_on_retry``): a kill that leaves the task
+            going on (a clear) leaves the job running for that try.
         conn_id: the ``kubernetes`` connection, read in the triggerer.
         namespace: the jobs' namespace.
         config_file: a kube config path overriding the connection.
@@ -123,6 +137,7 @@ class MPIJobTrigger(BaseTrigger):
         failed_is_target: bool = False,
         deadline: float | None = None,
         terminate_on_kill: bool = False,
+        reattach_on_retry: bool = False,
         conn_id: str | None = "kubernetes_default",
         namespace: str | None = None,
         config_file: str | None = None,
@@ -141,6 +156,7 @@ class MPIJobTrigger(BaseTrigger):
         self.failed_is_target = failed_is_target
         self.deadline = deadline
         self.terminate_on_kill = terminate_on_kill
+        self.reattach_on_retry = reattach_on_retry
         self.access = KubeAccess(
             conn_id=conn_id,
             namespace=namespace,
@@ -169,6 +185,7 @@ class MPIJobTrigger(BaseTrigger):
                 "failed_is_target": self.failed_is_target,
                 "deadline": self.deadline,
                 "terminate_on_kill": self.terminate_on_kill,
+                "reattach_on_retry": self.reattach_on_retry,
                 **self.access.to_kwargs(),
             },
         )
@@ -187,6 +204,8 @@ class MPIJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Wait, then fire one event with an :class:`MPIJobTriggerEvent` payload."""
         subject = self.job_id if self.job_id is not None else str(self.array_id)
+        if self.terminate_on_kill:
+            self._warm_up()
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
                 if self.job_id is not None:
@@ -219,6 +238,26 @@ class MPIJobTrigger(BaseTrigger):
                 "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
+
+    def _warm_up(self) -> None:
+        """Ask the task's state once per triggerer process, in the background.
+
+        A triggerer's supervisor builds its in-process Execution API at the
+        first state request: 3 s or more, past :data:`KILL_DECISION_SECONDS`.
+        Asked at the first trigger's start, a kill or a handover later finds
+        it built: without this, the first kill of a fresh triggerer waited
+        out the bound, and a handover from a triggerer that had never asked
+        terminated the job the new triggerer follows.
+        """
+        loop = asyncio.get_running_loop()
+        if loop in _WARMED or self.task_instance is None:
+            return
+        _WARMED.add(loop)
+        warm_up = loop.create_task(
+            self._handed_over(quiet=True), name="MPIJobTrigger state warm-up"
+        )
+        _WARM_UPS.add(warm_up)
+        warm_up.add_done_callback(_WARM_UPS.discard)
 
     def _on_cancel(self, cancel: asyncio.CancelledError) -> None:
         """Start the kill as soon as the trigger is cancelled for a user's action.
@@ -315,9 +354,6 @@ class MPIJobTrigger(BaseTrigger):
                     )
                     handed_over = False
                 if handed_over:
-                    self.log.info(
-                        "The task is still deferred: the trigger moved, the job keeps running"
-                    )
                     return
                 await asyncio.wait_for(self._terminate_all(tracker), KILL_TERMINATE_SECONDS)
         except DRMAA2Error as exc:
@@ -337,15 +373,18 @@ class MPIJobTrigger(BaseTrigger):
             job_ids = await tracker.list_array_jobs(str(self.array_id))
         await asyncio.gather(*(self._terminate(tracker, job_id) for job_id in job_ids))
 
-    async def _handed_over(self) -> bool:
-        """Whether the task instance is still deferred, so nobody killed it.
+    async def _handed_over(self, *, quiet: bool = False) -> bool:
+        """Whether the killed task goes on, so its job is left running (and says so).
 
         Airflow 3.3 also cancels a trigger "by user action" when a triggerer
         whose heartbeat lapsed sees it assigned to another triggerer
         (apache/airflow#73454); the task then is still deferred, and the new
-        triggerer follows the job. A user's mark-failed, mark-success or clear
-        has moved the task out of ``deferred``. When the state cannot be read
-        (no Execution API, an older Airflow), the kill is honoured.
+        triggerer follows the job. A clear gives the task a new try, which
+        reattaches to the job when ``reattach_on_retry``; terminating it then
+        would fail the try that follows it. Mark failed, success or skipped
+        end the task: the job is terminated. When the state cannot be read
+        (no Execution API, an older Airflow, no such task), the kill is honoured.
+        ``quiet``: log nothing (the warm-up's question).
         """
         ti: Any = self.task_instance
         if ti is None:
@@ -374,7 +413,21 @@ class MPIJobTrigger(BaseTrigger):
             else f"{ti.task_id}_{ti.map_index}"
         )
         states = (getattr(result, "task_states", None) or {}).get(ti.run_id) or {}
-        return str(getattr(states.get(key), "value", states.get(key))) == "deferred"
+        if key not in states:
+            return False
+        state = str(getattr(states[key], "value", states[key]))
+        if state == "deferred":
+            why = "The task is still deferred: the trigger moved, the job keeps running"
+        elif self.reattach_on_retry and state not in _TASK_OVER:
+            why = (
+                f"The task goes on (state {state}, e.g. cleared): its next try reattaches "
+                "to the job, which keeps running"
+            )
+        else:
+            return False
+        if not quiet:
+            self.log.info(why)
+        return True
 
     async def _terminate(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> None:
         try:

@@ -142,22 +142,39 @@ class _Comms:
 
 @pytest.mark.parametrize("map_index", [-1, 2])
 @pytest.mark.parametrize(
-    ("task_state", "ends"),
+    ("task_state", "reattach", "ends"),
     [
-        ("deferred", None),
-        ("failed", JobState.FAILED),
-        ("success", JobState.FAILED),
-        (None, JobState.FAILED),
+        ("deferred", False, None),
+        ("failed", True, JobState.FAILED),
+        ("success", True, JobState.FAILED),
+        ("skipped", True, JobState.FAILED),
+        (None, True, None),
+        ("scheduled", True, None),
+        ("running", True, None),
+        (None, False, JobState.FAILED),
+        ("running", False, JobState.FAILED),
     ],
-    ids=["handed-over", "marked-failed", "marked-success", "cleared"],
+    ids=[
+        "handed-over",
+        "marked-failed",
+        "marked-success",
+        "marked-skipped",
+        "cleared-reattaches",
+        "cleared-scheduled-reattaches",
+        "cleared-new-try-running-reattaches",
+        "cleared-no-reattach",
+        "cleared-new-try-running-no-reattach",
+    ],
 )
 async def test_on_kill_spares_a_trigger_handed_to_another_triggerer(
-    cluster: Any, map_index: int, task_state: str | None, ends: JobState | None
+    cluster: Any, map_index: int, task_state: str | None, reattach: bool, ends: JobState | None
 ) -> None:
+    """Mark failed/success/skipped terminate; a handover, or a clear whose next try
+    reattaches to the job (the operators' ``reattach_on_retry``), leave it running."""
     from airflow.sdk.execution_time.supervisor import set_supervisor_comms
 
     job_id = _submit(duration=3600)
-    trigger = MPIJobTrigger(job_id, terminate_on_kill=True)
+    trigger = MPIJobTrigger(job_id, terminate_on_kill=True, reattach_on_retry=reattach)
     trigger.task_instance = _TaskInstance(map_index)  # type: ignore[assignment]
     comms = _Comms(task_state)  # type: ignore[arg-type]
     with set_supervisor_comms(comms):

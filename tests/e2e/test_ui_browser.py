@@ -22,29 +22,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
-from cryptography.fernet import Fernet
 
 from airflow_provider_mpi.testing import MPICluster
 from tests.e2e.auth_manager import HIDDEN_DAG, OUTSIDER
+from tests.e2e.deployment import ROOT, Airflow, deployment, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.mpi, pytest.mark.timeout(600)]
-
-ROOT = Path(__file__).resolve().parents[2]
-AIRFLOW = Path(sys.executable).with_name("airflow")
-PASSWORDS = {"admin": "admin-pw", OUTSIDER: "outsider-pw"}
-COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 
 
 def _browser_or_skip() -> tuple[str, str]:
@@ -65,98 +54,6 @@ def _browser_or_skip() -> tuple[str, str]:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait(what: str, check: Callable[[], Any], timeout: float, every: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except (requests.RequestException, KeyError, ValueError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}: {last!r}")
-
-
-class Airflow:
-    """The four Airflow components in their own process groups, and a client."""
-
-    def __init__(self, home: Path, env: dict[str, str], port: int) -> None:
-        self.home = home
-        self.env = env
-        self.url = f"http://127.0.0.1:{port}"
-        self.processes: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> None:
-        subprocess.run(
-            [str(AIRFLOW), "db", "migrate"], env=self.env, check=True, capture_output=True
-        )
-        for name in COMPONENTS:
-            log = (self.home / f"{name}.log").open("wb")
-            args = [str(AIRFLOW), name]
-            if name == "api-server":
-                args += ["--port", self.url.rsplit(":", 1)[1], "--host", "127.0.0.1"]
-            self.processes.append(
-                subprocess.Popen(
-                    args,
-                    env=self.env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=self.home,
-                )
-            )
-        _wait(
-            "the API server",
-            lambda: requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).ok,
-            timeout=120,
-        )
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-    def token(self, user: str) -> str:
-        response = requests.post(
-            f"{self.url}/auth/token",
-            json={"username": user, "password": PASSWORDS[user]},
-            timeout=10,
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
-
-    def api(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{self.url}{path}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-            **kwargs,
-        )
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"== {name}.log (tail)\n"
-            + (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
-            for name in COMPONENTS
-        )
-
-
 @pytest.fixture
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     """A real Airflow against an emulated cluster with local execution."""
@@ -165,51 +62,13 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
     if mpirun_directory() is None:
         pytest.skip("mpirun not found: install the dev extras")
     home = tmp_path_factory.mktemp("airflow-e2e-home")
-    (home / "dags").mkdir()
-    shutil.copy(ROOT / "example_dags" / "example_mpi_pi.py", home / "dags")
-    (home / "passwords.json").write_text(json.dumps(PASSWORDS))
-    port = _free_port()
-    with MPICluster(local_exec=True) as cluster:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("AIRFLOW") and key != "_AIRFLOW_PROVIDER_MPI_TEST_HOME"
-        }
-        env.update(
-            {
-                "AIRFLOW_HOME": str(home),
-                "PYTHONPATH": str(ROOT),
-                "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-                "AIRFLOW__CORE__AUTH_MANAGER": "tests.e2e.auth_manager.OneDagHiddenAuthManager",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"admin:admin,{OUTSIDER}:viewer",
-                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-                "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
-                "AIRFLOW__API_AUTH__JWT_SECRET": "e2e-" + Fernet.generate_key().decode(),
-                "AIRFLOW__API__SECRET_KEY": "e2e-" + Fernet.generate_key().decode(),
-                "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
-                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-                "AIRFLOW_CONN_KUBERNETES_DEFAULT": json.dumps(
-                    {
-                        "conn_type": "kubernetes",
-                        "extra": {
-                            "kube_config_path": cluster.kubeconfig_path,
-                            "namespace": "default",
-                        },
-                    }
-                ),
-            }
-        )
-        stack = Airflow(home, env, port)
-        try:
-            stack.start()
-            yield stack
-        finally:
-            stack.stop()
+    with (
+        MPICluster(local_exec=True) as cluster,
+        deployment(
+            home, cluster.kubeconfig_path, [ROOT / "example_dags" / "example_mpi_pi.py"]
+        ) as stack,
+    ):
+        yield stack
 
 
 #: Long enough (tens of seconds of a real two-rank mpirun) for the browser to
@@ -223,7 +82,7 @@ def allowed_job_id(page_href: str) -> str:
 
 
 def _trigger_pi(airflow: Airflow, token: str) -> str:
-    _wait(
+    wait_for(
         "the DAG to be parsed",
         lambda: airflow.api("GET", f"/api/v2/dags/{HIDDEN_DAG}", token).ok,
         timeout=180,
@@ -262,7 +121,7 @@ def test_from_the_grid_to_the_mpi_job_page(
 
     admin = airflow.token("admin")
     run_id = _trigger_pi(airflow, admin)
-    _wait(
+    wait_for(
         "the task to defer",
         lambda: _task_state(airflow, admin, run_id) == "deferred",
         timeout=240,
@@ -331,7 +190,7 @@ def test_from_the_grid_to_the_mpi_job_page(
         )
         log = driver.find_element(By.ID, "launcher-log").text
         driver.save_screenshot(str(shots / "3-mpi-job.png"))
-        assert _wait("the DAG run", lambda: _run_state(airflow, admin, run_id), 120) == (
+        assert wait_for("the DAG run", lambda: _run_state(airflow, admin, run_id), 120) == (
             "success"
         ), airflow.logs()
         assert "pi is approximately" in log

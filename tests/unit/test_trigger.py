@@ -28,6 +28,7 @@ TRIGGERS = [
         failed_is_target=True,
         deadline=1_900_000_000.5,
         terminate_on_kill=True,
+        reattach_on_retry=True,
         conn_id="my_k8s",
         namespace="hpc",
         config_file="/etc/kube/config",
