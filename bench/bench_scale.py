@@ -9,10 +9,13 @@ the emulator's store ``rate / 10`` every 0.1 s (100 ends/s by default) for
 
 Side by side, for each N, the client's garbage collector:
 
-- ``default``: CPython's thresholds as they are;
-- ``freeze``: ``gc.collect(); gc.freeze()`` once every waiter subscribed,
-  so the long-lived heap (the waiters, the hubs' objects) leaves the
-  collector's view and a full collection only walks what came after.
+- ``off``: CPython's collector as it is, the hubs' policy turned off
+  (``AIRFLOW_PROVIDER_MPI_HUB_GC_FREEZE=0``);
+- ``hub``: the provider as shipped: the hubs' :class:`HubGC` freezes the
+  collector after the burst of subscriptions, with no call by the user
+  (``shared_watch``'s module doc);
+- ``freeze``: the user's own ``gc.collect(); gc.freeze()`` once every
+  waiter subscribed (the hubs' policy off), the earlier recommendation.
 
 Figures: requests the emulated API server received from zeroing the
 counters (every waiter subscribed) to the last end, by verb, and per ending
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -62,6 +66,7 @@ class Result:
     client_full_gcs: int
     emulator_cpu_ms_per_end: float
     emulator_cores: float
+    hub_gc: str
 
 
 class _ClientGC:
@@ -91,6 +96,13 @@ async def run(
     from kubernetes_asyncio import config
 
     from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker, JobPodHub, JobWatchHub
+    from airflow_provider_mpi.mpioperator.shared_watch import HUB_GC, HUB_GC_ENV
+
+    if gc_mode == "hub":
+        os.environ.pop(HUB_GC_ENV, None)
+    else:
+        os.environ[HUB_GC_ENV] = "0"
+    freezes = HUB_GC.freezes
 
     names = [f"{gc_mode[0]}{n}-{i:05d}" for i in range(n)]
     for start in range(0, n, 500):
@@ -122,7 +134,7 @@ async def run(
             if hub.ready == n and pods_ready:
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # the last subscriptions' snapshots
+        await asyncio.sleep(1.0)  # the last subscriptions' snapshots (and the hub's freeze)
         settle_s = time.monotonic() - started
         if gc_mode == "freeze":
             gc.collect()
@@ -144,6 +156,7 @@ async def run(
             [tasks[name] for name in to_end], timeout=duration + seconds + 30
         )
         gc.callbacks.remove(recorder)
+        hub_froze = HUB_GC.frozen
         emulator_cpu = await asyncio.to_thread(cluster.cpu_seconds) - cpu_before
         emulator_wall = time.monotonic() - wall_before
         counts = await asyncio.to_thread(cluster.counters)
@@ -176,6 +189,7 @@ async def run(
         sum(1 for generation, _ in recorder.pauses if generation == 2),
         emulator_cpu * 1000 / max(1, len(ends)),
         emulator_cpu / emulator_wall,
+        f"{HUB_GC.freezes - freezes} freeze(s), frozen in the window: {hub_froze}",
     )
 
 
@@ -187,7 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long jobs end (15)")
     parser.add_argument("--duration", type=float, default=1.0, help="job duration, s (1)")
     parser.add_argument(
-        "--gc", nargs="+", choices=["default", "freeze"], default=["default", "freeze"]
+        "--gc",
+        nargs="+",
+        choices=["off", "hub", "freeze"],
+        default=["off", "hub", "freeze"],
     )
     parser.add_argument(
         "--state-only",
@@ -291,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
     )
+    print("\nThe hubs' GC policy during each case (HubGC)")
+    for r in results:
+        print(f"  N={r.n} gc {r.gc_mode}: {r.hub_gc}")
     if errors:
         print(f"\nemulator controller errors: {errors}")
     print()

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
@@ -154,7 +154,8 @@ class JobWatchHub(SharedWatch[Subscription]):
 
     def __init__(self, namespace: str, retry: RetryPolicy) -> None:
         super().__init__(namespace, retry)
-        self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
+        # index for fan-out: the one waiter of a job, or a list when several wait on it
+        self._by_name: dict[str, Subscription | list[Subscription]] = {}
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
         self._ready = 0
@@ -187,7 +188,11 @@ class JobWatchHub(SharedWatch[Subscription]):
 
     async def _enter(self, subscription: Subscription) -> None:
         for name in subscription.names or ():
-            self._by_name.setdefault(name, []).append(subscription)
+            present = self._by_name.setdefault(name, subscription)
+            if isinstance(present, list):
+                present.append(subscription)
+            elif present is not subscription:
+                self._by_name[name] = [present, subscription]
         if subscription.label is not None:
             self._labelled.append(subscription)
         self._join(subscription)
@@ -208,9 +213,12 @@ class JobWatchHub(SharedWatch[Subscription]):
         finally:
             for name in subscription.names or ():
                 waiting = self._by_name[name]
-                waiting.remove(subscription)
-                if not waiting:
+                if not isinstance(waiting, list):
                     del self._by_name[name]
+                    continue
+                waiting.remove(subscription)
+                if len(waiting) == 1:
+                    self._by_name[name] = waiting[0]
             if subscription.label is not None:
                 self._labelled.remove(subscription)
 
@@ -264,7 +272,10 @@ class JobWatchHub(SharedWatch[Subscription]):
             self._objects[change.name] = change.object
         # Indexed: an event costs the waiters of its job and the label
         # subscriptions, not a pass over every waiter.
-        targets = self._by_name.get(change.name, ())
+        found = self._by_name.get(change.name)
+        targets: Sequence[Subscription] = (
+            () if found is None else found if isinstance(found, list) else (found,)
+        )
         for subscription in targets:
             subscription.put(change)
         for subscription in self._labelled:
