@@ -41,6 +41,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -54,7 +55,15 @@ from airflow_provider_mpi.mpioperator.translate import translate_error
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, WatchCursor, WatchRecovery
 
-__all__ = ["HUB_GC", "HubGC", "SharedWatch", "Subscriber", "cluster_key", "version_number"]
+__all__ = [
+    "HUB_GC",
+    "HubGC",
+    "SharedWatch",
+    "Subscriber",
+    "cluster_key",
+    "compact",
+    "version_number",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +92,37 @@ def cluster_key(api: AsyncMPIJobApi) -> tuple[Any, ...]:
         tuple(sorted((str(k), str(v)) for k, v in api_key.items())),
         getattr(config, "cert_file", None),
     )
+
+
+#: Strings up to this length are shared between the objects a hub keeps.
+_SHARED_LENGTH = 32
+
+
+def compact(value: Any) -> Any:
+    """The same JSON value, its keys and short strings shared with every other object kept.
+
+    A hub keeps an object per job of the namespace, decoded from separate
+    watch events: each its own copy of ``"lastTransitionTime"``, ``"True"``,
+    the condition types and reasons, the timestamps of a second. Interned,
+    one copy serves them all; longer strings (UIDs, messages) are kept as
+    they are.
+
+    Args:
+        value: a decoded JSON value.
+
+    Returns:
+        An equal value (new dicts and lists, interned strings).
+    """
+    if isinstance(value, dict):
+        return {
+            sys.intern(key) if type(key) is str else key: compact(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [compact(item) for item in value]
+    if type(value) is str and len(value) <= _SHARED_LENGTH:
+        return sys.intern(value)
+    return value
 
 
 def version_number(value: object) -> int | None:

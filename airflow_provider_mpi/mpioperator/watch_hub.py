@@ -25,8 +25,11 @@ between clients) is :class:`~.shared_watch.SharedWatch`.
 A waiter's state is kept small, since a triggerer may hold thousands: the
 hub keeps of each MPIJob only what a wait and its JobInfo read
 (:func:`~.status.mpijob_for_wait`: no job-template annotation, no pod
-templates), a subscription has slots, shares the hub's objects (no copies),
-and its queue is a plain deque with one future while its waiter sleeps.
+templates) with its keys and short strings shared between objects
+(:func:`~.shared_watch.compact`), a subscription has slots, shares the hub's
+objects (no copies), the index of waiters has one entry per waited job (a
+list only when several wait on one), and a subscription's queue is a plain
+deque with one future while its waiter sleeps.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key, compact
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
@@ -49,7 +52,7 @@ __all__ = ["JobWatchHub", "Subscription", "cluster_key"]
 
 def _kept(snapshot: Snapshot) -> Snapshot:
     """A snapshot of the parts of the MPIJobs a wait reads (:func:`~.status.mpijob_for_wait`)."""
-    objects = {name: mpijob_for_wait(obj) for name, obj in snapshot.objects.items()}
+    objects = {name: compact(mpijob_for_wait(obj)) for name, obj in snapshot.objects.items()}
     return Snapshot(objects, snapshot.resource_version)
 
 
@@ -265,7 +268,7 @@ class JobWatchHub(SharedWatch[Subscription]):
     def _changed(self, change: JobChange | None) -> None:
         if change is None:
             return
-        change = JobChange(change.type, change.name, mpijob_for_wait(change.object))
+        change = JobChange(change.type, change.name, compact(mpijob_for_wait(change.object)))
         if change.deleted:
             self._objects.pop(change.name, None)
         else:

@@ -1,4 +1,4 @@
-"""The hubs' garbage-collector policy: freeze after a burst of subscriptions, unfreeze as they leave.
+"""The hubs' garbage-collector policy (freeze after a burst of subscriptions) and compact objects.
 
 A stand-in collector is passed in (``HubGC(collector=...)``), so the test
 process's own collector is never frozen.
@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from airflow_provider_mpi.mpioperator.shared_watch import HUB_GC_ENV, HubGC
+from airflow_provider_mpi.mpioperator.shared_watch import HUB_GC_ENV, HubGC, compact
 
 QUIET = 0.01
 
@@ -126,7 +126,8 @@ async def test_a_disabled_collector_or_the_switch_turns_the_policy_off(
     for _ in range(10):
         policy.joined()
     await _settled(policy)
-    assert switched_off.freezes == 0 and not policy.enabled()
+    assert switched_off.freezes == 0
+    assert not policy.enabled()
 
 
 async def test_steady_churn_freezes_after_patience_and_again_after_more_joins() -> None:
@@ -144,7 +145,26 @@ async def test_steady_churn_freezes_after_patience_and_again_after_more_joins() 
     for _ in range(5):  # another burst on top: frozen again, the policy's count follows
         policy.joined()
     await _settled(policy)
-    assert collector.freezes == 2 and collector.frozen == first + 100
+    assert collector.freezes == 2
+    assert collector.frozen == first + 100
     for _ in range(10):
         policy.left()
-    assert collector.unfreezes == 1 and collector.frozen == 0
+    assert collector.unfreezes == 1
+    assert collector.frozen == 0
+
+
+def test_compact_keeps_the_value_and_shares_short_strings() -> None:
+    import json
+
+    text = (
+        '{"status": {"conditions": [{"type": "Succeeded", "status": "True", '
+        '"lastTransitionTime": "2026-12-06T05:33:11Z", "message": "' + "m" * 40 + '"}], '
+        '"replicaStatuses": {"Launcher": {"succeeded": 1}}}, "spec": {"slotsPerWorker": 1}}'
+    )
+    first, second = compact(json.loads(text)), compact(json.loads(text))
+    assert first == second == json.loads(text)
+    a, b = first["status"]["conditions"][0], second["status"]["conditions"][0]
+    assert a["status"] is b["status"]
+    assert a["lastTransitionTime"] is b["lastTransitionTime"]
+    assert next(iter(a)) is next(iter(b))  # the keys too
+    assert a["message"] is not b["message"]  # long strings are left alone
