@@ -12,7 +12,8 @@ client under test in the parent process pays nothing for them:
   own delegation: v0.8.2 leaves such a job to another controller, as with
   MultiKueue, whose status it mirrors through the API) and its launcher pod,
   labelled as the operator labels it (``training.kubeflow.org/job-role=launcher``,
-  ``job-name``), left unscheduled;
+  ``job-name``), left Pending (a scheduler name no scheduler serves, so the
+  real scheduler spends nothing on 5,000 unschedulable pods);
 - ``end(names)``: for each job, the launcher pod's status (``Succeeded``,
   container terminated with exit code 0, as a kubelet writes it) and then
   the MPIJob's status (``Created``, ``Running`` False, ``Succeeded`` True,
@@ -24,6 +25,13 @@ client under test in the parent process pays nothing for them:
 - ``clear()``: delete every MPIJob and pod of the namespace.
 
 Writes run with at most ``CONCURRENCY`` requests in flight.
+
+:class:`RealObserver` is a third process with one plain watch of the
+MPIJobs (no provider code): it stamps when the API server delivered each
+job's ``Succeeded`` condition. A waiter's return minus that stamp is the
+client's own share of the delay (its hubs, its collector, its event loop),
+without the server's write and delivery, which on a loaded 2-core machine
+depend on what else runs.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-__all__ = ["RealDriver"]
+__all__ = ["RealDriver", "RealObserver"]
 
 GROUP, VERSION, PLURAL = "kubeflow.org", "v2beta1", "mpijobs"
 CONCURRENCY = 32
@@ -79,6 +87,7 @@ def _launcher(name: str, namespace: str) -> dict[str, Any]:
             },
         },
         "spec": {
+            "schedulerName": "bench-unscheduled",  # no scheduler picks it: Pending, untouched
             "restartPolicy": "Never",
             "containers": [{"name": "launcher", "image": "mpioperator/mpi-pi:openmpi"}],
         },
@@ -172,6 +181,94 @@ async def _serve(conn: Connection, kubeconfig: str, namespace: str) -> None:
 
 def _child(conn: Connection, kubeconfig: str, namespace: str) -> None:
     asyncio.run(_serve(conn, kubeconfig, namespace))
+
+
+async def _observe(conn: Connection, kubeconfig: str, namespace: str) -> None:
+    import json
+
+    from kubernetes_asyncio import client, config
+
+    api_client = await config.new_client_from_config(config_file=kubeconfig, persist_config=False)
+    custom = client.CustomObjectsApi(api_client)
+    stamps: dict[str, float] = {}
+
+    async def follow() -> None:
+        version = (await custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL))[
+            "metadata"
+        ]["resourceVersion"]
+        while True:
+            response = await custom.list_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                watch=True,
+                resource_version=version,
+                timeout_seconds=300,
+                _preload_content=False,
+            )
+            async with response:
+                async for line in response.content:
+                    now = time.time()
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                    for condition in (obj.get("status") or {}).get("conditions") or ():
+                        if condition.get("type") == "Succeeded" and condition["status"] == "True":
+                            stamps.setdefault(obj["metadata"]["name"], now)
+
+    task = asyncio.ensure_future(follow())
+    conn.send(None)  # watching
+    try:
+        while True:
+            command = await asyncio.to_thread(conn.recv)
+            if command == "stop" or task.done():
+                conn.send(None if not task.done() else repr(task.exception()))
+                return
+            conn.send(dict(stamps))
+            stamps.clear()
+    finally:
+        task.cancel()
+        await api_client.close()
+
+
+def _observer_child(conn: Connection, kubeconfig: str, namespace: str) -> None:
+    asyncio.run(_observe(conn, kubeconfig, namespace))
+
+
+class RealObserver:
+    """The watching process (see the module doc); a context manager.
+
+    Args:
+        kubeconfig: an admin kubeconfig.
+        namespace: the namespace of the jobs.
+    """
+
+    def __init__(self, kubeconfig: str, namespace: str = "default") -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(
+            target=_observer_child, args=(child, kubeconfig, namespace), daemon=True
+        )
+
+    def __enter__(self) -> RealObserver:
+        self._process.start()
+        self._conn.recv()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._conn.send("stop")
+            self._conn.recv()
+        finally:
+            self._process.join(10)
+            if self._process.is_alive():
+                self._process.kill()
+
+    def stamps(self) -> dict[str, float]:
+        """When each job's Succeeded condition was delivered, since the last call."""
+        self._conn.send("stamps")
+        return dict(self._conn.recv())
 
 
 class RealDriver:
