@@ -15,7 +15,9 @@ tracker and with the async tracker (``add_array_job(jt, 1, N, 1, 1)``: one
 create per task, plus the array's owner ConfigMap; the tasks are held by
 ``max_parallel`` 1 so none runs). Figures: seconds, jobs/s, the ratio
 ``array seconds / sequential seconds`` with a verdict against 0.1 (issue 15:
-arrays at least 10x faster), and this process's CPU seconds (the client's).
+arrays at least 10x faster), this process's CPU seconds (the client's) and
+the server's (kube-apiserver and etcd, or the emulator's process), to show
+which side bounds the rate.
 
 Both trackers use the API client as a user's kubeconfig makes it
 (``config.new_client_from_config``), so the client's connection pool is the
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -41,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import ClusterProcess, scripted_template, table, verdict
 
 NAMESPACE = "default"
+#: The real control plane's processes that serve a create.
+SERVER = ("kube-apiserver", "etcd")
 
 
 @dataclass
@@ -51,6 +56,7 @@ class Speed:
     how: str
     seconds: float
     client_cpu: float
+    server_cpu: float
 
 
 def _sync_client(kubeconfig: str, pool: int | None) -> object:
@@ -117,8 +123,19 @@ def async_array(kubeconfig: str, tasks: int, prefix: str, pool: int | None) -> f
     return asyncio.run(submit())
 
 
-def measure(server: str, kubeconfig: str, tasks: int, pool: int | None) -> list[Speed]:
-    """The three submissions on one server."""
+def process_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far, from /proc."""
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def measure(
+    server: str, kubeconfig: str, tasks: int, pool: int | None, pids: list[int]
+) -> list[Speed]:
+    """The three submissions on one server (``pids``: the server's processes)."""
     rows = []
     prefix = "real" if server.startswith("real") else "emu"
     for how, submit in (
@@ -126,9 +143,11 @@ def measure(server: str, kubeconfig: str, tasks: int, pool: int | None) -> list[
         ("sync add_array_job", sync_array),
         ("async add_array_job", async_array),
     ):
-        cpu = time.process_time()
+        cpu, server_cpu = time.process_time(), process_cpu(pids)
         seconds = submit(kubeconfig, tasks, prefix, pool)
-        rows.append(Speed(server, how, seconds, time.process_time() - cpu))
+        rows.append(
+            Speed(server, how, seconds, time.process_time() - cpu, process_cpu(pids) - server_cpu)
+        )
         print(f"  {server}: {how} done ({seconds:.1f} s)", file=sys.stderr, flush=True)
     return rows
 
@@ -147,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     speeds: dict[str, list[Speed]] = {}
-    with RealCluster(namespace=NAMESPACE, nodes=(), build=False, wait_for_machine=600) as cluster:
+    with RealCluster(namespace=NAMESPACE, nodes=(), wait_for_machine=600) as cluster:
+        pids = [pid for name, pid in cluster.pids.items() if name in SERVER]
         speeds["real API server"] = measure(
-            "real API server", cluster.kubeconfig_path, args.tasks, args.pool
+            "real API server", cluster.kubeconfig_path, args.tasks, args.pool, pids
         )
     with ClusterProcess(speed="manual") as emulator:
-        speeds["emulator"] = measure("emulator", emulator.kubeconfig_path, args.tasks, args.pool)
+        pid = emulator._process.pid
+        assert pid is not None
+        speeds["emulator"] = measure(
+            "emulator", emulator.kubeconfig_path, args.tasks, args.pool, [pid]
+        )
 
     pool = args.pool or "library default"
     print(
@@ -165,10 +189,37 @@ def main(argv: list[str] | None = None) -> int:
     for server, measured in speeds.items():
         base = measured[0].seconds
         rows += [
-            (server, r.how, r.seconds, args.tasks / r.seconds, r.seconds / base, r.client_cpu)
+            (
+                server,
+                r.how,
+                r.seconds,
+                args.tasks / r.seconds,
+                r.seconds / base,
+                r.client_cpu,
+                r.server_cpu,
+                r.server_cpu / r.seconds,
+            )
             for r in measured
         ]
-    print(table(["server", "how", "seconds", "jobs/s", "ratio", "client CPU s"], rows))
+    print(
+        table(
+            [
+                "server",
+                "how",
+                "seconds",
+                "jobs/s",
+                "ratio",
+                "client CPU s",
+                "server CPU s",
+                "server cores",
+            ],
+            rows,
+        )
+    )
+    print(
+        "(server CPU: kube-apiserver + etcd, or the emulator's process; 'server cores': "
+        "its CPU seconds per second of the submission)\n"
+    )
     print()
     for server, measured in speeds.items():
         base = measured[0].seconds
