@@ -213,9 +213,10 @@ class HubGC:
     def _freeze(self) -> None:
         if not self._gc.isenabled() or not self.enabled():
             return  # the host runs the collector its own way
-        count = self._gc.get_freeze_count()
-        if count != (self._frozen_count if self.frozen else 0):
-            return  # the host froze (or unfroze) objects itself: leave it to the host
+        # Frozen objects that die leave the count, so it only ever grows past
+        # what we froze when the host froze objects itself: then it is the host's.
+        if self._gc.get_freeze_count() > (self._frozen_count if self.frozen else 0):
+            return
         self._gc.freeze()
         self._frozen_count = self._gc.get_freeze_count()
         self._frozen_at = max(self._subscribed, self._frozen_at or 0)
@@ -224,8 +225,8 @@ class HubGC:
         log.debug("froze %d objects after a burst of subscriptions", self._frozen_count)
 
     def _unfreeze(self) -> None:
-        if self._gc.get_freeze_count() == self._frozen_count:
-            self._gc.unfreeze()  # what the host froze after us stays frozen
+        if self._gc.get_freeze_count() <= self._frozen_count:
+            self._gc.unfreeze()  # unless the host froze more after us: that stays
             self.unfreezes += 1
         self._frozen_at = None
         self._frozen_count = 0

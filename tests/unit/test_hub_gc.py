@@ -69,6 +69,7 @@ async def test_freezes_once_after_a_burst_and_unfreezes_when_half_left() -> None
         policy.joined()
     await _settled(policy)
     assert (collector.freezes, policy.frozen) == (1, True)
+    collector.frozen -= 30  # frozen objects that died (reference counting frees them)
     for _ in range(4):  # 10 -> 6: more than half remain
         policy.left()
     assert collector.unfreezes == 0
