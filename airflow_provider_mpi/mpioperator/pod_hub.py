@@ -37,8 +37,9 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.hub_gc import compact
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, compact, version_number
+from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, version_number
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange

@@ -26,7 +26,7 @@ A waiter's state is kept small, since a triggerer may hold thousands: the
 hub keeps of each MPIJob only what a wait and its JobInfo read
 (:func:`~.status.mpijob_for_wait`: no job-template annotation, no pod
 templates) with its keys and short strings shared between objects
-(:func:`~.shared_watch.compact`), a subscription has slots, shares the hub's
+(:func:`~.hub_gc.compact`), a subscription has slots, shares the hub's
 objects (no copies), the index of waiters has one entry per waited job (a
 list only when several wait on one), and a subscription's queue is a plain
 deque with one future while its waiter sleeps.
@@ -41,8 +41,9 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.hub_gc import compact
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key, compact
+from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
