@@ -67,7 +67,7 @@ class Subscription:
         hub: the hub (entering the subscription joins it, leaving it leaves).
     """
 
-    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names", "ready")
+    __slots__ = ("_hub", "_items", "_names", "_waiter", "api", "initial", "label", "ready")
 
     def __init__(
         self,
@@ -78,12 +78,22 @@ class Subscription:
     ) -> None:
         self._hub = hub
         self.api = api
-        self.names = names
+        # one name (the common case, thousands at once) is kept as the string:
+        # a one-element frozenset costs 216 bytes
+        self._names: str | frozenset[str] | None = (
+            next(iter(names)) if names is not None and len(names) == 1 else names
+        )
         self.label = label
         self.initial: Snapshot | None = None
         self.ready = False  # entered: its first snapshot is in
         self._items: collections.deque[Snapshot | JobChange | DRMAA2Error] | None = None
         self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def names(self) -> frozenset[str] | None:
+        """The job names wanted, or None."""
+        names = self._names
+        return frozenset((names,)) if isinstance(names, str) else names
 
     async def __aenter__(self) -> Subscription:
         await self._hub._enter(self)
