@@ -106,6 +106,7 @@ class HubGC:
         self._last_join = 0.0
         self._burst_since: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._frozen_at: int | None = None  # subscriptions at our freeze, while frozen
         self._frozen_count = 0  # gc.get_freeze_count() after our freeze
         self.freezes = 0
@@ -126,11 +127,15 @@ class HubGC:
         self._joined += 1
         now = time.monotonic()
         self._last_join = now
+        loop = asyncio.get_running_loop()
+        if self._timer is not None and self._timer_loop is not loop:
+            self._timer = None  # set on an event loop gone since: it will never fire
         burst = self._joined >= self.joins and self._subscribed >= self.joins
         if burst and self._timer is None and self.enabled():
             if self._burst_since is None:
                 self._burst_since = now
-            self._timer = asyncio.get_running_loop().call_later(self.quiet, self._check)
+            self._timer = loop.call_later(self.quiet, self._check)
+            self._timer_loop = loop
 
     def left(self) -> None:
         """A subscription left a hub."""

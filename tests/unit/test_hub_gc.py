@@ -169,3 +169,22 @@ def test_compact_keeps_the_value_and_shares_short_strings() -> None:
     assert a["lastTransitionTime"] is b["lastTransitionTime"]
     assert next(iter(a)) is next(iter(b))  # the keys too
     assert a["message"] is not b["message"]  # long strings are left alone
+
+
+def test_a_burst_counted_on_a_loop_gone_is_taken_up_on_the_next_one() -> None:
+    collector = FakeCollector()
+    policy = _policy(collector)
+
+    async def burst() -> None:
+        for _ in range(10):
+            policy.joined()
+
+    asyncio.run(burst())  # the loop closes with the freeze still pending
+    assert collector.freezes == 0
+
+    async def more() -> None:
+        policy.joined()
+        await _settled(policy)
+
+    asyncio.run(more())
+    assert collector.freezes == 1
