@@ -9,10 +9,13 @@ the emulator's store ``rate / 10`` every 0.1 s (100 ends/s by default) for
 
 Side by side, for each N, the client's garbage collector:
 
-- ``default``: CPython's thresholds as they are;
-- ``freeze``: ``gc.collect(); gc.freeze()`` once every waiter subscribed,
-  so the long-lived heap (the waiters, the hubs' objects) leaves the
-  collector's view and a full collection only walks what came after.
+- ``off``: CPython's collector as it is, the hubs' policy turned off
+  (``AIRFLOW_PROVIDER_MPI_HUB_GC_FREEZE=0``);
+- ``hub``: the provider as shipped: the hubs' :class:`HubGC` freezes the
+  collector after the burst of subscriptions, with no call by the user
+  (``shared_watch``'s module doc);
+- ``freeze``: the user's own ``gc.collect(); gc.freeze()`` once every
+  waiter subscribed (the hubs' policy off), the earlier recommendation.
 
 Figures: requests the emulated API server received from zeroing the
 counters (every waiter subscribed) to the last end, by verb, and per ending
@@ -20,6 +23,9 @@ job; the delay from the emulator's write of the terminal condition to
 ``wait_info`` returning, p50/p99/max; the client's longest GC pause; and the
 emulator's own lag (release to end, minus the job's scripted duration) and
 end rate achieved, to show whether the emulator kept up with the rate.
+``full gc now``: one ``gc.collect()`` timed right after the window, every
+waiter still waiting: the pause a full collection landing among the ends
+would add, whether or not one happened to land in this window.
 
 The jobs are created and released straight in the emulator's store (no
 request), so the counters hold only what the waiting client sent.
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -62,6 +69,8 @@ class Result:
     client_full_gcs: int
     emulator_cpu_ms_per_end: float
     emulator_cores: float
+    hub_gc: str
+    forced_gc_ms: float
 
 
 class _ClientGC:
@@ -91,6 +100,13 @@ async def run(
     from kubernetes_asyncio import config
 
     from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker, JobPodHub, JobWatchHub
+    from airflow_provider_mpi.mpioperator.hub_gc import HUB_GC, HUB_GC_ENV
+
+    if gc_mode == "hub":
+        os.environ.pop(HUB_GC_ENV, None)
+    else:
+        os.environ[HUB_GC_ENV] = "0"
+    freezes = HUB_GC.freezes
 
     names = [f"{gc_mode[0]}{n}-{i:05d}" for i in range(n)]
     for start in range(0, n, 500):
@@ -122,7 +138,7 @@ async def run(
             if hub.ready == n and pods_ready:
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(0.5)  # the last subscriptions' snapshots
+        await asyncio.sleep(1.0)  # the last subscriptions' snapshots (and the hub's freeze)
         settle_s = time.monotonic() - started
         if gc_mode == "freeze":
             gc.collect()
@@ -144,6 +160,12 @@ async def run(
             [tasks[name] for name in to_end], timeout=duration + seconds + 30
         )
         gc.callbacks.remove(recorder)
+        # what one full collection costs now, every waiter still waiting: the pause a
+        # full collection landing among the ends would add (the hubs' freeze shrinks it)
+        began = time.perf_counter()
+        gc.collect()
+        forced_gc_ms = (time.perf_counter() - began) * 1000
+        hub_froze = HUB_GC.frozen
         emulator_cpu = await asyncio.to_thread(cluster.cpu_seconds) - cpu_before
         emulator_wall = time.monotonic() - wall_before
         counts = await asyncio.to_thread(cluster.counters)
@@ -176,6 +198,8 @@ async def run(
         sum(1 for generation, _ in recorder.pauses if generation == 2),
         emulator_cpu * 1000 / max(1, len(ends)),
         emulator_cpu / emulator_wall,
+        f"{HUB_GC.freezes - freezes} freeze(s), frozen in the window: {hub_froze}",
+        forced_gc_ms,
     )
 
 
@@ -187,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="how long jobs end (15)")
     parser.add_argument("--duration", type=float, default=1.0, help="job duration, s (1)")
     parser.add_argument(
-        "--gc", nargs="+", choices=["default", "freeze"], default=["default", "freeze"]
+        "--gc",
+        nargs="+",
+        choices=["off", "hub", "freeze"],
+        default=["off", "hub", "freeze"],
     )
     parser.add_argument(
         "--state-only",
@@ -271,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
                 "max",
                 "client gc ms",
                 "full gcs",
+                "full gc now ms",
                 "emu lag p50",
                 "p99",
                 "emu cpu ms/end",
@@ -283,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                     *percentiles(r.delays, (50, 99)),
                     r.client_gc_ms,
                     r.client_full_gcs,
+                    r.forced_gc_ms,
                     *percentiles(r.emulator_lag, (50, 99))[:2],
                     r.emulator_cpu_ms_per_end,
                     r.emulator_cores,
@@ -291,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
             ],
         )
     )
+    print("\nThe hubs' GC policy during each case (HubGC)")
+    for r in results:
+        print(f"  N={r.n} gc {r.gc_mode}: {r.hub_gc}")
     if errors:
         print(f"\nemulator controller errors: {errors}")
     print()

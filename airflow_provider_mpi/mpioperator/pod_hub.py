@@ -37,6 +37,7 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.hub_gc import compact
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, version_number
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
@@ -182,7 +183,7 @@ class JobPodHub(SharedWatch[PodSubscription]):
         self._signal()
 
     def _keep(self, pod: Mapping[str, Any]) -> None:
-        kept = pod_for_info(pod)
+        kept = compact(pod_for_info(pod))
         self._pods.setdefault(_job_of(kept), {})[str(kept["metadata"]["name"])] = kept
 
     def _changed(self, change: JobChange | None) -> None:

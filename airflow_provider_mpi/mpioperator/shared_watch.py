@@ -10,6 +10,8 @@ and always runs on the API client of a subscriber still subscribed (their
 clients are closed by their owners once they are done, so the stream moves
 before that happens). A subclass says what it lists and watches, and what it
 does with a list and with a change.
+
+Garbage collection with thousands of subscribers: :mod:`.hub_gc`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.hub_gc import HUB_GC
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy, RetryState
 from airflow_provider_mpi.mpioperator.translate import translate_error
 from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
@@ -91,7 +94,7 @@ class SharedWatch(Generic[S]):
     def __init__(self, namespace: str, retry: RetryPolicy) -> None:
         self.namespace = namespace
         self.retry = retry
-        self._subscriptions: list[S] = []
+        self._subscriptions: dict[S, None] = {}  # ordered; O(1) to leave
         self._cursor = WatchCursor()
         self._synced = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -156,11 +159,13 @@ class SharedWatch(Generic[S]):
     # Membership
 
     def _join(self, subscription: S) -> None:
-        self._subscriptions.append(subscription)
+        self._subscriptions[subscription] = None
+        HUB_GC.joined()
         self._start()
 
     async def _leave(self, subscription: S) -> None:
-        self._subscriptions.remove(subscription)
+        del self._subscriptions[subscription]
+        HUB_GC.left()
         await self._after_leaving(subscription)
 
     async def _wait_synced(self) -> None:
@@ -216,7 +221,7 @@ class SharedWatch(Generic[S]):
     async def _run(self) -> None:
         failures = self.retry.start(time.monotonic())
         while self._subscriptions:
-            api = self._subscriptions[-1].api
+            api = next(reversed(self._subscriptions)).api
             self._stream_api = api
             try:
                 await self._list_and_watch(api, failures)

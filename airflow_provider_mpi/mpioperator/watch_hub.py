@@ -25,19 +25,23 @@ between clients) is :class:`~.shared_watch.SharedWatch`.
 A waiter's state is kept small, since a triggerer may hold thousands: the
 hub keeps of each MPIJob only what a wait and its JobInfo read
 (:func:`~.status.mpijob_for_wait`: no job-template annotation, no pod
-templates), a subscription has slots, shares the hub's objects (no copies),
-and its queue is a plain deque with one future while its waiter sleeps.
+templates) with its keys and short strings shared between objects
+(:func:`~.hub_gc.compact`), a subscription has slots, shares the hub's
+objects (no copies), the index of waiters has one entry per waited job (a
+list only when several wait on one), and a subscription's queue is a plain
+deque with one future while its waiter sleeps.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.hub_gc import compact
 from airflow_provider_mpi.mpioperator.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
@@ -49,7 +53,7 @@ __all__ = ["JobWatchHub", "Subscription", "cluster_key"]
 
 def _kept(snapshot: Snapshot) -> Snapshot:
     """A snapshot of the parts of the MPIJobs a wait reads (:func:`~.status.mpijob_for_wait`)."""
-    objects = {name: mpijob_for_wait(obj) for name, obj in snapshot.objects.items()}
+    objects = {name: compact(mpijob_for_wait(obj)) for name, obj in snapshot.objects.items()}
     return Snapshot(objects, snapshot.resource_version)
 
 
@@ -63,7 +67,7 @@ class Subscription:
         hub: the hub (entering the subscription joins it, leaving it leaves).
     """
 
-    __slots__ = ("_hub", "_items", "_waiter", "api", "initial", "label", "names", "ready")
+    __slots__ = ("_hub", "_items", "_names", "_waiter", "api", "initial", "label", "ready")
 
     def __init__(
         self,
@@ -74,12 +78,22 @@ class Subscription:
     ) -> None:
         self._hub = hub
         self.api = api
-        self.names = names
+        # one name (the common case, thousands at once) is kept as the string:
+        # a one-element frozenset costs 216 bytes
+        self._names: str | frozenset[str] | None = (
+            next(iter(names)) if names is not None and len(names) == 1 else names
+        )
         self.label = label
         self.initial: Snapshot | None = None
         self.ready = False  # entered: its first snapshot is in
         self._items: collections.deque[Snapshot | JobChange | DRMAA2Error] | None = None
         self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def names(self) -> frozenset[str] | None:
+        """The job names wanted, or None."""
+        names = self._names
+        return frozenset((names,)) if isinstance(names, str) else names
 
     async def __aenter__(self) -> Subscription:
         await self._hub._enter(self)
@@ -154,7 +168,8 @@ class JobWatchHub(SharedWatch[Subscription]):
 
     def __init__(self, namespace: str, retry: RetryPolicy) -> None:
         super().__init__(namespace, retry)
-        self._by_name: dict[str, list[Subscription]] = {}  # index for fan-out
+        # index for fan-out: the one waiter of a job, or a list when several wait on it
+        self._by_name: dict[str, Subscription | list[Subscription]] = {}
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
         self._objects: dict[str, dict[str, Any]] = {}
         self._ready = 0
@@ -187,7 +202,11 @@ class JobWatchHub(SharedWatch[Subscription]):
 
     async def _enter(self, subscription: Subscription) -> None:
         for name in subscription.names or ():
-            self._by_name.setdefault(name, []).append(subscription)
+            present = self._by_name.setdefault(name, subscription)
+            if isinstance(present, list):
+                present.append(subscription)
+            elif present is not subscription:
+                self._by_name[name] = [present, subscription]
         if subscription.label is not None:
             self._labelled.append(subscription)
         self._join(subscription)
@@ -208,9 +227,12 @@ class JobWatchHub(SharedWatch[Subscription]):
         finally:
             for name in subscription.names or ():
                 waiting = self._by_name[name]
-                waiting.remove(subscription)
-                if not waiting:
+                if not isinstance(waiting, list):
                     del self._by_name[name]
+                    continue
+                waiting.remove(subscription)
+                if len(waiting) == 1:
+                    self._by_name[name] = waiting[0]
             if subscription.label is not None:
                 self._labelled.remove(subscription)
 
@@ -257,14 +279,17 @@ class JobWatchHub(SharedWatch[Subscription]):
     def _changed(self, change: JobChange | None) -> None:
         if change is None:
             return
-        change = JobChange(change.type, change.name, mpijob_for_wait(change.object))
+        change = JobChange(change.type, change.name, compact(mpijob_for_wait(change.object)))
         if change.deleted:
             self._objects.pop(change.name, None)
         else:
             self._objects[change.name] = change.object
         # Indexed: an event costs the waiters of its job and the label
         # subscriptions, not a pass over every waiter.
-        targets = self._by_name.get(change.name, ())
+        found = self._by_name.get(change.name)
+        targets: Sequence[Subscription] = (
+            () if found is None else found if isinstance(found, list) else (found,)
+        )
         for subscription in targets:
             subscription.put(change)
         for subscription in self._labelled:
