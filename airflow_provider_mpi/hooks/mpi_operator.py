@@ -58,8 +58,8 @@ from airflow_provider_mpi.hooks._kube_config import (
 )
 
 if TYPE_CHECKING:  # imported when used: DAG files importing operators stay light
-    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -168,7 +168,7 @@ class MPIOperatorHook(BaseHook):
     @cached_property
     def tracker(self) -> MPIOperatorTracker:
         """The tracker over the connection's cluster (built once per hook)."""
-        from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+        from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
         try:
             api_client = self.kubernetes_hook.get_conn()
@@ -188,7 +188,7 @@ class MPIOperatorHook(BaseHook):
         """Return the tracker over the connection's cluster.
 
         Returns:
-            An :class:`~airflow_provider_mpi.mpioperator.tracker.MPIOperatorTracker`,
+            An :class:`~airflow_provider_mpi.mpioperator.tracker.sync.MPIOperatorTracker`,
             the same one on every call of this hook.
 
         Raises:
@@ -317,7 +317,7 @@ class MPIOperatorHook(BaseHook):
 
         Returns:
             An async context manager yielding an
-            :class:`~airflow_provider_mpi.mpioperator.async_tracker.AsyncMPIOperatorTracker`
+            :class:`~airflow_provider_mpi.mpioperator.tracker.aio.AsyncMPIOperatorTracker`
             and closing its client on exit.
         """
         return AsyncMPIOperatorHook(
@@ -334,7 +334,7 @@ class MPIOperatorHook(BaseHook):
 _ASYNC_CLIENT_MODULES = (
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.config",
-    "airflow_provider_mpi.mpioperator.async_tracker",
+    "airflow_provider_mpi.mpioperator.tracker.aio",
 )
 _preload_lock = threading.Lock()
 _preloaded = False
@@ -543,7 +543,7 @@ class AsyncMPIOperatorHook:
             InvalidArgumentError: the Kubernetes configuration cannot be loaded.
         """
         await preload_async_client_modules()  # off the event loop, once
-        from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+        from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
         extras = await self.connection_extras()
         namespace = str(

@@ -36,8 +36,8 @@ from airflow_provider_mpi.links import (
     format_job_url,
     job_link_url,
 )
-from airflow_provider_mpi.mpioperator.ids import parse_job_id
 from airflow_provider_mpi.mpioperator.labels import LABEL_TRY_NUMBER
+from airflow_provider_mpi.mpioperator.tracker.ids import parse_job_id
 from airflow_provider_mpi.operators import _output_log
 from airflow_provider_mpi.operators._base import END_STATES, MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
@@ -52,7 +52,7 @@ __all__ = ["ARRAY_ID_XCOM_KEY", "DeletePolicy", "MPIJobArrayOperator", "MPIJobOp
 ARRAY_ID_XCOM_KEY = "array_id"
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 
 @dataclass

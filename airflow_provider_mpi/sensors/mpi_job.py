@@ -28,7 +28,7 @@ from airflow_provider_mpi.hooks._compat import (
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTrigger,
     MPIJobTriggerEvent,

@@ -51,7 +51,7 @@ from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks.mpi_operator import AsyncMPIOperatorHook, KubeAccess
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 

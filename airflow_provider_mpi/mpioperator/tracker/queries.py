@@ -13,7 +13,7 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.labels import ANNOTATION_JOB_TEMPLATE, LABEL_ARRAY_ID
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_SUBMITTED_AT
 from airflow_provider_mpi.mpioperator.validation import label_value_error, qualified_name_error
 
 __all__ = [

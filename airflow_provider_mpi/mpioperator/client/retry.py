@@ -29,7 +29,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     TransientBackendError,
 )
 
-__all__ = ["RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry"]
+__all__ = ["RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry", "log_retry"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -213,7 +213,8 @@ class RetryState:
         self.expiries = 0
 
 
-def _log_retry(what: str, error: DRMAA2Error, delay: float, retry: int) -> None:
+def log_retry(what: str, error: DRMAA2Error, delay: float, retry: int) -> None:
+    """Log a failed attempt and the pause before the next (every retry loop says the same)."""
     log.warning("%s failed (%s); retry %d in %.2fs", what, error, retry, delay)
 
 
@@ -248,7 +249,7 @@ def call_with_retry(
             delay = state.next_delay(error, clock())
             if delay is None:
                 raise
-            _log_retry(what, error, delay, state.retries)
+            log_retry(what, error, delay, state.retries)
             sleep(delay)
 
 
@@ -283,5 +284,5 @@ async def acall_with_retry(
             delay = state.next_delay(error, clock())
             if delay is None:
                 raise
-            _log_retry(what, error, delay, state.retries)
+            log_retry(what, error, delay, state.retries)
             await sleep(delay)

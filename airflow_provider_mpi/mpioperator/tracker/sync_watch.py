@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
-from airflow_provider_mpi.mpioperator.api import MPIJobApi
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.waiting import Deadline
-from airflow_provider_mpi.mpioperator.watch_cursor import (
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.sync import MPIJobApi
+from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
     JobChange,
     Snapshot,
     WatchCursor,

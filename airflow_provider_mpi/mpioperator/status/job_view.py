@@ -19,8 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator import labels as keys
-from airflow_provider_mpi.mpioperator.events import EventType, job_events_from_k8s
-from airflow_provider_mpi.mpioperator.queries import (
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.status import (
+    job_id_of,
+    job_info_from_mpi_job,
+    job_state_from_mpi_job,
+)
+from airflow_provider_mpi.mpioperator.status.events import EventType, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.tracker.queries import (
     LABEL_JOB_ROLE,
     container_started,
     job_event_objects,
@@ -30,14 +36,9 @@ from airflow_provider_mpi.mpioperator.queries import (
     pods_selector,
     selector_from_labels,
 )
-from airflow_provider_mpi.mpioperator.status import (
-    job_id_of,
-    job_info_from_mpi_job,
-    job_state_from_mpi_job,
-)
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = ["describe_job", "describe_pods", "describe_row", "job_view", "jobs_table"]
 
@@ -228,18 +229,22 @@ def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) 
     namespace = namespace or tracker.namespace
     api = tracker.api
     mpijob = api.get_mpi_job(namespace, name, job_id=f"{namespace}/{name}")
-    pods: list[Mapping[str, Any]] = list(api.list_pods(namespace, pods_selector(name)))
-    events = api.list_events(namespace, field_selector=f"type={EventType.WARNING.value}")
+    pods: list[Mapping[str, Any]] = list(
+        rq.list_items(api.send(rq.list_pods(namespace, pods_selector(name))))
+    )
+    warnings = rq.list_events(namespace, field_selector=f"type={EventType.WARNING.value}")
+    events = rq.list_items(api.send(warnings))
     launcher = newest(p for p in pods if _role(p) == "launcher")
     log: list[str] = []
     if launcher is not None and container_started(launcher):
         try:
-            log = api.read_pod_log(
+            request = rq.read_pod_log(
                 namespace,
                 str(_map(launcher.get("metadata")).get("name")),
                 container=launcher_container(launcher),
                 tail_lines=tail_lines,
             )
+            log = str(api.send(request)).splitlines()
         except DRMAA2Error as exc:  # the log is a courtesy; the state matters more
             log = [f"(the launcher log could not be read: {exc})"]
     return describe_job(mpijob, pods, events, log)
