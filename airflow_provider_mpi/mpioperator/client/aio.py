@@ -17,11 +17,10 @@ from kubernetes_asyncio.client.rest import RESTResponse
 
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.descriptor import (
-    AUTH_SETTINGS,
     Read,
     Request,
+    call_kwargs,
     decode_json,
-    headers_of,
 )
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, acall_with_retry
 from airflow_provider_mpi.mpioperator.client.translate import translated
@@ -58,14 +57,7 @@ class AsyncMPIJobApi:
         with translated(not_found=request.not_found):
             return await _checked(
                 await self.api_client.call_api(
-                    request.path,
-                    request.verb.value,
-                    query_params=list(request.query),
-                    header_params=headers_of(request),
-                    body=request.body,
-                    auth_settings=AUTH_SETTINGS,
-                    _preload_content=False,
-                    _request_timeout=request.timeout,
+                    request.path, request.verb.value, **call_kwargs(request)
                 )
             )
 

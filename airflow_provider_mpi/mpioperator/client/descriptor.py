@@ -26,6 +26,7 @@ __all__ = [
     "Read",
     "Request",
     "Verb",
+    "call_kwargs",
     "decode_json",
     "headers_of",
     "query",
@@ -100,6 +101,22 @@ def headers_of(request: Request) -> dict[str, str]:
     """The headers of a request (both transports send the same)."""
     accept = "application/json" if request.read is Read.JSON else "*/*"
     return {"Accept": accept, "Content-Type": request.content_type}
+
+
+def call_kwargs(request: Request) -> dict[str, Any]:
+    """The keyword arguments of the clients' ``ApiClient.call_api`` for a request.
+
+    Both clients take the same: the answer is read raw (``_preload_content``
+    off) and parsed by the transport, with the request's own timeouts.
+    """
+    return {
+        "query_params": list(request.query),
+        "header_params": headers_of(request),
+        "body": request.body,
+        "auth_settings": AUTH_SETTINGS,
+        "_preload_content": False,
+        "_request_timeout": request.timeout,
+    }
 
 
 def decode_json(data: bytes | str) -> dict[str, Any]:

@@ -21,11 +21,10 @@ import kubernetes.client
 
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.descriptor import (
-    AUTH_SETTINGS,
     Read,
     Request,
+    call_kwargs,
     decode_json,
-    headers_of,
 )
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
 from airflow_provider_mpi.mpioperator.client.translate import translated
@@ -60,14 +59,7 @@ class MPIJobApi:
         """Send once; the raw response (a non-2xx answer raises, translated)."""
         with translated(not_found=request.not_found):
             return self.api_client.call_api(
-                request.path,
-                request.verb.value,
-                query_params=list(request.query),
-                header_params=headers_of(request),
-                body=request.body,
-                auth_settings=AUTH_SETTINGS,
-                _preload_content=False,
-                _request_timeout=request.timeout,
+                request.path, request.verb.value, **call_kwargs(request)
             )
 
     def _attempt(self, request: Request) -> bytes:
@@ -138,37 +130,3 @@ class MPIJobApi:
     ) -> dict[str, Any]:
         """Merge-patch an MPIJob; the patched object."""
         return decode_json(self._body(rq.patch_mpi_job(namespace, name, patch, job_id=job_id)))
-
-    def list_mpi_jobs(
-        self,
-        namespace: str,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """List MPIJobs: the items and the list's resourceVersion."""
-        request = rq.list_mpi_jobs(
-            namespace, label_selector=label_selector, field_selector=field_selector
-        )
-        body = decode_json(self._body(request))
-        return rq.list_items(body), rq.list_version(body)
-
-    def watch_mpi_jobs(
-        self,
-        namespace: str,
-        *,
-        resource_version: str,
-        timeout_seconds: int,
-        field_selector: str | None = None,
-        label_selector: str | None = None,
-    ) -> Iterator[bytes]:
-        """Open a watch on MPIJobs and yield its raw lines (a JSON event each)."""
-        return self.lines(
-            rq.watch_mpi_jobs(
-                namespace,
-                resource_version=resource_version,
-                timeout_seconds=timeout_seconds,
-                field_selector=field_selector,
-                label_selector=label_selector,
-            )
-        )

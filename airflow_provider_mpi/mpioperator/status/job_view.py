@@ -15,11 +15,12 @@ JSON-ready dicts, so the page, its JSON API and the tests share them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator import labels as keys
 from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
 from airflow_provider_mpi.mpioperator.status import (
     job_id_of,
     job_info_from_mpi_job,
@@ -37,8 +38,15 @@ from airflow_provider_mpi.mpioperator.tracker.queries import (
     selector_from_labels,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
+
+class _Tracker(Protocol):
+    """What :func:`job_view` and :func:`jobs_table` need of a tracker (the sync one fits)."""
+
+    namespace: str
+
+    @property
+    def api(self) -> SyncTransport: ...
+
 
 __all__ = ["describe_job", "describe_pods", "describe_row", "job_view", "jobs_table"]
 
@@ -210,7 +218,7 @@ def describe_row(mpijob: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) -> dict[str, Any]:
+def job_view(tracker: _Tracker, job_id: str, *, tail_lines: int = 50) -> dict[str, Any]:
     """Read and describe one job (four requests; three before its launcher started).
 
     Args:
@@ -228,7 +236,7 @@ def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) 
     namespace, _, name = job_id.rpartition("/")
     namespace = namespace or tracker.namespace
     api = tracker.api
-    mpijob = api.get_mpi_job(namespace, name, job_id=f"{namespace}/{name}")
+    mpijob = api.send(rq.get_mpi_job(namespace, name, job_id=f"{namespace}/{name}"))
     pods: list[Mapping[str, Any]] = list(
         rq.list_items(api.send(rq.list_pods(namespace, pods_selector(name))))
     )
@@ -251,7 +259,7 @@ def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) 
 
 
 def jobs_table(
-    tracker: MPIOperatorTracker, labels: Mapping[str, str], *, namespace: str | None = None
+    tracker: _Tracker, labels: Mapping[str, str], *, namespace: str | None = None
 ) -> list[dict[str, Any]]:
     """The jobs carrying all ``labels``, oldest first, as table rows (one request).
 
@@ -263,7 +271,8 @@ def jobs_table(
     Returns:
         :func:`describe_row` of each job.
     """
-    items, _ = tracker.api.list_mpi_jobs(
+    request = rq.list_mpi_jobs(
         namespace or tracker.namespace, label_selector=selector_from_labels(labels)
     )
+    items = rq.list_items(tracker.api.send(request))
     return [describe_row(job) for job in oldest_first(items)]

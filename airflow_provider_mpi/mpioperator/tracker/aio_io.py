@@ -24,8 +24,8 @@ from airflow_provider_mpi.drmaa2.errors import (
 )
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.client import requests as rq
-from airflow_provider_mpi.mpioperator.client.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, acall_with_retry
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport
 from airflow_provider_mpi.mpioperator.labels import LABEL_ARRAY_ID
 from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
 from airflow_provider_mpi.mpioperator.tracker.array_steps import (
@@ -35,9 +35,13 @@ from airflow_provider_mpi.mpioperator.tracker.array_steps import (
     remove_array,
 )
 from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
+from airflow_provider_mpi.mpioperator.tracker.observe import (
+    observe_array,
+    observe_job,
+    observe_task,
+)
 from airflow_provider_mpi.mpioperator.tracker.queries import container_started, launcher_container
 from airflow_provider_mpi.mpioperator.tracker.release import (
-    limited_array_of,
     single_wait_turn,
     turn_recheck_in,
 )
@@ -89,7 +93,7 @@ async def next_change(
 
 
 async def _create_task(
-    api: AsyncMPIJobApi, retry: RetryPolicy, task: dict[str, Any], gate: AsyncSubmitGate
+    api: AsyncTransport, retry: RetryPolicy, task: dict[str, Any], gate: AsyncSubmitGate
 ) -> None:
     job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
 
@@ -106,7 +110,7 @@ async def _create_task(
     await acall_with_retry(attempt, retry, what=f"create MPIJob {job_id}")
 
 
-async def create_tasks(api: AsyncMPIJobApi, retry: RetryPolicy, plan: ArrayPlan) -> None:
+async def create_tasks(api: AsyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> None:
     """Create the plan's missing tasks by a few senders; on a lasting failure, delete the array.
 
     Raises:
@@ -146,7 +150,7 @@ async def create_tasks(api: AsyncMPIJobApi, retry: RetryPolicy, plan: ArrayPlan)
 
 
 async def wait_job(
-    api: AsyncMPIJobApi,
+    api: AsyncTransport,
     ref: JobRef,
     deadline: Deadline,
     wanted: frozenset[JobState],
@@ -165,16 +169,9 @@ async def wait_job(
     array: str | None = None
     async with hub.subscribe(api, names=frozenset({ref.name})) as subscription:
         while not isinstance(item := await next_change(subscription, deadline), Quiet):
-            if isinstance(item, Snapshot):
-                seen = item.objects.get(ref.name)
-                array = limited_array_of(seen) if seen is not None else None
-                if array is not None:  # a task of a limited array: follow the array
-                    break
-                reached = waiter.observe(seen, as_of=item.resource_version)
-            elif item.name != ref.name:
-                continue
-            else:
-                reached = waiter.observe(None if item.deleted else item.object)
+            reached, array = observe_job(waiter, ref.name, item)
+            if array is not None:  # a task of a limited array: follow the array
+                break
             if reached is not None:
                 assert waiter.current is not None
                 return reached, waiter.current
@@ -186,7 +183,7 @@ async def wait_job(
 
 
 async def wait_array(
-    api: AsyncMPIJobApi,
+    api: AsyncTransport,
     ref: ArrayRef,
     deadline: Deadline,
     waiter: ArrayWaiter,
@@ -205,10 +202,7 @@ async def wait_array(
         scope = hub.subscribe(api, names=frozenset(job.name for job in ref.jobs))
     async with scope as subscription:
         while not isinstance(item := await next_change(subscription, deadline), Quiet):
-            if isinstance(item, Snapshot):
-                waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-            else:
-                waiter.observe(item.name, None if item.deleted else item.object)
+            observe_array(waiter, item)
             intent, _ = await run_async(release_step(ref.namespace, intent, waiter), api)
             if waiter.finished():
                 return waiter.states()
@@ -216,7 +210,7 @@ async def wait_array(
 
 
 async def wait_array_task(
-    api: AsyncMPIJobApi, ref: ArrayRef, name: str, deadline: Deadline, wanted: frozenset[JobState]
+    api: AsyncTransport, ref: ArrayRef, name: str, deadline: Deadline, wanted: frozenset[JobState]
 ) -> tuple[JobState, Mapping[str, Any]]:
     """Wait for one task of a limited array, releasing its held tasks meanwhile.
 
@@ -241,14 +235,8 @@ async def wait_array_task(
                 if deadline.expired(time.monotonic()):
                     break
                 reached = None
-            elif isinstance(item, Snapshot):
-                waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-                reached = target.observe(item.objects.get(name), as_of=item.resource_version)
             else:
-                waiter.observe(item.name, None if item.deleted else item.object)
-                reached = None
-                if item.name == name:
-                    reached = target.observe(None if item.deleted else item.object)
+                reached = observe_task(waiter, target, name, item)
             turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
             if turn:
                 intent, _ = await run_async(release_step(ref.namespace, intent, waiter), api)
@@ -263,7 +251,8 @@ async def wait_array_task(
 
 
 class _Tracker(Protocol):
-    api: AsyncMPIJobApi
+    @property
+    def api(self) -> AsyncTransport: ...
 
     async def wait(self, job_id: str, timeout: float | None, *states: JobState) -> JobState: ...
 

@@ -36,8 +36,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator.client.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
 from airflow_provider_mpi.mpioperator.tracker.shared_watch import SharedWatch, version_number
 from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS

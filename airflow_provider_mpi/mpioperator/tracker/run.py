@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, log_retry
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
 
 __all__ = [
-    "AsyncSender",
     "Gather",
     "Pause",
     "Step",
-    "SyncSender",
     "gather",
     "retrying",
     "run_async",
@@ -71,20 +70,6 @@ class Gather:
 Effect = Request | Pause | Gather
 #: A tracker operation: yields effects, receives their answers, returns a T.
 Step = Generator[Effect, Any, T]
-
-
-class SyncSender(Protocol):
-    """What :func:`run_sync` needs of a transport (:class:`~..client.sync.MPIJobApi`)."""
-
-    def send(self, request: Request) -> Any:
-        """Send a request and return its decoded answer."""
-
-
-class AsyncSender(Protocol):
-    """What :func:`run_async` needs of a transport (:class:`~..client.aio.AsyncMPIJobApi`)."""
-
-    def send(self, request: Request) -> Awaitable[Any]:
-        """Send a request and return its decoded answer."""
 
 
 def send(request: Request) -> Step[Any]:
@@ -132,7 +117,39 @@ def retrying(
             yield Pause(delay)
 
 
-def run_sync(step: Step[T], transport: SyncSender) -> T:
+def _resume(step: Step[T], answer: Any, error: DRMAA2Error | None) -> tuple[bool, Any]:
+    """Resume a step with its answer or error: ``(True, result)`` at its end, else the effect."""
+    try:
+        return False, (step.send(answer) if error is None else step.throw(error))
+    except StopIteration as stop:
+        return True, stop.value
+
+
+def _perform(effect: Effect, transport: SyncTransport) -> Any:
+    if isinstance(effect, Pause):
+        time.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Gather):
+        return [run_sync(each, transport) for each in effect.steps]
+    return transport.send(effect)
+
+
+async def _aperform(effect: Effect, transport: AsyncTransport) -> Any:
+    if isinstance(effect, Pause):
+        await asyncio.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Gather):
+        limit = asyncio.Semaphore(effect.limit)
+
+        async def one(step: Step[Any]) -> Any:
+            async with limit:
+                return await run_async(step, transport)
+
+        return list(await asyncio.gather(*(one(step) for step in effect.steps)))
+    return await transport.send(effect)
+
+
+def run_sync(step: Step[T], transport: SyncTransport) -> T:
     """Drive a step to its end over a synchronous transport (a Gather runs in order).
 
     Args:
@@ -147,24 +164,16 @@ def run_sync(step: Step[T], transport: SyncSender) -> T:
     """
     answer: Any = None
     error: DRMAA2Error | None = None
-    while True:
-        try:
-            effect = step.send(answer) if error is None else step.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+    while not (done := _resume(step, answer, error))[0]:
         answer, error = None, None
         try:
-            if isinstance(effect, Pause):
-                time.sleep(effect.seconds)
-            elif isinstance(effect, Gather):
-                answer = [run_sync(each, transport) for each in effect.steps]
-            else:
-                answer = transport.send(effect)
+            answer = _perform(done[1], transport)
         except DRMAA2Error as exc:
             error = exc
+    return done[1]  # type: ignore[no-any-return]
 
 
-async def run_async(step: Step[T], transport: AsyncSender) -> T:
+async def run_async(step: Step[T], transport: AsyncTransport) -> T:
     """Drive a step to its end over the asyncio transport (a Gather runs at once).
 
     Args:
@@ -179,28 +188,10 @@ async def run_async(step: Step[T], transport: AsyncSender) -> T:
     """
     answer: Any = None
     error: DRMAA2Error | None = None
-    while True:
-        try:
-            effect = step.send(answer) if error is None else step.throw(error)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+    while not (done := _resume(step, answer, error))[0]:
         answer, error = None, None
         try:
-            if isinstance(effect, Pause):
-                await asyncio.sleep(effect.seconds)
-            elif isinstance(effect, Gather):
-                answer = await _gather(effect, transport)
-            else:
-                answer = await transport.send(effect)
+            answer = await _aperform(done[1], transport)
         except DRMAA2Error as exc:
             error = exc
-
-
-async def _gather(effect: Gather, transport: AsyncSender) -> list[Any]:
-    limit = asyncio.Semaphore(effect.limit)
-
-    async def one(step: Step[Any]) -> Any:
-        async with limit:
-            return await run_async(step, transport)
-
-    return list(await asyncio.gather(*(one(step) for step in effect.steps)))
+    return done[1]  # type: ignore[no-any-return]

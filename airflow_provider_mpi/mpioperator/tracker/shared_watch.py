@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
-from airflow_provider_mpi.mpioperator.client.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, RetryState
 from airflow_provider_mpi.mpioperator.client.translate import translate_error
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
     JobChange,

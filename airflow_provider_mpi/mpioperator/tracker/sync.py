@@ -6,11 +6,10 @@ transport (:class:`~..client.sync.MPIJobApi`); :mod:`.aio` runs the same
 steps as coroutines. What is bound to threads and streams (waits, output,
 an array's creates from a thread pool) is in :mod:`.sync_io`.
 
-Reliability rules (see ``docs/tracker.md``): idempotent requests are retried
-under the :class:`~..client.retry.RetryPolicy`; a create is repeated only
-because the object's name and a submission token are chosen before the first
-attempt; waits follow a watch and survive dropped streams and ``410 Gone``;
-no exception of the Kubernetes client or its transport leaves this class.
+Reliability rules (``docs/tracker.md``): idempotent requests are retried; a
+create is repeated only because the name and a submission token are chosen
+before the first attempt; waits survive dropped streams and ``410 Gone``; no
+exception of the Kubernetes client or its transport leaves this class.
 """
 
 from __future__ import annotations
@@ -65,9 +64,8 @@ class MPIOperatorTracker:
         retry: the retry policy of idempotent requests.
 
     Raises:
-        InvalidArgumentError: a bad namespace, or ``install_operator`` without
-            a manifest.
-        InvalidArgumentError: the kubeconfig cannot be loaded (naming its source).
+        InvalidArgumentError: a bad namespace, ``install_operator`` without a
+            manifest, or a kubeconfig that cannot be loaded (naming its source).
         BackendError: no Kubernetes configuration at all.
 
     Example:
@@ -129,9 +127,6 @@ class MPIOperatorTracker:
         ``mpijob-<random>``), so a create whose answer was lost is repeated
         without making a second job.
 
-        Args:
-            template: the job template.
-
         Returns:
             The job ID ``"<namespace>/<name>"``.
 
@@ -154,8 +149,7 @@ class MPIOperatorTracker:
     def job_state(self, job_id: str) -> tuple[JobState, str]:
         """The job's DRMAA2 state and substate (from the MPIJob's conditions).
 
-        A poke on a task of a limited array that ended or is held releases
-        what ``max_parallel`` allows.
+        A poke on an ended or held task of a limited array releases what it allows.
 
         Returns:
             ``(state, substate)``.
@@ -218,8 +212,7 @@ class MPIOperatorTracker:
     def job_control(self, job_id: str, action: JobControlAction | str) -> None:
         """Terminate, suspend, resume, hold or release a job (see ``control.py``).
 
-        The decision is made on the job's state and applied only to the
-        version it was made on; a concurrent change makes it decide again.
+        Decided on the job's state, applied only to the version it was made on.
 
         Args:
             job_id: the job.
@@ -314,8 +307,7 @@ class MPIOperatorTracker:
             array_id: an ID from :meth:`add_array_job`, or the Go seed's JSON list.
 
         Returns:
-            Job IDs (a task not created yet is listed too: see
-            :meth:`complete_array_submission`).
+            Job IDs (a task not created yet too: see :meth:`complete_array_submission`).
 
         Raises:
             JobNotFoundError: no such array.
@@ -325,11 +317,7 @@ class MPIOperatorTracker:
     def find_arrays(self, labels: Mapping[str, str]) -> list[str]:
         """The arrays whose template carried all the given labels, oldest first.
 
-        Found by their owner objects, so an array whose submission stopped
-        before its first task is found too.
-
-        Returns:
-            Array job IDs.
+        Found by their owner objects: an array stopped before its first task is found too.
         """
         return self._run(array_steps.find_arrays(self.namespace, labels))
 

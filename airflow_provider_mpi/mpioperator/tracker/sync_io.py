@@ -25,7 +25,7 @@ from airflow_provider_mpi.drmaa2.errors import (
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
-from airflow_provider_mpi.mpioperator.client.sync import MPIJobApi
+from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
 from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
 from airflow_provider_mpi.mpioperator.tracker.array_steps import (
     existing_tasks,
@@ -34,13 +34,17 @@ from airflow_provider_mpi.mpioperator.tracker.array_steps import (
     remove_array,
 )
 from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
+from airflow_provider_mpi.mpioperator.tracker.observe import (
+    observe_array,
+    observe_job,
+    observe_task,
+)
 from airflow_provider_mpi.mpioperator.tracker.queries import (
     array_selector,
     container_started,
     launcher_container,
 )
 from airflow_provider_mpi.mpioperator.tracker.release import (
-    limited_array_of,
     single_wait_turn,
     turn_recheck_in,
 )
@@ -56,7 +60,6 @@ from airflow_provider_mpi.mpioperator.tracker.submit_window import (
 from airflow_provider_mpi.mpioperator.tracker.sync_watch import watch_mpi_jobs
 from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter, JobWaiter
 from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
-from airflow_provider_mpi.mpioperator.tracker.watch_cursor import Snapshot
 
 __all__ = [
     "ARRAY_SUBMIT_WORKERS",
@@ -72,7 +75,7 @@ __all__ = [
 ARRAY_SUBMIT_WORKERS = MAX_WINDOW
 
 
-def _submit_workers(api: MPIJobApi) -> int:
+def _submit_workers(api: SyncTransport) -> int:
     """Threads for creates: no more than the client keeps connections.
 
     A thread beyond urllib3's pool size would open (and discard) a new TLS
@@ -86,7 +89,7 @@ def _submit_workers(api: MPIJobApi) -> int:
 
 
 def _create_task(
-    api: MPIJobApi, retry: RetryPolicy, task: dict[str, Any], gate: SubmitGate
+    api: SyncTransport, retry: RetryPolicy, task: dict[str, Any], gate: SubmitGate
 ) -> None:
     job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
 
@@ -103,7 +106,7 @@ def _create_task(
     call_with_retry(attempt, retry, what=f"create MPIJob {job_id}")
 
 
-def create_tasks(api: MPIJobApi, retry: RetryPolicy, plan: ArrayPlan) -> None:
+def create_tasks(api: SyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> None:
     """Create the plan's missing tasks from a thread pool; on a lasting failure, delete the array.
 
     Raises:
@@ -141,7 +144,7 @@ def create_tasks(api: MPIJobApi, retry: RetryPolicy, plan: ArrayPlan) -> None:
 
 
 def wait_array(
-    api: MPIJobApi,
+    api: SyncTransport,
     retry: RetryPolicy,
     ref: ArrayRef,
     deadline: Deadline,
@@ -156,10 +159,7 @@ def wait_array(
     """
     selector = array_selector(ref.name) if ref.name is not None else None
     for item in watch_mpi_jobs(api, ref.namespace, deadline, retry=retry, label_selector=selector):
-        if isinstance(item, Snapshot):
-            waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-        else:
-            waiter.observe(item.name, None if item.deleted else item.object)
+        observe_array(waiter, item)
         intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
         if waiter.finished():
             return waiter.states()
@@ -167,7 +167,7 @@ def wait_array(
 
 
 def wait_array_task(
-    api: MPIJobApi,
+    api: SyncTransport,
     retry: RetryPolicy,
     ref: ArrayRef,
     name: str,
@@ -194,14 +194,7 @@ def wait_array_task(
         for item in watch_mpi_jobs(
             api, ref.namespace, window, retry=retry, label_selector=selector
         ):
-            if isinstance(item, Snapshot):
-                waiter.snapshot(item.objects.values(), as_of=item.resource_version)
-                reached = target.observe(item.objects.get(name), as_of=item.resource_version)
-            else:
-                waiter.observe(item.name, None if item.deleted else item.object)
-                reached = None
-                if item.name == name:
-                    reached = target.observe(None if item.deleted else item.object)
+            reached = observe_task(waiter, target, name, item)
             turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
             if turn:
                 intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
@@ -214,7 +207,7 @@ def wait_array_task(
 
 
 def wait_job(
-    api: MPIJobApi,
+    api: SyncTransport,
     retry: RetryPolicy,
     ref: JobRef,
     deadline: Deadline,
@@ -234,16 +227,9 @@ def wait_job(
     for item in watch_mpi_jobs(
         api, ref.namespace, deadline, retry=retry, field_selector=f"metadata.name={ref.name}"
     ):
-        if isinstance(item, Snapshot):
-            seen = item.objects.get(ref.name)
-            array = limited_array_of(seen) if seen is not None else None
-            if array is not None:  # a task of a limited array: follow the whole array
-                break
-            reached = waiter.observe(seen, as_of=item.resource_version)
-        elif item.name != ref.name:
-            continue
-        else:
-            reached = waiter.observe(None if item.deleted else item.object)
+        reached, array = observe_job(waiter, ref.name, item)
+        if array is not None:  # a task of a limited array: follow the whole array
+            break
         if reached is not None:
             return reached
     if array is not None:
@@ -254,7 +240,8 @@ def wait_job(
 
 
 class _Tracker(Protocol):
-    api: MPIJobApi
+    @property
+    def api(self) -> SyncTransport: ...
 
     def wait(self, job_id: str, timeout: float | None, *states: JobState) -> JobState: ...
 

@@ -37,8 +37,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator.client.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.tracker.shared_watch import SharedWatch, cluster_key
 from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
