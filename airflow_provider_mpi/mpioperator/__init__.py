@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         get_labels_extension,
         set_labels_extension,
     )
+    from airflow_provider_mpi.mpioperator.quantity import parse_quantity
     from airflow_provider_mpi.mpioperator.status import (
         LAUNCHER_FAILED,
         SubState,
@@ -104,6 +105,7 @@ _LAZY: dict[str, str] = {
     "set_worker_command_extension": "airflow_provider_mpi.mpioperator.extensions",
     "set_worker_resource_requests_extension": "airflow_provider_mpi.mpioperator.extensions",
     "get_labels_extension": "airflow_provider_mpi.mpioperator.k8s_extensions",
+    "parse_quantity": "airflow_provider_mpi.mpioperator.quantity",
     "set_labels_extension": "airflow_provider_mpi.mpioperator.k8s_extensions",
     # MPIJob -> DRMAA2 state, JobInfo, events (pure)
     "LAUNCHER_FAILED": "airflow_provider_mpi.mpioperator.status",
@@ -163,6 +165,7 @@ __all__ = [
     "new_mpi_job",
     "parse_array_id",
     "parse_job_id",
+    "parse_quantity",
     "parse_substate",
     "set_labels_extension",
     "set_mpi_implementation_extension",

@@ -174,17 +174,10 @@ def run_sync(step: Step[T], transport: SyncTransport) -> T:
 
 
 async def run_async(step: Step[T], transport: AsyncTransport) -> T:
-    """Drive a step to its end over the asyncio transport (a Gather runs at once).
+    """Drive a step to its end over the asyncio transport, as :func:`run_sync` does.
 
-    Args:
-        step: the step.
-        transport: sends its requests.
-
-    Returns:
-        The step's result.
-
-    Raises:
-        DRMAA2Error: what the step let through.
+    Only the sending differs: requests and pauses are awaited, and the steps
+    of a :class:`Gather` run at once (at most its ``limit`` in flight).
     """
     answer: Any = None
     error: DRMAA2Error | None = None
