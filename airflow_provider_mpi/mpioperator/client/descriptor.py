@@ -98,9 +98,12 @@ AUTH_SETTINGS = ["BearerToken"]
 
 
 def headers_of(request: Request) -> dict[str, str]:
-    """The headers of a request (both transports send the same)."""
-    accept = "application/json" if request.read is Read.JSON else "*/*"
-    return {"Accept": accept, "Content-Type": request.content_type}
+    """The headers of a request (both transports send the same).
+
+    JSON is asked for everywhere, as the generated clients do (a log is text
+    whatever is asked, and a watch streams JSON events).
+    """
+    return {"Accept": JSON, "Content-Type": request.content_type}
 
 
 def call_kwargs(request: Request) -> dict[str, Any]:
