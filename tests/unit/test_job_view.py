@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airflow_provider_mpi.mpioperator import labels as keys
-from airflow_provider_mpi.mpioperator.status.job_view import (
+from airflow_provider_mpi.mpioperator.tracker.job_view import (
     describe_conditions,
     describe_job,
     describe_pods,

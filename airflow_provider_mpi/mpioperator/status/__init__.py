@@ -2,8 +2,7 @@
 
 - :mod:`.state`: MPIJob conditions (+ events) -> DRMAA2 state and substate;
 - :mod:`.info`: MPIJob + pods -> :class:`~airflow_provider_mpi.drmaa2.info.JobInfo`;
-- :mod:`.events`: Kubernetes events -> :class:`~.events.JobEvent`;
-- :mod:`.job_view`: the run page's view of one job.
+- :mod:`.events`: Kubernetes events -> :class:`~.events.JobEvent`.
 
 The mapping's names are exported here (``from ...mpioperator.status import
 job_info_from_mpi_job``). No client library is imported.

@@ -11,7 +11,8 @@
   :mod:`.waiting`, :mod:`.waiters`, :mod:`.watch_cursor`;
 - waiting: :mod:`.sync_watch` (one watch per sync wait) and the shared
   watches of the event loop (:mod:`.shared_watch`, :mod:`.watch_hub`,
-  :mod:`.pod_hub`); :mod:`.submit_window` paces an array's creates.
+  :mod:`.pod_hub`); :mod:`.submit_window` paces an array's creates;
+- :mod:`.job_view`: the run page's view of a job (read through the transport).
 
 This package's ``__init__`` imports nothing, so its pure modules stay pure;
 import the trackers from :mod:`airflow_provider_mpi.mpioperator`.
