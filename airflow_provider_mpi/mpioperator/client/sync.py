@@ -82,14 +82,14 @@ class MPIJobApi:
             request: the request; its ``read`` says what comes back.
 
         Returns:
-            The JSON object (``Read.JSON``), the text (``Read.TEXT``), or an
-            iterator of raw lines (``Read.LINES``, see :meth:`lines`).
+            The JSON object (``Read.JSON``) or the text (``Read.TEXT``).
 
         Raises:
             DRMAA2Error: the translated error.
+            ValueError: a streamed request (``Read.LINES``: use :meth:`lines`).
         """
         if request.read is Read.LINES:
-            return self.lines(request)
+            raise ValueError("a streamed request is opened with lines()")
         data = self._body(request)
         if request.read is Read.TEXT:
             return data.decode("utf-8", errors="replace")
