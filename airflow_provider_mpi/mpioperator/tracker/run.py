@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, log_retry
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, pause_or_raise
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
 
 __all__ = [
@@ -110,11 +110,7 @@ def retrying(
         try:
             return (yield from make())
         except DRMAA2Error as error:
-            delay = state.next_delay(error, clock())
-            if delay is None:
-                raise
-            log_retry(what, error, delay, state.retries)
-            yield Pause(delay)
+            yield Pause(pause_or_raise(state, error, clock(), what))
 
 
 def _resume(step: Step[T], answer: Any, error: DRMAA2Error | None) -> tuple[bool, Any]:
