@@ -21,7 +21,7 @@ from airflow.sdk import BaseOperatorLink, conf
 from airflow.sdk.bases.xcom import BaseXCom
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
-from airflow_provider_mpi.mpioperator.ids import parse_job_id
+from airflow_provider_mpi.mpioperator.tracker.ids import parse_job_id
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator

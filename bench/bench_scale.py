@@ -100,7 +100,7 @@ async def run(
     from kubernetes_asyncio import config
 
     from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker, JobPodHub, JobWatchHub
-    from airflow_provider_mpi.mpioperator.hub_gc import HUB_GC, HUB_GC_ENV
+    from airflow_provider_mpi.mpioperator.tracker.hub_gc import HUB_GC, HUB_GC_ENV
 
     if gc_mode == "hub":
         os.environ.pop(HUB_GC_ENV, None)

@@ -326,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.n, args.window, args.end_cap, args.ending = [50, 200], 10.0, 20.0, 20
 
-    retry_log = logging.getLogger("airflow_provider_mpi.mpioperator.retry")
+    retry_log = logging.getLogger("airflow_provider_mpi.mpioperator.client.retry")
     retry_log.addHandler(RETRIES)
     retry_log.propagate = False
     # The cncf triggers log every poll (thousands of lines), through stdlib

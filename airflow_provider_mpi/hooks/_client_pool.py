@@ -18,7 +18,7 @@ client:
   nothing outlives the triggers that use it; the next user builds a new one;
 - concurrent first users wait for one build; a failed build is not kept.
 
-The :class:`~airflow_provider_mpi.mpioperator.watch_hub.JobWatchHub` keeps
+The :class:`~airflow_provider_mpi.mpioperator.tracker.watch_hub.JobWatchHub` keeps
 its stream on a client while any waiter on that same client still waits, and
 moves it before the last one leaves, so a shared client is never closed
 under the stream.

@@ -32,7 +32,7 @@ from airflow_provider_mpi.hooks._kube_config import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
 __all__ = ["AsyncMPIOperatorHook", "preload_async_client_modules"]
 
@@ -42,7 +42,7 @@ _ASYNC_CLIENT_MODULES = (
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.config",
     "airflow_provider_mpi.hooks._async_client",
-    "airflow_provider_mpi.mpioperator.async_tracker",
+    "airflow_provider_mpi.mpioperator.tracker.aio",
 )
 _preload_lock = threading.Lock()
 _preloaded = False
@@ -169,7 +169,7 @@ class AsyncMPIOperatorHook:
         """
         await preload_async_client_modules()  # off the event loop, once
         from airflow_provider_mpi.hooks import _async_client
-        from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+        from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
         access = await self.cluster_access()
 

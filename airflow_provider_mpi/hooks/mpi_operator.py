@@ -55,8 +55,8 @@ from airflow_provider_mpi.hooks._kube_config import (
 from airflow_provider_mpi.hooks.async_mpi_operator import AsyncMPIOperatorHook
 
 if TYPE_CHECKING:  # imported when used: DAG files importing operators stay light
-    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = [
     "DEFAULT_NAMESPACE",
@@ -168,7 +168,7 @@ class MPIOperatorHook(BaseHook):
     @cached_property
     def tracker(self) -> MPIOperatorTracker:
         """The tracker over the connection's cluster (built once per hook)."""
-        from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+        from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
         try:
             api_client = self.kubernetes_hook.get_conn()
@@ -188,7 +188,7 @@ class MPIOperatorHook(BaseHook):
         """Return the tracker over the connection's cluster.
 
         Returns:
-            An :class:`~airflow_provider_mpi.mpioperator.tracker.MPIOperatorTracker`,
+            An :class:`~airflow_provider_mpi.mpioperator.tracker.sync.MPIOperatorTracker`,
             the same one on every call of this hook.
 
         Raises:
@@ -303,7 +303,7 @@ class MPIOperatorHook(BaseHook):
 
         Returns:
             An async context manager yielding an
-            :class:`~airflow_provider_mpi.mpioperator.async_tracker.AsyncMPIOperatorTracker`
+            :class:`~airflow_provider_mpi.mpioperator.tracker.aio.AsyncMPIOperatorTracker`
             and closing its client on exit.
         """
         return AsyncMPIOperatorHook(self.conn_id, **asdict(self.overrides)).get_tracker()

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator.ids import parse_job_id
 from airflow_provider_mpi.mpioperator.names import ANNOTATION_LINES_LOGGED
+from airflow_provider_mpi.mpioperator.tracker.ids import parse_job_id
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = [
     "ANNOTATION_LINES_LOGGED",

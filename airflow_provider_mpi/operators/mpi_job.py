@@ -33,7 +33,7 @@ from airflow_provider_mpi.links import (
     MPIJobLink,
     format_job_url,
 )
-from airflow_provider_mpi.mpioperator.reattach import reattach_job
+from airflow_provider_mpi.mpioperator.tracker.reattach import reattach_job
 from airflow_provider_mpi.operators import _output_log
 from airflow_provider_mpi.operators._base import MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
@@ -43,7 +43,7 @@ from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTrigg
 __all__ = ["ARRAY_ID_XCOM_KEY", "DeletePolicy", "MPIJobArrayOperator", "MPIJobOperator"]
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 
 @dataclass

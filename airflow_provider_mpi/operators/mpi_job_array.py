@@ -2,7 +2,7 @@
 
 Like :class:`~airflow_provider_mpi.operators.mpi_job.MPIJobOperator` it is
 thin: the tracker submits, completes and follows the array, and
-:mod:`airflow_provider_mpi.mpioperator.reattach` decides what a retry does
+:mod:`airflow_provider_mpi.mpioperator.tracker.reattach` decides what a retry does
 with the array of an earlier try. Importable from ``operators.mpi_job`` too.
 """
 
@@ -20,7 +20,7 @@ from airflow_provider_mpi.hooks._compat import AirflowException
 from airflow_provider_mpi.links import (
     MPIJobLink,
 )
-from airflow_provider_mpi.mpioperator.reattach import reattach_array
+from airflow_provider_mpi.mpioperator.tracker.reattach import reattach_array
 from airflow_provider_mpi.operators._base import MPIJobOperatorBase
 from airflow_provider_mpi.operators._labels import AirflowJobIdentity
 from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTriggerStatus

@@ -20,8 +20,8 @@ from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY
 from airflow_provider_mpi.mpioperator import names as keys
-from airflow_provider_mpi.mpioperator.job_view import job_view, jobs_table
-from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+from airflow_provider_mpi.mpioperator.tracker.job_view import job_view, jobs_table
+from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 from airflow_provider_mpi.operators._labels import safe_label_value
 
 __all__ = ["JobNotShownError", "MPIJobsReader", "TaskKey", "XComReader", "database_xcoms"]
@@ -125,7 +125,7 @@ class MPIJobsReader:
             tail_lines: launcher log lines.
 
         Returns:
-            :func:`~airflow_provider_mpi.mpioperator.job_view.job_view` of the job.
+            :func:`~airflow_provider_mpi.mpioperator.tracker.job_view.job_view` of the job.
 
         Raises:
             JobNotShownError: the task pushed no job, or the job is not this run's.

@@ -30,7 +30,7 @@ from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTrigg
 from airflow_provider_mpi.triggers.mpi_job import MPIJobTrigger
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = ["MPIJobSensor"]
 

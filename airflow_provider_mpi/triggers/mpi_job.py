@@ -60,7 +60,7 @@ from airflow_provider_mpi.triggers._event import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 

@@ -22,8 +22,8 @@ from airflow_provider_mpi.mpioperator import (
     MPIOperatorTracker,
     RetryPolicy,
 )
-from airflow_provider_mpi.mpioperator.array_owner import REPAIR_GRACE
 from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.tracker.array_owner import REPAIR_GRACE
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Verb
 from airflow_provider_mpi.testing.store import WatchEvent

@@ -137,33 +137,29 @@ async def test_failed_array_submission_leaves_nothing_behind(
 
 
 class LosesAnswers:
-    """Stands in for the async ``CustomObjectsApi``: served, then the answer is lost."""
+    """Stands in for the async ``ApiClient``: a request is served, then its answer is lost."""
 
-    def __init__(self, real: Any, method: str, times: int) -> None:
-        self._real, self._method, self.remaining = real, method, times
+    def __init__(self, real: Any, verb: str, times: int) -> None:
+        self._real, self._verb, self.remaining = real, verb, times
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(self._real, name)
-        if name != self._method:
-            return method
+        return getattr(self._real, name)
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            result = await method(*args, **kwargs)
-            if self.remaining > 0:
-                self.remaining -= 1
-                await result.read()
-                result.release()
-                raise aiohttp.ServerDisconnectedError()
-            return result
-
-        return call
+    async def call_api(self, path: str, verb: str, *args: Any, **kwargs: Any) -> Any:
+        result = await self._real.call_api(path, verb, *args, **kwargs)
+        if self.remaining > 0 and verb == self._verb and "/mpijobs" in path:
+            self.remaining -= 1
+            await result.read()
+            result.release()
+            raise aiohttp.ServerDisconnectedError()
+        return result
 
 
 @pytest.mark.emulator_only("counts requests")
 async def test_lost_create_answer_makes_one_job(
     tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
 ) -> None:
-    tracker.api.custom = LosesAnswers(tracker.api.custom, "create_namespaced_custom_object", 1)
+    tracker.api.api_client = LosesAnswers(tracker.api.api_client, "POST", 1)
     job_id = await tracker.add_job(template())
     assert mpijob_names(mpi_cluster) == [job_id.split("/")[1]]
     assert mpi_cluster.requests.count(Verb.CREATE, "mpijobs") == 2

@@ -15,7 +15,7 @@ import yaml
 
 from airflow_provider_mpi.drmaa2 import BackendError, InvalidArgumentError
 from airflow_provider_mpi.mpioperator import MPIOperatorTracker, install_mpi_operator
-from airflow_provider_mpi.mpioperator.install import load_manifest, order_for_apply
+from airflow_provider_mpi.mpioperator.tracker.install import load_manifest, order_for_apply
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.cluster import mpijob_crd
 

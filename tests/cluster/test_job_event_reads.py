@@ -14,8 +14,8 @@ import pytest
 
 from airflow_provider_mpi.drmaa2 import JobState
 from airflow_provider_mpi.mpioperator import MPIOperatorTracker
-from airflow_provider_mpi.mpioperator.async_tracker import AsyncMPIOperatorTracker
-from airflow_provider_mpi.mpioperator.submission import prepare_job
+from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
+from airflow_provider_mpi.mpioperator.tracker.submission import prepare_job
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults.counters import Verb
 from airflow_provider_mpi.testing.store import Store

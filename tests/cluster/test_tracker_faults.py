@@ -28,30 +28,39 @@ S = JobState
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.1, total_timeout=20)
 
 
+#: The request of each generated-client method these tests lose the answer of.
+MPIJOB_VERBS = {
+    "create_namespaced_custom_object": "POST",
+    "patch_namespaced_custom_object": "PATCH",
+    "delete_namespaced_custom_object": "DELETE",
+}
+
+
 class LosesAnswers:
-    """Stands in for ``CustomObjectsApi``: the request is served, then its answer is lost."""
+    """Stands in for the ``ApiClient``: an MPIJob request is served, then its answer is lost.
+
+    ``methods`` counts, per request kind (named by the generated client's
+    method), how many answers are still to lose.
+    """
 
     def __init__(self, real: Any, methods: dict[str, int]) -> None:
         self._real = real
         self.remaining = dict(methods)  # method name -> answers still to lose
 
     def __getattr__(self, name: str) -> Any:
-        method = getattr(self._real, name)
-        if name not in self.remaining:
-            return method
+        return getattr(self._real, name)
 
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = method(*args, **kwargs)
-            if self.remaining[name] > 0:
+    def call_api(self, path: str, verb: str, *args: Any, **kwargs: Any) -> Any:
+        result = self._real.call_api(path, verb, *args, **kwargs)
+        for name, left in self.remaining.items():
+            if left > 0 and MPIJOB_VERBS[name] == verb and "/mpijobs" in path:
                 self.remaining[name] -= 1
                 if hasattr(result, "release_conn"):
                     _ = result.data  # the answer arrived; the client never sees it
                     result.release_conn()
                 reset = ConnectionResetError(104, "Connection reset by peer")
                 raise urllib3.exceptions.ProtocolError("Connection aborted.", reset)
-            return result
-
-        return call
+        return result
 
 
 @pytest.fixture
@@ -60,8 +69,8 @@ def tracker(mpi_cluster: MPICluster) -> MPIOperatorTracker:
 
 
 def lose_answers(tracker: MPIOperatorTracker, **methods: int) -> LosesAnswers:
-    lossy = LosesAnswers(tracker.api.custom, methods)
-    tracker.api.custom = lossy
+    lossy = LosesAnswers(tracker.api.api_client, methods)
+    tracker.api.api_client = lossy
     return lossy
 
 

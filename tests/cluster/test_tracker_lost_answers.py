@@ -20,8 +20,8 @@ from airflow_provider_mpi.mpioperator import (
     MPIOperatorTracker,
     RetryPolicy,
 )
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMISSION, prepare_job
-from airflow_provider_mpi.mpioperator.tracker_arrays import ARRAY_SUBMIT_WORKERS
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_SUBMISSION, prepare_job
+from airflow_provider_mpi.mpioperator.tracker.sync_io import ARRAY_SUBMIT_WORKERS
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.faults import Fault, FaultInjector, Verb
 from tests.cluster.tracker_support import mpijob, mpijob_names, pods, template

@@ -66,7 +66,7 @@ def test_retry_follows_the_running_job(
     logged = capfd.readouterr()
     assert f"Reattaching to MPIJob {jobs[0]}, submitted by try 1 of this task" in (
         logged.out + logged.err
-    )  # the task log says so (mpioperator/reattach.py decides, the operator logs)
+    )  # the task log says so (mpioperator/tracker/reattach.py decides, the operator logs)
 
 
 @pytest.mark.emulator_only("injects faults")

@@ -8,7 +8,8 @@ import pytest
 
 from airflow_provider_mpi.drmaa2 import JobTemplate
 from airflow_provider_mpi.drmaa2.errors import ConflictError
-from airflow_provider_mpi.mpioperator.array_owner import (
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID
+from airflow_provider_mpi.mpioperator.tracker.array_owner import (
     ArrayIntent,
     intent_conflict,
     intent_hash,
@@ -17,8 +18,7 @@ from airflow_provider_mpi.mpioperator.array_owner import (
     owner_reference,
     read_intent,
 )
-from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID
-from airflow_provider_mpi.mpioperator.submission import (
+from airflow_provider_mpi.mpioperator.tracker.submission import (
     ANNOTATION_SUBMISSION,
     adopt_intent,
     prepare_array,

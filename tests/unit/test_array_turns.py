@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import JobState
-from airflow_provider_mpi.mpioperator.array_owner import ArrayIntent
 from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_TASK_ID
-from airflow_provider_mpi.mpioperator.tracker_array_release import (
+from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
+from airflow_provider_mpi.mpioperator.tracker.release import (
     STEP_DEFERRAL,
     single_wait_turn,
 )
-from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter
+from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter
 
 INTENT = ArrayIntent("a", "ns", 1, 5, 1, 2, "h", "tok", "{}", mark=2, moved_at=0.0)
 NAMES = INTENT.task_names

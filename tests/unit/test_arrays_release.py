@@ -4,7 +4,8 @@ import pytest
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.arrays import (
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
+from airflow_provider_mpi.mpioperator.tracker.arrays import (
     TaskStatus,
     array_task_labels,
     held_at_submission,
@@ -12,7 +13,6 @@ from airflow_provider_mpi.mpioperator.arrays import (
     task_id_of,
     tasks_to_release,
 )
-from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
 
 S = JobState
 CODES = {

@@ -4,13 +4,13 @@ import pytest
 
 from airflow_provider_mpi.drmaa2.errors import InvalidStateError
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
-from airflow_provider_mpi.mpioperator.control import (
+from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, ANNOTATION_TERMINATED
+from airflow_provider_mpi.mpioperator.tracker.control import (
     ALLOWED_STATES,
     control_applied,
     control_patch,
     release_patch,
 )
-from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, ANNOTATION_TERMINATED
 
 A = JobControlAction
 S = JobState

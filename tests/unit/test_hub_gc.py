@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from airflow_provider_mpi.mpioperator.hub_gc import HUB_GC_ENV, HubGC, compact
+from airflow_provider_mpi.mpioperator.tracker.hub_gc import HUB_GC_ENV, HubGC, compact
 
 QUIET = 0.01
 

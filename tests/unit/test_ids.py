@@ -5,7 +5,7 @@ import re
 import pytest
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
-from airflow_provider_mpi.mpioperator.ids import (
+from airflow_provider_mpi.mpioperator.tracker.ids import (
     ArrayRef,
     JobRef,
     format_job_id,

@@ -4,7 +4,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from airflow_provider_mpi.mpioperator.events import JobEvent, job_events_from_k8s, parse_timestamp
+from airflow_provider_mpi.mpioperator.status.events import (
+    JobEvent,
+    job_events_from_k8s,
+    parse_timestamp,
+)
 
 
 def event(

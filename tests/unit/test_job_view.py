@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from airflow_provider_mpi.mpioperator import names as keys
-from airflow_provider_mpi.mpioperator.job_view import (
+from airflow_provider_mpi.mpioperator.tracker.job_view import (
     describe_conditions,
     describe_job,
     describe_pods,
     describe_row,
 )
-from airflow_provider_mpi.mpioperator.queries import LABEL_JOB_ROLE
+from airflow_provider_mpi.mpioperator.tracker.queries import LABEL_JOB_ROLE
 
 
 def _pod(name: str, role: str, phase: str, node: str = "", **state: object) -> dict[str, object]:

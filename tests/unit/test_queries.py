@@ -7,7 +7,7 @@ import pytest
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.names import ANNOTATION_JOB_TEMPLATE
-from airflow_provider_mpi.mpioperator.queries import (
+from airflow_provider_mpi.mpioperator.tracker.queries import (
     container_started,
     event_selector,
     job_categories,
@@ -21,7 +21,7 @@ from airflow_provider_mpi.mpioperator.queries import (
     oldest_first,
     selector_from_labels,
 )
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_SUBMITTED_AT
 
 
 def meta(name: str, created: str, submitted: str | None = None) -> dict[str, Any]:

@@ -6,9 +6,9 @@ import pytest
 
 from airflow_provider_mpi.drmaa2 import JobState
 from airflow_provider_mpi.drmaa2.arrays import failed_tasks
-from airflow_provider_mpi.mpioperator.job_view import describe_row
 from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID, LABEL_TRY_NUMBER
-from airflow_provider_mpi.mpioperator.reattach import (
+from airflow_provider_mpi.mpioperator.tracker.job_view import describe_row
+from airflow_provider_mpi.mpioperator.tracker.reattach import (
     EarlierJob,
     ReattachAction,
     array_of_task,

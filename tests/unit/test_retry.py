@@ -13,7 +13,11 @@ from airflow_provider_mpi.drmaa2.errors import (
     JobNotFoundError,
     TransientBackendError,
 )
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy, acall_with_retry, call_with_retry
+from airflow_provider_mpi.mpioperator.client.retry import (
+    RetryPolicy,
+    acall_with_retry,
+    call_with_retry,
+)
 
 NO_JITTER = RetryPolicy(
     max_attempts=5,

@@ -17,7 +17,7 @@ from airflow_provider_mpi.mpioperator.names import (
     LABEL_ARRAY_ID,
     LABEL_TASK_ID,
 )
-from airflow_provider_mpi.mpioperator.submission import (
+from airflow_provider_mpi.mpioperator.tracker.submission import (
     ANNOTATION_MAX_PARALLEL,
     ANNOTATION_SUBMISSION,
     array_failure,

@@ -6,7 +6,11 @@ import asyncio
 import threading
 import time
 
-from airflow_provider_mpi.mpioperator.submit_window import AimdWindow, AsyncSubmitGate, SubmitGate
+from airflow_provider_mpi.mpioperator.tracker.submit_window import (
+    AimdWindow,
+    AsyncSubmitGate,
+    SubmitGate,
+)
 
 
 def test_additive_increase_multiplicative_decrease() -> None:

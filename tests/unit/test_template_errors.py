@@ -13,7 +13,6 @@ from airflow_provider_mpi.drmaa2.errors import (
     UnsupportedAttributeError,
     shorten,
 )
-from airflow_provider_mpi.mpioperator.submission import prepare_array, prepare_job
 from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
 from airflow_provider_mpi.mpioperator.template.limits import (
     ANNOTATIONS_MAX_BYTES,
@@ -22,6 +21,7 @@ from airflow_provider_mpi.mpioperator.template.limits import (
     neutralized,
     size_errors,
 )
+from airflow_provider_mpi.mpioperator.tracker.submission import prepare_array, prepare_job
 from airflow_provider_mpi.testing.malformed import (
     MISTAKES,
     base_template_kwargs,

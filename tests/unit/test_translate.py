@@ -23,7 +23,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     JobNotFoundError,
     TransientBackendError,
 )
-from airflow_provider_mpi.mpioperator.translate import (
+from airflow_provider_mpi.mpioperator.client.translate import (
     ResourceExpiredError,
     parse_retry_after,
     translate_error,

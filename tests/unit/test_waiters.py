@@ -7,9 +7,9 @@ import pytest
 from airflow_provider_mpi.drmaa2.errors import InvalidStateError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.names import ANNOTATION_HELD, LABEL_ARRAY_ID, LABEL_TASK_ID
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_MAX_PARALLEL
-from airflow_provider_mpi.mpioperator.waiters import ArrayWaiter, JobWaiter, is_newer
-from airflow_provider_mpi.mpioperator.waiting import END_STATES
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_MAX_PARALLEL
+from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter, JobWaiter, is_newer
+from airflow_provider_mpi.mpioperator.tracker.waiting import END_STATES
 
 S = JobState
 CONDITION = {"running": "Running", "done": "Succeeded", "failed": "Failed"}

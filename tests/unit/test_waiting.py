@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.waiting import (
+from airflow_provider_mpi.mpioperator.tracker.waiting import (
     END_STATES,
     Deadline,
     WaitOutcome,

@@ -10,8 +10,8 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     TransientBackendError,
 )
-from airflow_provider_mpi.mpioperator.translate import ResourceExpiredError
-from airflow_provider_mpi.mpioperator.watch_cursor import (
+from airflow_provider_mpi.mpioperator.client.translate import ResourceExpiredError
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
     Snapshot,
     WatchCursor,
     WatchEventType,

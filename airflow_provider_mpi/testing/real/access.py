@@ -1,8 +1,8 @@
 """Who may do what on the real control plane, and the kubeconfigs that carry it.
 
 The provider's tracker runs as a namespaced ServiceAccount whose Role holds
-only the verbs the provider sends (read from ``mpioperator/api.py`` and
-``mpioperator/aio.py``), plus a ClusterRole to read the one CRD its
+only the verbs the provider sends (read from
+``mpioperator/client/requests.py``), plus a ClusterRole to read the one CRD its
 connection test checks. The harness keeps an admin kubeconfig (client
 certificate in ``system:masters``) for itself.
 """

@@ -23,7 +23,7 @@ import yaml
 from kubernetes.client.exceptions import ApiException
 
 from airflow_provider_mpi.drmaa2 import BackendError
-from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 from airflow_provider_mpi.testing import MPICluster
 from airflow_provider_mpi.testing.cluster import mpijob_crd
 from airflow_provider_mpi.testing.server.routing import crd_served_versions

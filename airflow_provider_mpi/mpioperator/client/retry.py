@@ -29,7 +29,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     TransientBackendError,
 )
 
-__all__ = ["RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry"]
+__all__ = ["RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry", "pause_or_raise"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -213,8 +213,29 @@ class RetryState:
         self.expiries = 0
 
 
-def _log_retry(what: str, error: DRMAA2Error, delay: float, retry: int) -> None:
-    log.warning("%s failed (%s); retry %d in %.2fs", what, error, retry, delay)
+def pause_or_raise(state: RetryState, error: DRMAA2Error, now: float, what: str) -> float:
+    """After a failed attempt: the pause before the next one, or the error raised.
+
+    Every retry loop (:func:`call_with_retry`, :func:`acall_with_retry`, the
+    tracker's multi-request steps) decides and logs here.
+
+    Args:
+        state: the attempts so far.
+        error: the translated error of the attempt that failed.
+        now: the monotonic clock reading.
+        what: a short description for the log.
+
+    Returns:
+        Seconds to wait before the next attempt.
+
+    Raises:
+        DRMAA2Error: ``error``, when it is not retryable or the policy gave up.
+    """
+    delay = state.next_delay(error, now)
+    if delay is None:
+        raise error
+    log.warning("%s failed (%s); retry %d in %.2fs", what, error, state.retries, delay)
+    return delay
 
 
 def call_with_retry(
@@ -245,11 +266,7 @@ def call_with_retry(
         try:
             return fn()
         except DRMAA2Error as error:
-            delay = state.next_delay(error, clock())
-            if delay is None:
-                raise
-            _log_retry(what, error, delay, state.retries)
-            sleep(delay)
+            sleep(pause_or_raise(state, error, clock(), what))
 
 
 async def acall_with_retry(
@@ -280,8 +297,4 @@ async def acall_with_retry(
         try:
             return await fn()
         except DRMAA2Error as error:
-            delay = state.next_delay(error, clock())
-            if delay is None:
-                raise
-            _log_retry(what, error, delay, state.retries)
-            await sleep(delay)
+            await sleep(pause_or_raise(state, error, clock(), what))

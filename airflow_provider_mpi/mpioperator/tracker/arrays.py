@@ -17,12 +17,12 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.ids import task_job_name
 from airflow_provider_mpi.mpioperator.names import (
     ANNOTATION_HELD,
     LABEL_ARRAY_ID,
     LABEL_TASK_ID,
 )
+from airflow_provider_mpi.mpioperator.tracker.ids import task_job_name
 
 __all__ = [
     "TaskStatus",

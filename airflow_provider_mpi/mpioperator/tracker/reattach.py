@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mpi.drmaa2.arrays import failed_tasks
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.ids import format_job_id, parse_job_id
+from airflow_provider_mpi.mpioperator.tracker.ids import format_job_id, parse_job_id
 
 if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+    from airflow_provider_mpi.mpioperator.tracker.sync import MPIOperatorTracker
 
 __all__ = [
     "EarlierJob",
@@ -159,7 +159,9 @@ def reattach_job(
         ``(job ID, state)`` of the job to follow, or None to submit a new
         job (a failed job holding the fixed name was deleted).
     """
-    from airflow_provider_mpi.mpioperator.job_view import jobs_table  # kept out of DAG parsing
+    from airflow_provider_mpi.mpioperator.tracker.job_view import (
+        jobs_table,  # kept out of DAG parsing
+    )
 
     rows = jobs_table(tracker, labels)
     if not rows:
@@ -204,7 +206,7 @@ def reattach_array(
                 ", ".join(created),
             )
     else:  # an array without an owner object (older releases)
-        from airflow_provider_mpi.mpioperator.job_view import jobs_table
+        from airflow_provider_mpi.mpioperator.tracker.job_view import jobs_table
 
         rows = jobs_table(tracker, labels)
         found = array_of_task(rows[-1], tracker.namespace) if rows else None

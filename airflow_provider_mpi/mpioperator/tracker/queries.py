@@ -23,11 +23,11 @@ from airflow_provider_mpi.mpioperator.names import (
     MPIJOB_PLURAL,
     MPIJOB_VERSION,
 )
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_SUBMITTED_AT
 from airflow_provider_mpi.mpioperator.template.validation import (
     label_value_error,
     qualified_name_error,
 )
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_SUBMITTED_AT
 
 __all__ = [
     "LABEL_JOB_NAME",

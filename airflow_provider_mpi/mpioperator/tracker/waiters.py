@@ -15,12 +15,12 @@ from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import InvalidStateError, JobNotFoundError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.arrays import TaskStatus, is_held, tasks_to_release
-from airflow_provider_mpi.mpioperator.ids import format_job_id
 from airflow_provider_mpi.mpioperator.names import LABEL_TASK_ID
 from airflow_provider_mpi.mpioperator.status import job_state_from_mpi_job
-from airflow_provider_mpi.mpioperator.submission import ANNOTATION_MAX_PARALLEL
-from airflow_provider_mpi.mpioperator.waiting import WaitOutcome, wait_outcome
+from airflow_provider_mpi.mpioperator.tracker.arrays import TaskStatus, is_held, tasks_to_release
+from airflow_provider_mpi.mpioperator.tracker.ids import format_job_id
+from airflow_provider_mpi.mpioperator.tracker.submission import ANNOTATION_MAX_PARALLEL
+from airflow_provider_mpi.mpioperator.tracker.waiting import WaitOutcome, wait_outcome
 
 __all__ = ["ArrayWaiter", "JobWaiter", "is_newer"]
 

@@ -22,6 +22,10 @@ TLS failure, bad configuration                BackendError (status None)
 
 The HTTP status and the ``Status`` message of the API server travel on the
 error; the original exception is chained (``raise ... from``).
+
+Pure: the client libraries' exception classes are recognised by their
+qualified names (:func:`_is_a`), never imported, so the modules that only
+handle errors (the shared watches) load no client library.
 """
 
 from __future__ import annotations
@@ -36,13 +40,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
-
-import aiohttp
-import kubernetes.client.exceptions as k8s_exceptions
-import kubernetes.config.config_exception as k8s_config_exception
-import kubernetes_asyncio.client.exceptions as k8s_async_exceptions
-import kubernetes_asyncio.config.config_exception as k8s_async_config_exception
-import urllib3.exceptions
 
 from airflow_provider_mpi.drmaa2.errors import (
     BackendError,
@@ -59,26 +56,37 @@ __all__ = [
     "translated",
 ]
 
-_API_EXCEPTIONS = (k8s_exceptions.ApiException, k8s_async_exceptions.ApiException)
-_CONFIG_EXCEPTIONS = (
-    k8s_config_exception.ConfigException,
-    k8s_async_config_exception.ConfigException,
-)
-_TLS_ERRORS: tuple[type[BaseException], ...] = (
-    ssl.SSLError,
-    ssl.CertificateError,
-    urllib3.exceptions.SSLError,
-    aiohttp.ClientSSLError,
-)
+#: The client libraries' exceptions, by ``(top-level package, class name)``:
+#: recognised on the exception's class or any base of it.
+_API_EXCEPTIONS = (("kubernetes", "ApiException"), ("kubernetes_asyncio", "ApiException"))
+_CONFIG_EXCEPTIONS = (("kubernetes", "ConfigException"), ("kubernetes_asyncio", "ConfigException"))
+_RESPONSE_ERRORS = (("aiohttp", "ClientResponseError"),)
+_CLIENT_TLS_ERRORS = (("urllib3", "SSLError"), ("aiohttp", "ClientSSLError"))
+_MAX_RETRY_ERRORS = (("urllib3", "MaxRetryError"),)
+_URLLIB3_SSL_ERRORS = (("urllib3", "SSLError"),)
+#: The base exceptions of the HTTP stacks below the clients: transport errors.
+_CLIENT_TRANSPORT_ERRORS = (("urllib3", "HTTPError"), ("aiohttp", "ClientError"))
+_TLS_ERRORS: tuple[type[BaseException], ...] = (ssl.SSLError, ssl.CertificateError)
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    urllib3.exceptions.HTTPError,
-    aiohttp.ClientError,
     http.client.HTTPException,
     ConnectionError,
     TimeoutError,
     asyncio.TimeoutError,
     socket.gaierror,
 )
+
+
+def _is_a(exc: BaseException, kinds: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the exception's class, or a base of it, is one of ``kinds``."""
+    for cls in type(exc).__mro__:
+        package = cls.__module__.partition(".")[0]
+        if (package, cls.__name__) in kinds:
+            return True
+    return False
+
+
+def _is_tls(exc: BaseException) -> bool:
+    return isinstance(exc, _TLS_ERRORS) or _is_a(exc, _CLIENT_TLS_ERRORS)
 
 
 class ResourceExpiredError(BackendError):
@@ -173,15 +181,13 @@ def _tls_error(exc: BaseException) -> BaseException | None:
     found = None
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _TLS_ERRORS):
+        if _is_tls(current):
             found = current
         reason = getattr(current, "reason", None)
-        if isinstance(current, urllib3.exceptions.MaxRetryError) and isinstance(
-            reason, BaseException
-        ):
+        if _is_a(current, _MAX_RETRY_ERRORS) and isinstance(reason, BaseException):
             current = reason
         elif (
-            isinstance(current, urllib3.exceptions.SSLError)
+            _is_a(current, _URLLIB3_SSL_ERRORS)
             and current.args
             and isinstance(current.args[0], BaseException)
         ):
@@ -216,23 +222,24 @@ def translate_error(exc: BaseException, *, not_found: str | None = None) -> DRMA
     """
     if isinstance(exc, DRMAA2Error):
         return exc
-    if isinstance(exc, _API_EXCEPTIONS):
+    if _is_a(exc, _API_EXCEPTIONS):
         return _from_api_exception(exc, not_found)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        if exc.status == 404 and not_found is not None:
+    if _is_a(exc, _RESPONSE_ERRORS):
+        response: Any = exc
+        if response.status == 404 and not_found is not None:
             return JobNotFoundError(not_found)
-        retry_after = parse_retry_after(_header(exc.headers, "Retry-After"))
+        retry_after = parse_retry_after(_header(response.headers, "Retry-After"))
         return backend_error_for_status(
-            exc.status, exc.message or str(exc), retry_after=retry_after
+            response.status, response.message or str(exc), retry_after=retry_after
         )
-    if isinstance(exc, _CONFIG_EXCEPTIONS):
+    if _is_a(exc, _CONFIG_EXCEPTIONS):
         return BackendError(None, f"Kubernetes configuration: {exc}")
     tls = _tls_error(exc)
     if tls is not None:
         if _tls_is_permanent(tls):
             return BackendError(None, f"TLS failure talking to the Kubernetes API: {tls}")
         return TransientBackendError(None, f"TLS connection broken: {tls}")
-    if isinstance(exc, _TRANSPORT_ERRORS):
+    if isinstance(exc, _TRANSPORT_ERRORS) or _is_a(exc, _CLIENT_TRANSPORT_ERRORS):
         text = str(exc) or type(exc).__name__
         return TransientBackendError(None, f"{type(exc).__name__}: {text}")
     return BackendError(None, f"unexpected {type(exc).__name__} from the Kubernetes client: {exc}")

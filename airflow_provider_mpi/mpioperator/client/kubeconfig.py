@@ -15,7 +15,7 @@ import kubernetes.client
 import kubernetes.config
 
 from airflow_provider_mpi.drmaa2.errors import BackendError, InvalidArgumentError
-from airflow_provider_mpi.mpioperator.translate import translated
+from airflow_provider_mpi.mpioperator.client.translate import translated
 
 __all__ = ["load_api_client"]
 

@@ -40,13 +40,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.hub_gc import compact
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
-from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
-from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, Snapshot
+from airflow_provider_mpi.mpioperator.tracker.hub_gc import compact
+from airflow_provider_mpi.mpioperator.tracker.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import JobChange, Snapshot
 
 __all__ = ["JobWatchHub", "Subscription", "cluster_key"]
 

@@ -15,12 +15,19 @@ JSON-ready dicts, so the page, its JSON API and the tests share them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator import names as keys
-from airflow_provider_mpi.mpioperator.events import EventType, job_events_from_k8s
-from airflow_provider_mpi.mpioperator.queries import (
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
+from airflow_provider_mpi.mpioperator.status import (
+    job_id_of,
+    job_info_from_mpi_job,
+    job_state_from_mpi_job,
+)
+from airflow_provider_mpi.mpioperator.status.events import EventType, job_events_from_k8s
+from airflow_provider_mpi.mpioperator.tracker.queries import (
     LABEL_JOB_ROLE,
     container_started,
     job_event_objects,
@@ -30,14 +37,16 @@ from airflow_provider_mpi.mpioperator.queries import (
     pods_selector,
     selector_from_labels,
 )
-from airflow_provider_mpi.mpioperator.status import (
-    job_id_of,
-    job_info_from_mpi_job,
-    job_state_from_mpi_job,
-)
 
-if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker import MPIOperatorTracker
+
+class _Tracker(Protocol):
+    """What :func:`job_view` and :func:`jobs_table` need of a tracker (the sync one fits)."""
+
+    namespace: str
+
+    @property
+    def api(self) -> SyncTransport: ...
+
 
 __all__ = ["describe_job", "describe_pods", "describe_row", "job_view", "jobs_table"]
 
@@ -209,7 +218,7 @@ def describe_row(mpijob: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) -> dict[str, Any]:
+def job_view(tracker: _Tracker, job_id: str, *, tail_lines: int = 50) -> dict[str, Any]:
     """Read and describe one job (four requests; three before its launcher started).
 
     Args:
@@ -227,26 +236,30 @@ def job_view(tracker: MPIOperatorTracker, job_id: str, *, tail_lines: int = 50) 
     namespace, _, name = job_id.rpartition("/")
     namespace = namespace or tracker.namespace
     api = tracker.api
-    mpijob = api.get_mpi_job(namespace, name, job_id=f"{namespace}/{name}")
-    pods: list[Mapping[str, Any]] = list(api.list_pods(namespace, pods_selector(name)))
-    events = api.list_events(namespace, field_selector=f"type={EventType.WARNING.value}")
+    mpijob = api.send(rq.get_mpi_job(namespace, name, job_id=f"{namespace}/{name}"))
+    pods: list[Mapping[str, Any]] = list(
+        rq.list_items(api.send(rq.list_pods(namespace, pods_selector(name))))
+    )
+    warnings = rq.list_events(namespace, field_selector=f"type={EventType.WARNING.value}")
+    events = rq.list_items(api.send(warnings))
     launcher = newest(p for p in pods if _role(p) == "launcher")
     log: list[str] = []
     if launcher is not None and container_started(launcher):
         try:
-            log = api.read_pod_log(
+            request = rq.read_pod_log(
                 namespace,
                 str(_map(launcher.get("metadata")).get("name")),
                 container=launcher_container(launcher),
                 tail_lines=tail_lines,
             )
+            log = str(api.send(request)).splitlines()
         except DRMAA2Error as exc:  # the log is a courtesy; the state matters more
             log = [f"(the launcher log could not be read: {exc})"]
     return describe_job(mpijob, pods, events, log)
 
 
 def jobs_table(
-    tracker: MPIOperatorTracker, labels: Mapping[str, str], *, namespace: str | None = None
+    tracker: _Tracker, labels: Mapping[str, str], *, namespace: str | None = None
 ) -> list[dict[str, Any]]:
     """The jobs carrying all ``labels``, oldest first, as table rows (one request).
 
@@ -258,7 +271,8 @@ def jobs_table(
     Returns:
         :func:`describe_row` of each job.
     """
-    items, _ = tracker.api.list_mpi_jobs(
+    request = rq.list_mpi_jobs(
         namespace or tracker.namespace, label_selector=selector_from_labels(labels)
     )
+    items = rq.list_items(tracker.api.send(request))
     return [describe_row(job) for job in oldest_first(items)]

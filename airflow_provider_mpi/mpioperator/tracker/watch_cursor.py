@@ -8,7 +8,7 @@ A waiter that must miss nothing keeps the resourceVersion of the last event
 and re-evaluates everything it waits for, because events were lost.
 
 This module is that bookkeeping, pure, shared by the sync wait and the async
-:class:`~airflow_provider_mpi.mpioperator.watch_hub.JobWatchHub`: one line in,
+:class:`~airflow_provider_mpi.mpioperator.tracker.watch_hub.JobWatchHub`: one line in,
 one change (or nothing) out; errors come out as the provider's errors.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import TransientBackendError, backend_error_for_status
-from airflow_provider_mpi.mpioperator.translate import ResourceExpiredError
+from airflow_provider_mpi.mpioperator.client.translate import ResourceExpiredError
 
 __all__ = ["JobChange", "Snapshot", "WatchCursor", "WatchEventType", "WatchRecovery"]
 

@@ -31,8 +31,8 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     TransientBackendError,
 )
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy, call_with_retry
-from airflow_provider_mpi.mpioperator.translate import translated
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
+from airflow_provider_mpi.mpioperator.client.translate import translated
 
 __all__ = ["install_mpi_operator", "load_manifest", "order_for_apply"]
 

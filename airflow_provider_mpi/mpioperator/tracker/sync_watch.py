@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable, Iterator
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
-from airflow_provider_mpi.mpioperator.api import MPIJobApi
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.waiting import Deadline
-from airflow_provider_mpi.mpioperator.watch_cursor import (
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
+from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
     JobChange,
     Snapshot,
     WatchCursor,
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 
 def watch_mpi_jobs(
-    api: MPIJobApi,
+    api: SyncTransport,
     namespace: str,
     deadline: Deadline,
     *,
@@ -68,9 +69,12 @@ def watch_mpi_jobs(
     while True:
         try:
             if cursor.needs_list:
-                items, version = api.list_mpi_jobs(
-                    namespace, label_selector=label_selector, field_selector=field_selector
+                body = api.send(
+                    rq.list_mpi_jobs(
+                        namespace, label_selector=label_selector, field_selector=field_selector
+                    )
                 )
+                items, version = rq.list_items(body), rq.list_version(body)
                 cursor.listed(version)
                 yield Snapshot.of(items, version)
             if deadline.expired(clock()):
@@ -78,13 +82,14 @@ def watch_mpi_jobs(
             assert cursor.resource_version is not None
             window = deadline.watch_seconds(clock())
             opened, lines = clock(), 0
-            for line in api.watch_mpi_jobs(
+            request = rq.watch_mpi_jobs(
                 namespace,
                 resource_version=cursor.resource_version,
                 timeout_seconds=window,
                 field_selector=field_selector,
                 label_selector=label_selector,
-            ):
+            )
+            for line in api.lines(request):
                 lines += 1
                 change = cursor.feed(line)
                 failures.reset(clock())

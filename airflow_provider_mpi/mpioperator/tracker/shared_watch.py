@@ -25,12 +25,16 @@ from collections.abc import AsyncIterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
-from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.hub_gc import HUB_GC
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy, RetryState
-from airflow_provider_mpi.mpioperator.translate import translate_error
-from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
-from airflow_provider_mpi.mpioperator.watch_cursor import JobChange, WatchCursor, WatchRecovery
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, RetryState
+from airflow_provider_mpi.mpioperator.client.translate import translate_error
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
+from airflow_provider_mpi.mpioperator.tracker.hub_gc import HUB_GC
+from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
+    JobChange,
+    WatchCursor,
+    WatchRecovery,
+)
 
 __all__ = ["SharedWatch", "Subscriber", "cluster_key", "version_number"]
 

@@ -25,15 +25,6 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.arrays import TaskRange, template_for_task, validate_max_parallel
 from airflow_provider_mpi.drmaa2.errors import BackendError, ConflictError, DRMAA2Error
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.mpioperator.array_owner import (
-    ArrayIntent,
-    initial_mark,
-    intent_hash,
-    owner_config_map,
-    owner_reference,
-)
-from airflow_provider_mpi.mpioperator.arrays import array_task_labels
-from airflow_provider_mpi.mpioperator.ids import format_job_id, generate_name, task_job_name
 from airflow_provider_mpi.mpioperator.names import (
     ANNOTATION_HELD,
     ANNOTATION_MAX_PARALLEL,
@@ -42,6 +33,15 @@ from airflow_provider_mpi.mpioperator.names import (
 )
 from airflow_provider_mpi.mpioperator.template import get_labels_extension
 from airflow_provider_mpi.mpioperator.template.convert import build_mpi_job
+from airflow_provider_mpi.mpioperator.tracker.array_owner import (
+    ArrayIntent,
+    initial_mark,
+    intent_hash,
+    owner_config_map,
+    owner_reference,
+)
+from airflow_provider_mpi.mpioperator.tracker.arrays import array_task_labels
+from airflow_provider_mpi.mpioperator.tracker.ids import format_job_id, generate_name, task_job_name
 
 __all__ = [
     "ANNOTATION_MAX_PARALLEL",

@@ -36,13 +36,13 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
-from airflow_provider_mpi.mpioperator.aio import AsyncMPIJobApi
-from airflow_provider_mpi.mpioperator.hub_gc import compact
-from airflow_provider_mpi.mpioperator.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.shared_watch import SharedWatch, version_number
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
-from airflow_provider_mpi.mpioperator.waiting import MAX_WATCH_SECONDS
-from airflow_provider_mpi.mpioperator.watch_cursor import JobChange
+from airflow_provider_mpi.mpioperator.tracker.hub_gc import compact
+from airflow_provider_mpi.mpioperator.tracker.shared_watch import SharedWatch, version_number
+from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
+from airflow_provider_mpi.mpioperator.tracker.watch_cursor import JobChange
 
 __all__ = ["MPI_PODS_SELECTOR", "PODS_GRACE_SECONDS", "JobPodHub", "PodSubscription"]
 

@@ -1,0 +1,334 @@
+"""Every request the tracker sends, spelled once as a :class:`~.descriptor.Request`.
+
+The tracker's steps build requests with the functions below and
+get back the decoded answer, so the MPIJob, pod, event, log, CRD and owner
+ConfigMap requests exist once for both transports. Pure: no client library.
+
+Retry rules (see :mod:`.retry`): reads, watches, merge patches and deletes are
+``idempotent`` and retried by the transport; a create is sent once (the
+tracker repeats it safely by the submission token); a patch carrying a
+resourceVersion precondition is retried on transient errors only (a 409 is
+raised: somebody else moved first, and the caller decides again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from airflow_provider_mpi.mpioperator.client.descriptor import (
+    DEFAULT_REQUEST_TIMEOUT,
+    MERGE_PATCH,
+    WATCH_READ_SLACK,
+    QueryValue,
+    Read,
+    Request,
+    Verb,
+    query,
+)
+
+__all__ = [
+    "MPIJOB_CRD",
+    "MPIJOB_GROUP",
+    "MPIJOB_PLURAL",
+    "MPIJOB_VERSION",
+    "create_mpi_job",
+    "create_owner",
+    "delete_mpi_job",
+    "delete_owner",
+    "follow_pod_log",
+    "get_crd",
+    "get_mpi_job",
+    "get_owner",
+    "list_events",
+    "list_items",
+    "list_mpi_jobs",
+    "list_owners",
+    "list_pods",
+    "list_version",
+    "patch_mpi_job",
+    "patch_owner",
+    "read_pod_log",
+    "watch_mpi_jobs",
+    "watch_pods",
+]
+
+MPIJOB_GROUP = "kubeflow.org"
+MPIJOB_VERSION = "v2beta1"
+MPIJOB_PLURAL = "mpijobs"
+MPIJOB_CRD = f"{MPIJOB_PLURAL}.{MPIJOB_GROUP}"
+
+
+def _seg(name: str) -> str:
+    return quote(name, safe="")
+
+
+def _mpijobs(namespace: str, name: str | None = None) -> str:
+    path = f"/apis/{MPIJOB_GROUP}/{MPIJOB_VERSION}/namespaces/{_seg(namespace)}/{MPIJOB_PLURAL}"
+    return path if name is None else f"{path}/{_seg(name)}"
+
+
+def _core(namespace: str, resource: str, name: str | None = None) -> str:
+    path = f"/api/v1/namespaces/{_seg(namespace)}/{resource}"
+    return path if name is None else f"{path}/{_seg(name)}"
+
+
+def _watch_query(
+    resource_version: str, timeout_seconds: int, **selectors: str | None
+) -> tuple[tuple[str, QueryValue], ...]:
+    return (
+        *query(**selectors),
+        ("watch", True),
+        ("allowWatchBookmarks", True),
+        ("resourceVersion", resource_version),
+        ("timeoutSeconds", timeout_seconds),
+    )
+
+
+def _delete_body(propagation_policy: str, uid: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"propagationPolicy": propagation_policy}
+    if uid:
+        body["preconditions"] = {"uid": uid}
+    return body
+
+
+def list_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The items of a Kubernetes list response."""
+    return list(body.get("items") or [])
+
+
+def list_version(body: Mapping[str, Any]) -> str:
+    """The resourceVersion of a Kubernetes list response (a watch resumes there)."""
+    return str((body.get("metadata") or {}).get("resourceVersion") or "")
+
+
+# MPIJobs
+
+
+def create_mpi_job(namespace: str, body: Mapping[str, Any]) -> Request:
+    """Create an MPIJob, in one attempt (a create is not blindly repeatable)."""
+    name = (body.get("metadata") or {}).get("name")
+    return Request(
+        Verb.POST,
+        _mpijobs(namespace),
+        body=body,
+        idempotent=False,
+        what=f"create MPIJob {namespace}/{name}",
+    )
+
+
+def get_mpi_job(namespace: str, name: str, *, job_id: str) -> Request:
+    """Read one MPIJob (``job_id`` is named in :class:`JobNotFoundError` on 404)."""
+    return Request(
+        Verb.GET, _mpijobs(namespace, name), what=f"get MPIJob {job_id}", not_found=job_id
+    )
+
+
+def list_mpi_jobs(
+    namespace: str,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    limit: int | None = None,
+) -> Request:
+    """List MPIJobs of a namespace (see :func:`list_items` and :func:`list_version`)."""
+    options = query(labelSelector=label_selector, fieldSelector=field_selector, limit=limit or None)
+    return Request(
+        Verb.GET, _mpijobs(namespace), query=options, what=f"list MPIJobs in {namespace}"
+    )
+
+
+def patch_mpi_job(namespace: str, name: str, patch: Mapping[str, Any], *, job_id: str) -> Request:
+    """Apply a JSON merge patch to an MPIJob (``None`` values remove keys)."""
+    return Request(
+        Verb.PATCH,
+        _mpijobs(namespace, name),
+        body=patch,
+        content_type=MERGE_PATCH,
+        what=f"patch MPIJob {job_id}",
+        not_found=job_id,
+    )
+
+
+def delete_mpi_job(
+    namespace: str,
+    name: str,
+    *,
+    job_id: str,
+    uid: str | None = None,
+    propagation_policy: str = "Foreground",
+) -> Request:
+    """Delete an MPIJob (only the incarnation ``uid`` when given) and its dependents."""
+    return Request(
+        Verb.DELETE,
+        _mpijobs(namespace, name),
+        body=_delete_body(propagation_policy, uid),
+        what=f"delete MPIJob {job_id}",
+        not_found=job_id,
+    )
+
+
+def watch_mpi_jobs(
+    namespace: str,
+    *,
+    resource_version: str,
+    timeout_seconds: int,
+    field_selector: str | None = None,
+    label_selector: str | None = None,
+) -> Request:
+    """Watch MPIJobs from ``resource_version``: one JSON event per line, bookmarks included."""
+    return Request(
+        Verb.GET,
+        _mpijobs(namespace),
+        query=_watch_query(
+            resource_version,
+            timeout_seconds,
+            labelSelector=label_selector,
+            fieldSelector=field_selector,
+        ),
+        read=Read.LINES,
+        what=f"watch MPIJobs in {namespace}",
+        timeout=(DEFAULT_REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
+    )
+
+
+# Pods, events, logs, cluster checks
+
+
+def list_pods(namespace: str, label_selector: str) -> Request:
+    """List the pods matching a label selector."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "pods"),
+        query=query(labelSelector=label_selector),
+        what=f"list pods in {namespace}",
+    )
+
+
+def watch_pods(
+    namespace: str, *, label_selector: str, resource_version: str, timeout_seconds: int
+) -> Request:
+    """Watch pods from ``resource_version``: one JSON event per line, bookmarks included."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "pods"),
+        query=_watch_query(resource_version, timeout_seconds, labelSelector=label_selector),
+        read=Read.LINES,
+        what=f"watch pods in {namespace}",
+        timeout=(DEFAULT_REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
+    )
+
+
+def list_events(namespace: str, *, field_selector: str | None = None) -> Request:
+    """List the events of a namespace (e.g. ``involvedObject.name=<name>``)."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "events"),
+        query=query(fieldSelector=field_selector),
+        what=f"list events in {namespace}",
+    )
+
+
+def _log_query(container: str | None, tail_lines: int | None) -> tuple[tuple[str, QueryValue], ...]:
+    return query(container=container or None, tailLines=tail_lines)
+
+
+def read_pod_log(
+    namespace: str, pod: str, *, container: str | None, tail_lines: int | None
+) -> Request:
+    """Read a container's log as it is now (the answer is text)."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "pods", pod) + "/log",
+        query=_log_query(container, tail_lines),
+        read=Read.TEXT,
+        what=f"read log of pod {namespace}/{pod}",
+    )
+
+
+def follow_pod_log(
+    namespace: str, pod: str, *, container: str | None, tail_lines: int | None
+) -> Request:
+    """Stream a container's log until the container ends (lines, no read limit)."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "pods", pod) + "/log",
+        query=(("follow", True), *_log_query(container, tail_lines)),
+        read=Read.LINES,
+        what=f"follow log of pod {namespace}/{pod}",
+        timeout=(DEFAULT_REQUEST_TIMEOUT[0], None),
+    )
+
+
+def get_crd(name: str = MPIJOB_CRD) -> Request:
+    """Read a CustomResourceDefinition (to check the operator is installed)."""
+    return Request(
+        Verb.GET,
+        f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{_seg(name)}",
+        what=f"get CRD {name}",
+    )
+
+
+# The owner ConfigMap of an array (see ..tracker.array_owner)
+
+
+def _owner_id(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}"
+
+
+def create_owner(namespace: str, body: Mapping[str, Any]) -> Request:
+    """Create an array's owner ConfigMap, in one attempt."""
+    return Request(
+        Verb.POST,
+        _core(namespace, "configmaps"),
+        body=body,
+        idempotent=False,
+        what=f"create array owner in {namespace}",
+    )
+
+
+def get_owner(namespace: str, name: str) -> Request:
+    """Read the owner ConfigMap (``JobNotFoundError`` naming the array on 404)."""
+    owner = _owner_id(namespace, name)
+    return Request(
+        Verb.GET,
+        _core(namespace, "configmaps", name),
+        what=f"get array owner {owner}",
+        not_found=owner,
+    )
+
+
+def patch_owner(namespace: str, name: str, patch: Mapping[str, Any]) -> Request:
+    """Merge-patch the owner ConfigMap (a 409 is raised, never retried)."""
+    owner = _owner_id(namespace, name)
+    return Request(
+        Verb.PATCH,
+        _core(namespace, "configmaps", name),
+        body=patch,
+        content_type=MERGE_PATCH,
+        what=f"patch array owner {owner}",
+        not_found=owner,
+    )
+
+
+def list_owners(namespace: str, label_selector: str) -> Request:
+    """List the ConfigMaps matching a label selector (array owners among them)."""
+    return Request(
+        Verb.GET,
+        _core(namespace, "configmaps"),
+        query=query(labelSelector=label_selector),
+        what=f"list array owners in {namespace}",
+    )
+
+
+def delete_owner(namespace: str, name: str) -> Request:
+    """Delete the owner ConfigMap; its tasks go with it (Background propagation)."""
+    owner = _owner_id(namespace, name)
+    return Request(
+        Verb.DELETE,
+        _core(namespace, "configmaps", name),
+        body=_delete_body("Background"),
+        what=f"delete array owner {owner}",
+        not_found=owner,
+    )

@@ -1,0 +1,186 @@
+"""The step protocol: tracker operations as pure generators, and the two runners.
+
+Each tracker operation is written once, in :mod:`.steps` and
+:mod:`.array_steps`, as a generator that *yields* what it needs done and
+*receives* the answer:
+
+- a :class:`~..client.requests.Request`: the runner sends it and sends back
+  the decoded answer (a dict, or the text of a log); a failure is thrown into
+  the generator as the translated :class:`DRMAA2Error`, where the step may
+  catch it (a 409 of a create, a 404 of a delete);
+- a :class:`Pause`: the runner sleeps (a retry's back-off);
+- a :class:`Gather`: the runner runs several steps and sends back their
+  results in order (the async runner at once, at most ``limit`` in flight).
+
+:func:`run_sync` drives a step over the ``kubernetes`` transport,
+:func:`run_async` over the ``kubernetes_asyncio`` one: the trackers are thin
+drivers, and a step never knows which. :func:`retrying` repeats a step that
+spans several requests (a create and the read resolving its 409) under the
+:class:`~..client.retry.RetryPolicy`. Pure: no client library here; the
+transports are passed in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, pause_or_raise
+from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
+
+__all__ = [
+    "Gather",
+    "Pause",
+    "Step",
+    "gather",
+    "retrying",
+    "run_async",
+    "run_sync",
+    "send",
+]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait this many seconds before going on (a retry's back-off)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Run these steps and answer with their results, in order.
+
+    Attributes:
+        steps: the steps.
+        limit: at most this many in flight at once (the async runner).
+    """
+
+    steps: Sequence[Step[Any]]
+    limit: int = 8
+
+
+Effect = Request | Pause | Gather
+#: A tracker operation: yields effects, receives their answers, returns a T.
+Step = Generator[Effect, Any, T]
+
+
+def send(request: Request) -> Step[Any]:
+    """Make one request a step: its decoded answer (for ``yield from``)."""
+    answer = yield request
+    return answer
+
+
+def gather(steps: Sequence[Step[T]], limit: int = 8) -> Step[list[T]]:
+    """Make several steps one: their results in order (for ``yield from``)."""
+    results = yield Gather(steps, limit)
+    return list(results)
+
+
+def retrying(
+    make: Callable[[], Step[T]],
+    policy: RetryPolicy,
+    *,
+    what: str,
+    clock: Callable[[], float] = time.monotonic,
+) -> Step[T]:
+    """Run the step ``make()`` builds until it succeeds or the policy gives up.
+
+    Args:
+        make: builds a fresh attempt (a generator runs once).
+        policy: when to retry.
+        what: a short description for the log.
+        clock: a monotonic clock.
+
+    Returns:
+        What the successful attempt returned.
+
+    Raises:
+        DRMAA2Error: the last error, when not retryable or out of retries.
+    """
+    state = policy.start(clock())
+    while True:
+        try:
+            return (yield from make())
+        except DRMAA2Error as error:
+            yield Pause(pause_or_raise(state, error, clock(), what))
+
+
+def _resume(step: Step[T], answer: Any, error: DRMAA2Error | None) -> tuple[bool, Any]:
+    """Resume a step with its answer or error: ``(True, result)`` at its end, else the effect."""
+    try:
+        return False, (step.send(answer) if error is None else step.throw(error))
+    except StopIteration as stop:
+        return True, stop.value
+
+
+def _perform(effect: Effect, transport: SyncTransport) -> Any:
+    if isinstance(effect, Pause):
+        time.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Gather):
+        return [run_sync(each, transport) for each in effect.steps]
+    return transport.send(effect)
+
+
+async def _aperform(effect: Effect, transport: AsyncTransport) -> Any:
+    if isinstance(effect, Pause):
+        await asyncio.sleep(effect.seconds)
+        return None
+    if isinstance(effect, Gather):
+        limit = asyncio.Semaphore(effect.limit)
+
+        async def one(step: Step[Any]) -> Any:
+            async with limit:
+                return await run_async(step, transport)
+
+        return list(await asyncio.gather(*(one(step) for step in effect.steps)))
+    return await transport.send(effect)
+
+
+def run_sync(step: Step[T], transport: SyncTransport) -> T:
+    """Drive a step to its end over a synchronous transport (a Gather runs in order).
+
+    Args:
+        step: the step.
+        transport: sends its requests.
+
+    Returns:
+        The step's result.
+
+    Raises:
+        DRMAA2Error: what the step let through.
+    """
+    answer: Any = None
+    error: DRMAA2Error | None = None
+    while not (done := _resume(step, answer, error))[0]:
+        answer, error = None, None
+        try:
+            answer = _perform(done[1], transport)
+        except DRMAA2Error as exc:
+            error = exc
+    return done[1]  # type: ignore[no-any-return]
+
+
+async def run_async(step: Step[T], transport: AsyncTransport) -> T:
+    """Drive a step to its end over the asyncio transport, as :func:`run_sync` does.
+
+    Only the sending differs: requests and pauses are awaited, and the steps
+    of a :class:`Gather` run at once (at most its ``limit`` in flight).
+    """
+    answer: Any = None
+    error: DRMAA2Error | None = None
+    while not (done := _resume(step, answer, error))[0]:
+        answer, error = None, None
+        try:
+            answer = await _aperform(done[1], transport)
+        except DRMAA2Error as exc:
+            error = exc
+    return done[1]  # type: ignore[no-any-return]

@@ -1,0 +1,273 @@
+"""What the sync tracker does with threads, watches and streams.
+
+Functions over the sync transport, called by
+:class:`~.sync.MPIOperatorTracker`: the waits (one watch each, on a job, an
+array or one task of a limited array; the array waits run release steps,
+:func:`.array_steps.release_step`, as tasks end), the launcher's output, and
+the creates of an array's tasks from a thread pool paced by an AIMD window
+(:mod:`.submit_window`). Everything else is a step of :mod:`.steps` or
+:mod:`.array_steps`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
+
+from airflow_provider_mpi.drmaa2.errors import (
+    DRMAA2Error,
+    InvalidStateError,
+    TransientBackendError,
+    WaitTimeoutError,
+)
+from airflow_provider_mpi.drmaa2.state import JobState
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
+from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
+from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
+from airflow_provider_mpi.mpioperator.tracker.array_steps import (
+    existing_tasks,
+    intent_of,
+    release_step,
+    remove_array,
+)
+from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
+from airflow_provider_mpi.mpioperator.tracker.observe import (
+    observe_array,
+    observe_job,
+    observe_task,
+)
+from airflow_provider_mpi.mpioperator.tracker.queries import (
+    array_selector,
+    container_started,
+    launcher_container,
+)
+from airflow_provider_mpi.mpioperator.tracker.release import (
+    single_wait_turn,
+    turn_recheck_in,
+)
+from airflow_provider_mpi.mpioperator.tracker.run import run_sync
+from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, create_attempt, launcher
+from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
+from airflow_provider_mpi.mpioperator.tracker.submit_window import (
+    INITIAL_WINDOW,
+    MAX_WINDOW,
+    AimdWindow,
+    SubmitGate,
+)
+from airflow_provider_mpi.mpioperator.tracker.sync_watch import watch_mpi_jobs
+from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
+
+__all__ = [
+    "ARRAY_SUBMIT_WORKERS",
+    "create_tasks",
+    "output",
+    "wait_array",
+    "wait_array_task",
+    "wait_job",
+]
+
+#: Threads sending creates while submitting an array (the AIMD window caps
+#: how many of them send at once).
+ARRAY_SUBMIT_WORKERS = MAX_WINDOW
+
+
+def _submit_workers(api: SyncTransport) -> int:
+    """Threads for creates: no more than the client keeps connections.
+
+    A thread beyond urllib3's pool size would open (and discard) a new TLS
+    connection per request, which costs more than it gains.
+    """
+    configuration = getattr(api.api_client, "configuration", None)
+    pool = getattr(configuration, "connection_pool_maxsize", None)
+    if not isinstance(pool, int) or pool < 1:
+        return ARRAY_SUBMIT_WORKERS
+    return min(ARRAY_SUBMIT_WORKERS, pool)
+
+
+def _create_task(
+    api: SyncTransport, retry: RetryPolicy, task: dict[str, Any], gate: SubmitGate
+) -> None:
+    job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
+
+    def attempt() -> None:
+        with gate:
+            try:
+                run_sync(create_attempt(task), api)
+            except TransientBackendError as exc:
+                if exc.status == 429 or exc.retry_after:
+                    gate.throttled(exc.retry_after)
+                raise
+        gate.succeeded()
+
+    call_with_retry(attempt, retry, what=f"create MPIJob {job_id}")
+
+
+def create_tasks(api: SyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> None:
+    """Create the plan's missing tasks from a thread pool; on a lasting failure, delete the array.
+
+    Raises:
+        DRMAA2Error: the first create that failed for good (the array removed).
+    """
+    existing = run_sync(existing_tasks(plan), api)
+    todo = [task for task in plan.tasks if task["metadata"]["name"] not in existing]
+    workers = _submit_workers(api)
+    gate = SubmitGate(AimdWindow(min(INITIAL_WINDOW, workers), maximum=workers))
+    created: list[str] = []
+    failure: tuple[str, DRMAA2Error] | None = None
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures: dict[Future[None], str] = {
+            pool.submit(_create_task, api, retry, task, gate): str(task["metadata"]["name"])
+            for task in todo
+        }
+        _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        wait(pending)
+        for future, name in futures.items():
+            if future.cancelled():
+                continue
+            error = future.exception()
+            if error is None:
+                created.append(name)
+            elif failure is None:
+                if not isinstance(error, DRMAA2Error):
+                    raise error
+                failure = (name, error)
+    if failure is None:
+        return
+    removed, left = run_sync(remove_array(plan, created + sorted(existing)), api)
+    raise array_failure(plan.array_id, failure[0], failure[1], removed, left) from failure[1]
+
+
+def wait_array(
+    api: SyncTransport,
+    retry: RetryPolicy,
+    ref: ArrayRef,
+    deadline: Deadline,
+    waiter: ArrayWaiter,
+    intent: ArrayIntent | None,
+    timeout: float | None,
+) -> dict[str, JobState]:
+    """Follow an array's tasks on one watch, releasing held tasks as slots free up.
+
+    Raises:
+        WaitTimeoutError: the deadline passed (``last_state`` holds the task states).
+    """
+    selector = array_selector(ref.name) if ref.name is not None else None
+    for item in watch_mpi_jobs(api, ref.namespace, deadline, retry=retry, label_selector=selector):
+        observe_array(waiter, item)
+        intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
+        if waiter.finished():
+            return waiter.states()
+    raise WaitTimeoutError(str(ref), timeout, waiter.states())
+
+
+def wait_array_task(
+    api: SyncTransport,
+    retry: RetryPolicy,
+    ref: ArrayRef,
+    name: str,
+    deadline: Deadline,
+    wanted: frozenset[JobState],
+    intent: ArrayIntent | None,
+) -> JobState:
+    """Wait for one task of a limited array, releasing its held tasks meanwhile.
+
+    Raises:
+        WaitTimeoutError: the deadline passed (with the task's last state).
+    """
+    names = intent.task_names if intent is not None else None
+    waiter = ArrayWaiter(str(ref), ref.namespace, frozenset(), names, require_all=False)
+    target = JobWaiter(format_job_id(ref.namespace, name), wanted)
+    deferred: float | None = None
+    recheck: float | None = None
+    assert ref.name is not None
+    selector = array_selector(ref.name)
+    while not deadline.expired(time.monotonic()):
+        # A watch window ends when this waiter must look again with no event
+        # (a deferred step, a repair grace); the next window lists anew.
+        window = deadline.within(recheck, time.monotonic())
+        for item in watch_mpi_jobs(
+            api, ref.namespace, window, retry=retry, label_selector=selector
+        ):
+            reached = observe_task(waiter, target, name, item)
+            turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
+            if turn:
+                intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
+            if reached is not None:
+                return reached
+            recheck = turn_recheck_in(intent, waiter, name, deferred, time.monotonic(), time.time())
+            if recheck is not None and window is deadline:
+                break  # open a window that ends in time to look again
+    raise WaitTimeoutError(format_job_id(ref.namespace, name), deadline.timeout, target.last_state)
+
+
+def wait_job(
+    api: SyncTransport,
+    retry: RetryPolicy,
+    ref: JobRef,
+    deadline: Deadline,
+    wanted: frozenset[JobState],
+    timeout: float | None,
+) -> JobState:
+    """Follow one job on a watch until it reaches a wanted state.
+
+    A task of a limited array is followed with its whole array
+    (:func:`wait_array_task`), which releases held tasks as others end.
+
+    Raises:
+        WaitTimeoutError: the deadline passed (with the last state seen).
+    """
+    waiter = JobWaiter(str(ref), wanted)
+    array: str | None = None
+    for item in watch_mpi_jobs(
+        api, ref.namespace, deadline, retry=retry, field_selector=f"metadata.name={ref.name}"
+    ):
+        reached, array = observe_job(waiter, ref.name, item)
+        if array is not None:  # a task of a limited array: follow the whole array
+            break
+        if reached is not None:
+            return reached
+    if array is not None:
+        array_ref = ArrayRef(ref.namespace, array)
+        intent = run_sync(intent_of(array_ref), api)
+        return wait_array_task(api, retry, array_ref, ref.name, deadline, wanted, intent)
+    raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
+
+
+class _Tracker(Protocol):
+    @property
+    def api(self) -> SyncTransport: ...
+
+    def wait(self, job_id: str, timeout: float | None, *states: JobState) -> JobState: ...
+
+
+def output(tracker: _Tracker, ref: JobRef, follow: bool, tail_lines: int | None) -> Iterator[str]:
+    """The launcher's log lines: so far, or (``follow``) until it ends.
+
+    With ``follow``, waits (with ``tracker.wait``) until the job runs or ends first.
+    """
+    api = tracker.api
+    pod = run_sync(launcher(ref), api)
+    if pod is None or not container_started(pod):
+        if not follow:
+            return
+        try:
+            tracker.wait(str(ref), None, *OUTPUT_STATES)
+        except InvalidStateError:
+            return
+        pod = run_sync(launcher(ref), api)
+        if pod is None:
+            return
+    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    if follow:
+        request = rq.follow_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
+        for line in api.lines(request):
+            yield line.decode("utf-8", errors="replace").rstrip("\r")
+    else:
+        request = rq.read_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
+        yield from str(api.send(request)).splitlines()

@@ -1,0 +1,182 @@
+"""Each request descriptor sends what the generated ``kubernetes`` client would send.
+
+The transports send :mod:`...client.requests` descriptors through
+``ApiClient.call_api``; the tracker used to call the generated API classes.
+Both are captured here at ``ApiClient.request`` (no network) and compared:
+verb, path, query and body must be the same, so the move to descriptors
+changes nothing on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import kubernetes.client
+import pytest
+
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
+from airflow_provider_mpi.mpioperator.client.sync import MPIJobApi
+
+G, V, P = "kubeflow.org", "v2beta1", "mpijobs"
+RAW: dict[str, Any] = {"_preload_content": False}
+BODY = {"metadata": {"name": "pi"}}
+PATCH = {"spec": {"runPolicy": {"suspend": True}}}
+
+
+class Answer:
+    status, reason, data = 200, "OK", b"{}"
+
+    def release_conn(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def stream(self, amt: Any = None, decode_content: bool = False) -> list[bytes]:
+        return []
+
+    def getheaders(self) -> dict[str, str]:
+        return {}
+
+
+class Capturing(kubernetes.client.ApiClient):  # type: ignore[misc]
+    """An ApiClient that records each request instead of sending it."""
+
+    def __init__(self) -> None:
+        super().__init__(kubernetes.client.Configuration(host="https://k8s.invalid"))
+        self.seen: list[tuple[str, str, list[tuple[str, str]], Any]] = []
+
+    def request(self, method: str, url: str, query_params: Any = None, **kwargs: Any) -> Answer:
+        query = sorted((str(k), str(v)) for k, v in (query_params or []))
+        self.seen.append((method, url, query, kwargs.get("body")))
+        return Answer()
+
+
+def generated(call: Callable[[Any, Any], Any]) -> tuple[str, str, list[tuple[str, str]], Any]:
+    client = Capturing()
+    apis = (kubernetes.client.CustomObjectsApi(client), kubernetes.client.CoreV1Api(client))
+    call(*apis)
+    return client.seen[0]
+
+
+def descriptor(request: Request) -> tuple[str, str, list[tuple[str, str]], Any]:
+    client = Capturing()
+    api = MPIJobApi(client, RetryPolicy(max_attempts=1))
+    if request.read.value == "lines":
+        list(api.lines(request))
+    else:
+        api.send(request)
+    return client.seen[0]
+
+
+CASES: list[tuple[str, Callable[[Any, Any], Any], Request]] = [
+    (
+        "create MPIJob",
+        lambda c, _: c.create_namespaced_custom_object(G, V, "ns", P, BODY, **RAW),
+        rq.create_mpi_job("ns", BODY),
+    ),
+    (
+        "get MPIJob",
+        lambda c, _: c.get_namespaced_custom_object(G, V, "ns", P, "pi", **RAW),
+        rq.get_mpi_job("ns", "pi", job_id="ns/pi"),
+    ),
+    (
+        "list MPIJobs",
+        lambda c, _: c.list_namespaced_custom_object(
+            G, V, "ns", P, label_selector="a=b", field_selector="metadata.name=pi", limit=1, **RAW
+        ),
+        rq.list_mpi_jobs("ns", label_selector="a=b", field_selector="metadata.name=pi", limit=1),
+    ),
+    (
+        "patch MPIJob",
+        lambda c, _: c.patch_namespaced_custom_object(
+            G, V, "ns", P, "pi", PATCH, _content_type=rq.MERGE_PATCH, **RAW
+        ),
+        rq.patch_mpi_job("ns", "pi", PATCH, job_id="ns/pi"),
+    ),
+    (
+        "delete MPIJob",
+        lambda c, _: c.delete_namespaced_custom_object(
+            G,
+            V,
+            "ns",
+            P,
+            "pi",
+            body={"propagationPolicy": "Background", "preconditions": {"uid": "u"}},
+            **RAW,
+        ),
+        rq.delete_mpi_job("ns", "pi", job_id="ns/pi", uid="u", propagation_policy="Background"),
+    ),
+    (
+        "watch MPIJobs",
+        lambda c, _: c.list_namespaced_custom_object(
+            G,
+            V,
+            "ns",
+            P,
+            watch=True,
+            allow_watch_bookmarks=True,
+            resource_version="7",
+            timeout_seconds=30,
+            label_selector="a=b",
+            **RAW,
+        ),
+        rq.watch_mpi_jobs("ns", resource_version="7", timeout_seconds=30, label_selector="a=b"),
+    ),
+    (
+        "list pods",
+        lambda _, core: core.list_namespaced_pod("ns", label_selector="a=b", **RAW),
+        rq.list_pods("ns", "a=b"),
+    ),
+    (
+        "list events",
+        lambda _, core: core.list_namespaced_event("ns", field_selector="type=Warning", **RAW),
+        rq.list_events("ns", field_selector="type=Warning"),
+    ),
+    (
+        "read log",
+        lambda _, core: core.read_namespaced_pod_log(
+            "pi-launcher", "ns", container="mpi", tail_lines=5, **RAW
+        ),
+        rq.read_pod_log("ns", "pi-launcher", container="mpi", tail_lines=5),
+    ),
+    (
+        "follow log",
+        lambda _, core: core.read_namespaced_pod_log("pi-launcher", "ns", follow=True, **RAW),
+        rq.follow_pod_log("ns", "pi-launcher", container=None, tail_lines=None),
+    ),
+    (
+        "create owner",
+        lambda _, core: core.create_namespaced_config_map("ns", BODY, **RAW),
+        rq.create_owner("ns", BODY),
+    ),
+    (
+        "patch owner",
+        lambda _, core: core.patch_namespaced_config_map(
+            "arr", "ns", PATCH, _content_type=rq.MERGE_PATCH, **RAW
+        ),
+        rq.patch_owner("ns", "arr", PATCH),
+    ),
+    (
+        "list owners",
+        lambda _, core: core.list_namespaced_config_map("ns", label_selector="a=b", **RAW),
+        rq.list_owners("ns", "a=b"),
+    ),
+    (
+        "delete owner",
+        lambda _, core: core.delete_namespaced_config_map(
+            "arr", "ns", body={"propagationPolicy": "Background"}, **RAW
+        ),
+        rq.delete_owner("ns", "arr"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "call", "request_"), CASES, ids=[c[0] for c in CASES])
+def test_a_descriptor_sends_what_the_generated_client_sends(
+    what: str, call: Callable[[Any, Any], Any], request_: Request
+) -> None:
+    assert descriptor(request_) == generated(call)
