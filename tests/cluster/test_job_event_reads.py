@@ -8,6 +8,7 @@ reads them only while the MPIJob has no condition (the validation-error case).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -88,6 +89,18 @@ def _events_listed(cluster: MPICluster) -> int:
     return cluster.requests.count(Verb.LIST, "events")
 
 
+def _workers_cleaned(cluster: MPICluster, name: str) -> None:
+    """Wait until the operator has deleted the ended job's workers (cleanPodPolicy Running).
+
+    It does so on a reconcile after the end, so a read right after ``wait``
+    may still see them; reads compared with each other must see one pod set.
+    """
+    deadline = time.monotonic() + 30
+    while any("-worker-" in pod["metadata"]["name"] for pod in pods(cluster, name)):
+        assert time.monotonic() < deadline, f"the workers of {name} were never deleted"
+        time.sleep(0.02)
+
+
 @pytest.mark.emulator_only("counts requests")
 @pytest.mark.mpi_cluster(clock=50.0)
 def test_sync_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
@@ -116,6 +129,7 @@ def test_async_reads_only_the_jobs_events(mpi_cluster: MPICluster) -> None:
     sync = MPIOperatorTracker(mpi_cluster.kubeconfig_path, namespace=mpi_cluster.namespace)
     job_id = sync.add_job(template(duration=1))
     assert sync.wait(job_id, 30) is JobState.DONE
+    _workers_cleaned(mpi_cluster, job_id.split("/")[1])
     _add_noise(mpi_cluster)
     expected = sync.job_events(job_id)
     mpi_cluster.requests.reset()
