@@ -39,6 +39,9 @@ __all__ = ["AsyncMPIOperatorHook", "preload_async_client_modules"]
 #: What a trigger needs besides its own module: ``kubernetes_asyncio`` and the
 #: async tracker, about 0.7 s of imports on an idle machine, 1-4 s on a busy one.
 _ASYNC_CLIENT_MODULES = (
+    # The IDNA codec (and its stringprep) load on the first ``str.encode("idna")``,
+    # which the client's first request makes on the loop's thread.
+    "encodings.idna",
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.config",
     "airflow_provider_mpi.hooks._async_client",
