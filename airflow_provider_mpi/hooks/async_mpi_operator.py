@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 __all__ = ["AsyncMPIOperatorHook", "preload_async_client_modules"]
 
 #: What a trigger needs besides its own module: ``kubernetes_asyncio`` and the
-#: async tracker, about 0.7 s of imports on an idle machine, 1-4 s on a busy one.
+#: async tracker, about 0.7 s of imports on an idle machine, 1-4 s on a busy one;
+#: and the IDNA codec, which aiohttp's first request loads to encode the host.
 _ASYNC_CLIENT_MODULES = (
+    "encodings.idna",
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.config",
     "airflow_provider_mpi.hooks._async_client",
