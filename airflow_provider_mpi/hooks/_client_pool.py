@@ -37,9 +37,10 @@ __all__ = ["SharedApiClient", "shared_api_client", "shared_clients"]
 class _Entry:
     """A client being built or in use, how many users hold it, and what they share over it."""
 
-    __slots__ = ("build", "shared", "users")
+    __slots__ = ("build", "key", "shared", "users")
 
-    def __init__(self, build: asyncio.Task[Any]) -> None:
+    def __init__(self, key: Hashable, build: asyncio.Task[Any]) -> None:
+        self.key = key
         self.build = build
         self.users = 0
         #: Objects made once over the client (``SharedApiClient.shared``), dropped with it.
@@ -85,7 +86,7 @@ class SharedApiClient:
     __slots__ = ("_build", "_entry", "_key", "_pool")
 
     def __init__(self, key: Hashable, build: Callable[[], Awaitable[Any]]) -> None:
-        self._key = key
+        self._key: Hashable = key
         self._build: Callable[[], Awaitable[Any]] | None = build
         self._pool: dict[Hashable, _Entry] | None = None
         self._entry: _Entry | None = None
@@ -95,11 +96,12 @@ class SharedApiClient:
         pool = self._pool = _pool(loop)
         entry = pool.get(self._key)
         if entry is None and self._build is not None:
-            entry = pool[self._key] = _Entry(loop.create_task(_make(self._build)))
+            entry = pool[self._key] = _Entry(self._key, loop.create_task(_make(self._build)))
             _forget_failed(pool, self._key, entry)
         if entry is None:
             raise RuntimeError("a SharedApiClient is entered once")
-        self._build = None  # the closure is not kept while the client is in use
+        # Neither the closure nor the key (the entry has it) is kept while the client is used.
+        self._build = self._key = None
         entry.users += 1
         self._entry = entry
         try:
@@ -136,8 +138,8 @@ class SharedApiClient:
         entry.users -= 1
         if entry.users:
             return
-        if pool.get(self._key) is entry:
-            del pool[self._key]
+        if pool.get(entry.key) is entry:
+            del pool[entry.key]
         entry.shared.clear()
         if not entry.build.done():
             entry.build.cancel()  # no user left: the client would have no owner

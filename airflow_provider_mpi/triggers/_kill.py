@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import weakref
+from collections.abc import Coroutine, Generator
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger
 
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
 else:
     _Base = object
 
-__all__ = ["KILL_DECISION_SECONDS", "KILL_TERMINATE_SECONDS", "KillOnUserAction"]
+__all__ = ["KILL_DECISION_SECONDS", "KILL_TERMINATE_SECONDS", "KillOnUserAction", "SeesCancel"]
+
+T = TypeVar("T")
 
 #: Seconds to learn whether a killed task is still deferred (a handover); past
 #: them the kill is honoured. The tracker opens meanwhile.
@@ -50,6 +53,71 @@ _WARM_UPS: set[asyncio.Task[bool]] = set()
 _TASK_OVER = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 #: Where Airflow's triggerer keeps the message of a user's cancellation.
 _TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
+
+
+class SeesCancel(Generic[T]):
+    """Await a coroutine in the caller's task, seeing each cancellation before it does.
+
+    A task's cancellation is thrown into its coroutine chain and lands in the
+    innermost frame; while the frames unwind, they may await (leaving a
+    shared watch, closing a client), and a second cancel meanwhile replaces
+    the first one's message. This awaitable steps the coroutine itself, so a
+    cancellation thrown into the task reaches the trigger's ``_on_cancel`` first, message
+    intact, and then the coroutine; once cancelled, it raises that first
+    cancellation however the coroutine ends. It does what a task of its own and
+    :func:`asyncio.shield` did for the trigger's wait, without a second task
+    per waiting trigger.
+    """
+
+    __slots__ = ("_before", "_coro", "_task", "_trigger")
+
+    def __init__(self, coro: Coroutine[Any, Any, T], trigger: KillOnUserAction) -> None:
+        self._coro = coro
+        self._trigger = trigger  # not a bound method: one object less per waiting trigger
+        self._task: asyncio.Task[Any] | None = None
+        self._before = 0
+
+    def _cancelled(self, cancel: asyncio.CancelledError) -> bool:
+        """Whether the task itself was asked to cancel, and did not take it back.
+
+        A CancelledError is also how an awaited future's own cancellation
+        arrives. Python 3.10 counts no requests: only a cancel with a message
+        (the triggerer's user action) is told apart there.
+        """
+        cancelling = getattr(self._task, "cancelling", None)
+        if cancelling is None:
+            return bool(cancel.args)
+        return bool(cancelling() > self._before)
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        task = self._task = asyncio.current_task()
+        cancelling = getattr(task, "cancelling", None)
+        self._before = cancelling() if cancelling is not None else 0
+        del task, cancelling
+        coro, thrown, sent = self._coro, None, None
+        cancel: asyncio.CancelledError | None = None  # the task's first cancellation
+        while True:
+            try:
+                step = coro.send(sent) if thrown is None else coro.throw(thrown)
+            except StopIteration as stop:
+                if cancel is not None and self._cancelled(cancel):  # a cancelled wait ends so
+                    raise cancel from None
+                return stop.value  # type: ignore[no-any-return]
+            except BaseException:
+                if cancel is not None and self._cancelled(cancel):  # not with its unwinding's
+                    raise cancel from None
+                raise
+            thrown = sent = None
+            try:
+                sent = yield step
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # thrown into the task: passed on to the coroutine
+                if isinstance(exc, asyncio.CancelledError) and self._cancelled(exc):
+                    self._trigger._on_cancel(exc)
+                    cancel = cancel or exc
+                thrown = exc
 
 
 def _by_user_action(cancel: asyncio.CancelledError) -> bool:

@@ -32,10 +32,10 @@ client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leav
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -56,10 +56,8 @@ from airflow_provider_mpi.triggers._kill import (  # noqa: F401  (_KILLS, _WARM_
     KILL_DECISION_SECONDS,
     KILL_TERMINATE_SECONDS,
     KillOnUserAction,
+    SeesCancel,
 )
-
-if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
 
@@ -69,6 +67,12 @@ def _states(values: Iterable[JobState | str | int]) -> tuple[JobState, ...]:
     if not states:
         raise InvalidArgumentError("target_states", [], "at least one state is needed")
     return states
+
+
+@functools.lru_cache(maxsize=64)
+def _awaited(targets: frozenset[JobState]) -> tuple[JobState, ...]:
+    """The states a job wait ends at, one tuple per target set shared by its waiters."""
+    return tuple(dict.fromkeys((*sorted(targets), *sorted(END_STATES))))
 
 
 class MPIJobTrigger(KillOnUserAction, BaseTrigger):
@@ -177,26 +181,37 @@ class MPIJobTrigger(KillOnUserAction, BaseTrigger):
             self._warm_up()
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-                if self.job_id is not None:
-                    waiting = self._wait_job(tracker, self.job_id)
-                else:
-                    waiting = self._wait_array(tracker, str(self.array_id))
-                # The wait runs in a task of its own, so that a cancellation
-                # reaches this frame first, its message intact: unwinding the
-                # wait awaits (the shared watch, the client), and a second
+                # The tracker's wait, awaited straight from this frame (no
+                # coroutine nor task of the trigger's own around it, which a
+                # waiting trigger would keep); a cancellation reaches
+                # _on_cancel before the wait, its message intact: unwinding
+                # the wait awaits (the shared watch, the client), and a second
                 # cancel meanwhile would replace the user's message.
-                wait = asyncio.ensure_future(waiting)
-                try:
-                    event = await asyncio.shield(wait)
-                except asyncio.CancelledError as exc:
-                    self._on_cancel(exc)
-                    wait.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, DRMAA2Error):
-                        await wait
-                    raise
+                if self.job_id is not None:
+                    # The JobInfo comes with the end, from the shared watches:
+                    # no read per ending job.
+                    state, info = await SeesCancel(
+                        tracker.wait_info(self.job_id, self._remaining(), *_awaited(self._targets)),
+                        self,
+                    )
+                    event = job_outcome(self.job_id, state, info, self._targets)
+                else:
+                    states = await SeesCancel(
+                        tracker.wait_array(subject, self._remaining(), *sorted(END_STATES)),
+                        self,
+                    )
+                    event = array_outcome(subject, states)
         except asyncio.CancelledError as exc:
             self._on_cancel(exc)
             raise
+        except WaitTimeoutError as exc:
+            last = exc.last_state if isinstance(exc.last_state, JobState) else None
+            event = MPIJobTriggerEvent(
+                MPIJobTriggerStatus.TIMEOUT,
+                subject,
+                state=last if self.job_id is not None else None,
+                message=str(exc),
+            )
         except DRMAA2Error as exc:
             event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
         except AirflowNotFoundException as exc:  # the triggerer cannot see the connection
@@ -207,26 +222,3 @@ class MPIJobTrigger(KillOnUserAction, BaseTrigger):
                 "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
-
-    async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
-        awaited = tuple(dict.fromkeys((*self._targets, *sorted(END_STATES))))
-        try:
-            # The JobInfo comes with the end, from the shared watches: no read per ending job.
-            state, info = await tracker.wait_info(job_id, self._remaining(), *awaited)
-        except WaitTimeoutError as exc:
-            last = exc.last_state if isinstance(exc.last_state, JobState) else None
-            return MPIJobTriggerEvent(
-                MPIJobTriggerStatus.TIMEOUT, job_id, state=last, message=str(exc)
-            )
-        return job_outcome(job_id, state, info, self._targets)
-
-    async def _wait_array(
-        self, tracker: AsyncMPIOperatorTracker, array_id: str
-    ) -> MPIJobTriggerEvent:
-        try:
-            states: dict[str, JobState] = await tracker.wait_array(
-                array_id, self._remaining(), *sorted(END_STATES)
-            )
-        except WaitTimeoutError as exc:
-            return MPIJobTriggerEvent(MPIJobTriggerStatus.TIMEOUT, array_id, message=str(exc))
-        return array_outcome(array_id, states)
