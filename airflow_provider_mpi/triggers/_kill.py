@@ -61,63 +61,81 @@ class SeesCancel(Generic[T]):
     A task's cancellation is thrown into its coroutine chain and lands in the
     innermost frame; while the frames unwind, they may await (leaving a
     shared watch, closing a client), and a second cancel meanwhile replaces
-    the first one's message. This awaitable steps the coroutine itself, so a
-    cancellation thrown into the task reaches the trigger's ``_on_cancel`` first, message
-    intact, and then the coroutine; once cancelled, it raises that first
-    cancellation however the coroutine ends. It does what a task of its own and
-    :func:`asyncio.shield` did for the trigger's wait, without a second task
-    per waiting trigger.
+    the first one's message. This awaitable sits in the chain and passes each
+    step to the coroutine itself, so a cancellation thrown into the task
+    reaches the trigger's ``_on_cancel`` first, message intact, and then the
+    coroutine; once cancelled, it raises that first cancellation however the
+    coroutine ends. It does what a task of its own and :func:`asyncio.shield`
+    did for the trigger's wait, without a second task per waiting trigger; it
+    is its own iterator (``send``/``throw``/``close``), not a generator, so a
+    waiting trigger keeps no frame for it.
     """
 
-    __slots__ = ("_before", "_coro", "_task", "_trigger")
+    __slots__ = ("_before", "_cancel", "_coro", "_trigger")
 
     def __init__(self, coro: Coroutine[Any, Any, T], trigger: KillOnUserAction) -> None:
         self._coro = coro
         self._trigger = trigger  # not a bound method: one object less per waiting trigger
-        self._task: asyncio.Task[Any] | None = None
         self._before = 0
+        self._cancel: asyncio.CancelledError | None = None  # the task's first cancellation
+
+    def __await__(self) -> Generator[Any, Any, T]:
+        self._before = _cancelling()
+        return self
+
+    def __iter__(self) -> SeesCancel[T]:
+        return self
+
+    def __next__(self) -> Any:
+        return self._step(None, None)
+
+    def send(self, value: Any) -> Any:
+        """Resume the coroutine with ``value`` (the event loop's step)."""
+        return self._step(value, None)
+
+    def throw(self, error: Any, *_: object) -> Any:
+        """Throw ``error`` (thrown into the task) into the coroutine, a cancellation seen first.
+
+        A CancelledError is also how an awaited future's own cancellation
+        arrives; only a cancel request of the task itself counts.
+        """
+        if not isinstance(error, BaseException):  # the old (type, value, traceback) form
+            value = _[0] if _ else None
+            error = value if isinstance(value, BaseException) else error()
+        if isinstance(error, asyncio.CancelledError) and self._cancelled(error):
+            self._trigger._on_cancel(error)
+            self._cancel = self._cancel or error
+        return self._step(None, error)
+
+    def close(self) -> None:
+        """Close the coroutine (the awaiting frame is closed)."""
+        self._coro.close()
+
+    def _step(self, value: Any, error: BaseException | None) -> Any:
+        try:
+            return self._coro.send(value) if error is None else self._coro.throw(error)
+        except BaseException:
+            cancel = self._cancel
+            if cancel is not None and self._cancelled(cancel):
+                # a cancelled wait ends cancelled: not with its result (a
+                # StopIteration), its unwinding's error or a later cancel
+                raise cancel from None
+            raise
 
     def _cancelled(self, cancel: asyncio.CancelledError) -> bool:
         """Whether the task itself was asked to cancel, and did not take it back.
 
-        A CancelledError is also how an awaited future's own cancellation
-        arrives. Python 3.10 counts no requests: only a cancel with a message
-        (the triggerer's user action) is told apart there.
+        Python 3.10 counts no requests: only a cancel with a message (the
+        triggerer's user action) is told apart there.
         """
-        cancelling = getattr(self._task, "cancelling", None)
-        if cancelling is None:
-            return bool(cancel.args)
-        return bool(cancelling() > self._before)
+        count = _cancelling()
+        return count > self._before if count >= 0 else bool(cancel.args)
 
-    def __await__(self) -> Generator[Any, Any, T]:
-        task = self._task = asyncio.current_task()
-        cancelling = getattr(task, "cancelling", None)
-        self._before = cancelling() if cancelling is not None else 0
-        del task, cancelling
-        coro, thrown, sent = self._coro, None, None
-        cancel: asyncio.CancelledError | None = None  # the task's first cancellation
-        while True:
-            try:
-                step = coro.send(sent) if thrown is None else coro.throw(thrown)
-            except StopIteration as stop:
-                if cancel is not None and self._cancelled(cancel):  # a cancelled wait ends so
-                    raise cancel from None
-                return stop.value  # type: ignore[no-any-return]
-            except BaseException:
-                if cancel is not None and self._cancelled(cancel):  # not with its unwinding's
-                    raise cancel from None
-                raise
-            thrown = sent = None
-            try:
-                sent = yield step
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # thrown into the task: passed on to the coroutine
-                if isinstance(exc, asyncio.CancelledError) and self._cancelled(exc):
-                    self._trigger._on_cancel(exc)
-                    cancel = cancel or exc
-                thrown = exc
+
+def _cancelling() -> int:
+    """The running task's pending cancel requests; -1 where Python does not count them."""
+    cancelling = getattr(asyncio.current_task(), "cancelling", None)
+    return int(cancelling()) if cancelling is not None else -1
 
 
 def _by_user_action(cancel: asyncio.CancelledError) -> bool:
