@@ -16,7 +16,10 @@ client:
   that made it); a closed loop's clients are never handed out again;
 - a client is counted by reference and closed when its last user leaves, so
   nothing outlives the triggers that use it; the next user builds a new one;
-- concurrent first users wait for one build; a failed build is not kept.
+- concurrent first users wait for one build; a failed build is not kept;
+- what is made once over a client (the hook's tracker per namespace,
+  :meth:`SharedApiClient.shared`) is shared by its users and dropped with it;
+  a waiting trigger keeps only a slotted :class:`SharedApiClient`.
 
 The :class:`~airflow_provider_mpi.mpioperator.tracker.watch_hub.JobWatchHub` keeps
 its stream on a client while any waiter on that same client still waits, and

@@ -26,7 +26,8 @@ on too: its next try reattaches to the job (``reattach_on_retry``), so only
 a task marked failed, success or skipped has its job terminated.
 ``cleanup()`` releases nothing beyond the API client, left by the ``async with``:
 triggers of one event loop reaching the same cluster the same way share one
-client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leaves.
+client and one tracker per namespace (``AsyncMPIOperatorHook.get_tracker``),
+closed when the last of them leaves.
 """
 
 from __future__ import annotations
