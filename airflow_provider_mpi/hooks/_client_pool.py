@@ -16,7 +16,10 @@ client:
   that made it); a closed loop's clients are never handed out again;
 - a client is counted by reference and closed when its last user leaves, so
   nothing outlives the triggers that use it; the next user builds a new one;
-- concurrent first users wait for one build; a failed build is not kept.
+- concurrent first users wait for one build; a failed build is not kept;
+- what is made once over a client (the hook's tracker per namespace,
+  :meth:`SharedApiClient.shared`) is shared by its users and dropped with it;
+  a waiting trigger keeps only a slotted :class:`SharedApiClient`.
 
 The :class:`~airflow_provider_mpi.mpioperator.tracker.watch_hub.JobWatchHub` keeps
 its stream on a client while any waiter on that same client still waits, and
@@ -27,20 +30,24 @@ under the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
-__all__ = ["shared_api_client", "shared_clients"]
+__all__ = ["SharedApiClient", "shared_api_client", "shared_clients"]
 
 
 class _Entry:
-    """A client being built or in use, and how many users hold it."""
+    """A client being built or in use, how many users hold it, and what they share over it."""
 
-    def __init__(self, build: asyncio.Task[Any]) -> None:
+    __slots__ = ("build", "key", "shared", "users")
+
+    def __init__(self, key: Hashable, build: asyncio.Task[Any]) -> None:
+        self.key = key
         self.build = build
         self.users = 0
+        #: Objects made once over the client (``SharedApiClient.shared``), dropped with it.
+        self.shared: dict[Hashable, Any] = {}
 
 
 _POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Hashable, _Entry]]
@@ -71,44 +78,96 @@ def _forget_failed(pool: dict[Hashable, _Entry], key: Hashable, entry: _Entry) -
     entry.build.add_done_callback(done)
 
 
-@contextlib.asynccontextmanager
-async def shared_api_client(
-    key: Hashable, build: Callable[[], Awaitable[Any]]
-) -> AsyncIterator[Any]:
+class SharedApiClient:
+    """A use of the event loop's client for a key, as an async context manager.
+
+    A class rather than a generator-based context manager: a trigger holds
+    one for as long as it waits, and its few slots cost less than a
+    suspended generator's frame.
+    """
+
+    __slots__ = ("_build", "_entry", "_key", "_pool")
+
+    def __init__(self, key: Hashable, build: Callable[[], Awaitable[Any]]) -> None:
+        self._key: Hashable = key
+        self._build: Callable[[], Awaitable[Any]] | None = build
+        self._pool: dict[Hashable, _Entry] | None = None
+        self._entry: _Entry | None = None
+
+    async def __aenter__(self) -> Any:
+        loop = asyncio.get_running_loop()
+        pool = self._pool = _pool(loop)
+        entry = pool.get(self._key)
+        if entry is None and self._build is not None:
+            entry = pool[self._key] = _Entry(self._key, loop.create_task(_make(self._build)))
+            _forget_failed(pool, self._key, entry)
+        if entry is None:
+            raise RuntimeError("a SharedApiClient is entered once")
+        # Neither the closure nor the key (the entry has it) is kept while the client is used.
+        self._build = self._key = None
+        entry.users += 1
+        self._entry = entry
+        try:
+            # shield: a user cancelled while the client is built leaves the build to the others
+            return await asyncio.shield(entry.build)
+        except BaseException:
+            await self._leave()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._leave()
+
+    def shared(self, key: Hashable, make: Callable[[Any], Any]) -> Any:
+        """An object made once per client (e.g. a tracker), shared by its users.
+
+        Args:
+            key: tells the object apart among those made over this client.
+            make: builds it from the client, on first use.
+
+        Returns:
+            The object; it lives as long as the client.
+        """
+        assert self._entry is not None, "entered first"
+        shared = self._entry.shared
+        if key not in shared:
+            shared[key] = make(self._entry.build.result())
+        return shared[key]
+
+    async def _leave(self) -> None:
+        entry, pool = self._entry, self._pool
+        if entry is None or pool is None:
+            return
+        self._entry = None
+        entry.users -= 1
+        if entry.users:
+            return
+        if pool.get(entry.key) is entry:
+            del pool[entry.key]
+        entry.shared.clear()
+        if not entry.build.done():
+            entry.build.cancel()  # no user left: the client would have no owner
+        elif not entry.build.cancelled() and entry.build.exception() is None:
+            await entry.build.result().close()
+
+
+async def _make(build: Callable[[], Awaitable[Any]]) -> Any:
+    return await build()
+
+
+def shared_api_client(key: Hashable, build: Callable[[], Awaitable[Any]]) -> SharedApiClient:
     """Use the event loop's client for ``key``, building it on first use.
+
+    ``async with shared_api_client(key, build) as client:``; the client is
+    closed when its last user leaves.
 
     Args:
         key: identifies everything the client's configuration comes from.
         build: makes a new client (called at most once per key while the
             client is in use); it must not await after creating the client.
 
-    Yields:
-        The shared ``kubernetes_asyncio.client.ApiClient``.
-
-    Raises:
-        Exception: whatever ``build`` raised (every waiting user gets it).
+    Returns:
+        The use, an async context manager yielding the shared
+        ``kubernetes_asyncio.client.ApiClient``; entering raises whatever
+        ``build`` raised (every waiting user gets it).
     """
-    loop = asyncio.get_running_loop()
-    pool = _pool(loop)
-    entry = pool.get(key)
-    if entry is None:
-
-        async def make() -> Any:
-            return await build()
-
-        entry = pool[key] = _Entry(loop.create_task(make()))
-        _forget_failed(pool, key, entry)
-    entry.users += 1
-    try:
-        # shield: a user cancelled while the client is built leaves the build to the others
-        client = await asyncio.shield(entry.build)
-        yield client
-    finally:
-        entry.users -= 1
-        if entry.users == 0:
-            if pool.get(key) is entry:
-                del pool[key]
-            if not entry.build.done():
-                entry.build.cancel()  # no user left: the client would have no owner
-            elif not entry.build.cancelled() and entry.build.exception() is None:
-                await entry.build.result().close()
+    return SharedApiClient(key, build)

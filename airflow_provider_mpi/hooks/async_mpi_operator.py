@@ -13,15 +13,14 @@ the same way share one client (``hooks/_client_pool.py``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib
 import threading
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_mpi.hooks._client_pool import shared_api_client
+from airflow_provider_mpi.hooks._client_pool import SharedApiClient, shared_api_client
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
@@ -34,13 +33,12 @@ from airflow_provider_mpi.hooks._kube_config import (
 if TYPE_CHECKING:
     from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
-__all__ = ["AsyncMPIOperatorHook", "preload_async_client_modules"]
+__all__ = ["AsyncMPIOperatorHook", "TrackerUse", "preload_async_client_modules"]
 
 #: What a trigger needs besides its own module: ``kubernetes_asyncio`` and the
-#: async tracker, about 0.7 s of imports on an idle machine, 1-4 s on a busy one.
+#: async tracker, about 0.7 s of imports on an idle machine, 1-4 s on a busy one;
+#: and the IDNA codec, which aiohttp's first request loads to encode the host.
 _ASYNC_CLIENT_MODULES = (
-    # The IDNA codec (and its stringprep) load on the first ``str.encode("idna")``,
-    # which the client's first request makes on the loop's thread.
     "encodings.idna",
     "kubernetes_asyncio.client",
     "kubernetes_asyncio.config",
@@ -155,40 +153,84 @@ class AsyncMPIOperatorHook:
         parts = await asyncio.to_thread(_async_client.load_client_parts, access, self.conn_id)
         return parts.configuration
 
-    @contextlib.asynccontextmanager
-    async def get_tracker(self) -> AsyncIterator[AsyncMPIOperatorTracker]:
+    def get_tracker(self) -> TrackerUse:
         """Open an async tracker over the event loop's shared API client.
 
         Hooks of the same event loop whose connection, overrides and kube
         config content are the same share one client (one TLS context, one
-        connection pool); it is closed when the last tracker using it exits
-        (see ``hooks/_client_pool.py``).
+        connection pool) and, per namespace, one tracker over it (a tracker
+        holds no state of its own besides the client); the client is closed
+        when the last tracker using it exits (see ``hooks/_client_pool.py``).
 
-        Yields:
-            The tracker, in the resolved namespace.
+        Returns:
+            An async context manager yielding the tracker, in the resolved
+            namespace.
 
         Raises:
-            InvalidArgumentError: the Kubernetes configuration cannot be loaded.
+            InvalidArgumentError: on entering, the Kubernetes configuration
+                cannot be loaded.
         """
+        return TrackerUse(self)
+
+
+class TrackerUse:
+    """The use of a tracker by one waiter: :meth:`AsyncMPIOperatorHook.get_tracker`.
+
+    A class with a few slots rather than a generator-based context manager:
+    a trigger holds it for as long as it waits, and after entering it keeps
+    only what its exit needs (the client's use), not the hook nor the
+    resolved configuration.
+    """
+
+    __slots__ = ("_hook", "_lease", "_own")
+
+    def __init__(self, hook: AsyncMPIOperatorHook) -> None:
+        self._hook: AsyncMPIOperatorHook | None = hook
+        self._lease: SharedApiClient | None = None
+        self._own: Any = None
+
+    async def __aenter__(self) -> AsyncMPIOperatorTracker:
+        hook = self._hook
+        if hook is None:
+            raise RuntimeError("a tracker use is entered once")
+        self._hook = None
         await preload_async_client_modules()  # off the event loop, once
         from airflow_provider_mpi.hooks import _async_client
         from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
 
-        access = await self.cluster_access()
+        access = await hook.cluster_access()
+        conn_id = hook.conn_id
 
         async def build() -> Any:
             # The configuration files and the TLS context in a thread; only
             # the aiohttp session, which belongs to this loop, is made here.
-            parts = await asyncio.to_thread(_async_client.load_client_parts, access, self.conn_id)
+            parts = await asyncio.to_thread(_async_client.load_client_parts, access, conn_id)
             return _async_client.api_client(parts)
 
-        key = await asyncio.to_thread(_async_client.client_key, access, self.conn_id)
+        key = await asyncio.to_thread(_async_client.client_key, access, conn_id)
+        namespace = access.namespace
         if key is None:  # not shareable: a client of its own, closed on exit
-            api_client = await build()
-            try:
-                yield AsyncMPIOperatorTracker(api_client, namespace=access.namespace)
-            finally:
-                await api_client.close()
-            return
-        async with shared_api_client(key, build) as api_client:
-            yield AsyncMPIOperatorTracker(api_client, namespace=access.namespace)
+            self._own = await build()
+            return AsyncMPIOperatorTracker(self._own, namespace=namespace)
+        lease = self._lease = shared_api_client(key, build)
+        await lease.__aenter__()
+        try:
+            return cast(
+                AsyncMPIOperatorTracker,
+                lease.shared(
+                    (AsyncMPIOperatorTracker, namespace),
+                    lambda client: AsyncMPIOperatorTracker(client, namespace=namespace),
+                ),
+            )
+        except BaseException:
+            self._lease = None
+            await lease.__aexit__(None, None, None)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        own, lease = self._own, self._lease
+        self._own = self._lease = None
+        if own is not None:
+            await own.close()
+        elif lease is not None:
+            await lease.__aexit__(*exc)

@@ -15,7 +15,7 @@ JobInfo, decided in ``triggers/_event.py``; the operator uses it as it is.
 The deadline is absolute (epoch seconds), so it survives a restart and holds
 even where Airflow does not enforce the deferral timeout (``dag.test``).
 
-Killing: Airflow calls :meth:`MPIJobTrigger.on_kill` when a user marks,
+Killing (``triggers/_kill.py``): Airflow calls :meth:`MPIJobTrigger.on_kill` when a user marks,
 clears or fails the deferred task, not when the triggerer merely restarts.
 That is where the job is terminated, and only when the trigger owns the job
 (``terminate_on_kill``: set by the operators, not by the sensor, which
@@ -26,29 +26,22 @@ on too: its next try reattaches to the job (``reattach_on_retry``), so only
 a task marked failed, success or skipped has its job terminated.
 ``cleanup()`` releases nothing beyond the API client, left by the ``async with``:
 triggers of one event loop reaching the same cluster the same way share one
-client (``AsyncMPIOperatorHook.get_tracker``), closed when the last of them leaves.
+client and one tracker per namespace (``AsyncMPIOperatorHook.get_tracker``),
+closed when the last of them leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
+import functools
 import time
-import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mpi.drmaa2.errors import (
-    DRMAA2Error,
-    InvalidArgumentError,
-    InvalidStateError,
-    WaitTimeoutError,
-)
-from airflow_provider_mpi.drmaa2.state import END_STATES, JobControlAction, JobState
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError, WaitTimeoutError
+from airflow_provider_mpi.drmaa2.state import END_STATES, JobState
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
 from airflow_provider_mpi.hooks._kube_config import KubeAccess
 from airflow_provider_mpi.hooks.async_mpi_operator import AsyncMPIOperatorHook
@@ -58,41 +51,16 @@ from airflow_provider_mpi.triggers._event import (
     array_outcome,
     job_outcome,
 )
-
-if TYPE_CHECKING:
-    from airflow_provider_mpi.mpioperator.tracker.aio import AsyncMPIOperatorTracker
+from airflow_provider_mpi.triggers._kill import (  # noqa: F401  (_KILLS, _WARM_UPS: tests)
+    _KILLS,
+    _WARM_UPS,
+    KILL_DECISION_SECONDS,
+    KILL_TERMINATE_SECONDS,
+    KillOnUserAction,
+    SeesCancel,
+)
 
 __all__ = ["MPIJobTrigger", "MPIJobTriggerEvent", "MPIJobTriggerStatus"]
-
-#: Seconds to learn whether a killed task is still deferred (a handover); past
-#: them the kill is honoured. The tracker opens meanwhile.
-KILL_DECISION_SECONDS = 3.0
-#: Seconds the terminate requests of a kill may take (retries included).
-KILL_TERMINATE_SECONDS = 30.0
-#: Kills in progress: their tasks outlive an ``on_kill`` the triggerer cancelled.
-_KILLS: set[asyncio.Task[None]] = set()
-#: Event loops whose supervisor was asked a task's state once (``MPIJobTrigger._warm_up``).
-_WARMED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
-#: The warm-up requests in progress (strong references until they end).
-_WARM_UPS: set[asyncio.Task[bool]] = set()
-#: Task states in which a killed task is over (marked by a user), so its job is
-#: terminated. In any other state the task goes on: still deferred (the trigger
-#: moved to another triggerer) or cleared (a new try, which reattaches).
-_TASK_OVER = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
-#: Where Airflow's triggerer keeps the message of a user's cancellation.
-_TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
-
-
-def _by_user_action(cancel: asyncio.CancelledError) -> bool:
-    """Whether the triggerer cancelled the trigger for a user's action (a kill).
-
-    ``TriggerRunner.cancel_triggers`` cancels with a message (Airflow 3.2+,
-    the same one ``run_trigger`` checks before calling ``on_kill``); a
-    shutdown cancels without one. Read from the loaded triggerer module, never
-    imported here; without it, only ``on_kill`` kills.
-    """
-    marker = getattr(sys.modules.get(_TRIGGERER_MODULE), "_USER_ACTION_CANCEL_MSG", None)
-    return marker is not None and bool(cancel.args) and cancel.args[0] == marker
 
 
 def _states(values: Iterable[JobState | str | int]) -> tuple[JobState, ...]:
@@ -102,7 +70,13 @@ def _states(values: Iterable[JobState | str | int]) -> tuple[JobState, ...]:
     return states
 
 
-class MPIJobTrigger(BaseTrigger):
+@functools.lru_cache(maxsize=64)
+def _awaited(targets: frozenset[JobState]) -> tuple[JobState, ...]:
+    """The states a job wait ends at, one tuple per target set shared by its waiters."""
+    return tuple(dict.fromkeys((*sorted(targets), *sorted(END_STATES))))
+
+
+class MPIJobTrigger(KillOnUserAction, BaseTrigger):
     """Wait for an MPIJob (or every task of an array job) to end or reach target states.
 
     Args:
@@ -208,26 +182,37 @@ class MPIJobTrigger(BaseTrigger):
             self._warm_up()
         try:
             async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-                if self.job_id is not None:
-                    waiting = self._wait_job(tracker, self.job_id)
-                else:
-                    waiting = self._wait_array(tracker, str(self.array_id))
-                # The wait runs in a task of its own, so that a cancellation
-                # reaches this frame first, its message intact: unwinding the
-                # wait awaits (the shared watch, the client), and a second
+                # The tracker's wait, awaited straight from this frame (no
+                # coroutine nor task of the trigger's own around it, which a
+                # waiting trigger would keep); a cancellation reaches
+                # _on_cancel before the wait, its message intact: unwinding
+                # the wait awaits (the shared watch, the client), and a second
                 # cancel meanwhile would replace the user's message.
-                wait = asyncio.ensure_future(waiting)
-                try:
-                    event = await asyncio.shield(wait)
-                except asyncio.CancelledError as exc:
-                    self._on_cancel(exc)
-                    wait.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, DRMAA2Error):
-                        await wait
-                    raise
+                if self.job_id is not None:
+                    # The JobInfo comes with the end, from the shared watches:
+                    # no read per ending job.
+                    state, info = await SeesCancel(
+                        tracker.wait_info(self.job_id, self._remaining(), *_awaited(self._targets)),
+                        self,
+                    )
+                    event = job_outcome(self.job_id, state, info, self._targets)
+                else:
+                    states = await SeesCancel(
+                        tracker.wait_array(subject, self._remaining(), *sorted(END_STATES)),
+                        self,
+                    )
+                    event = array_outcome(subject, states)
         except asyncio.CancelledError as exc:
             self._on_cancel(exc)
             raise
+        except WaitTimeoutError as exc:
+            last = exc.last_state if isinstance(exc.last_state, JobState) else None
+            event = MPIJobTriggerEvent(
+                MPIJobTriggerStatus.TIMEOUT,
+                subject,
+                state=last if self.job_id is not None else None,
+                message=str(exc),
+            )
         except DRMAA2Error as exc:
             event = MPIJobTriggerEvent(MPIJobTriggerStatus.ERROR, subject, message=str(exc))
         except AirflowNotFoundException as exc:  # the triggerer cannot see the connection
@@ -238,203 +223,3 @@ class MPIJobTrigger(BaseTrigger):
                 "passes the worker's kube config to the trigger)",
             )
         yield TriggerEvent(event.to_dict())  # type: ignore[no-untyped-call]
-
-    def _warm_up(self) -> None:
-        """Ask the task's state once per triggerer process, in the background.
-
-        A triggerer's supervisor builds its in-process Execution API at the
-        first state request: 3 s or more, past :data:`KILL_DECISION_SECONDS`.
-        Asked at the first trigger's start, a kill or a handover later finds
-        it built: without this, the first kill of a fresh triggerer waited
-        out the bound, and a handover from a triggerer that had never asked
-        terminated the job the new triggerer follows.
-        """
-        loop = asyncio.get_running_loop()
-        if loop in _WARMED or self.task_instance is None:
-            return
-        _WARMED.add(loop)
-        warm_up = loop.create_task(
-            self._handed_over(quiet=True), name="MPIJobTrigger state warm-up"
-        )
-        _WARM_UPS.add(warm_up)
-        warm_up.add_done_callback(_WARM_UPS.discard)
-
-    def _on_cancel(self, cancel: asyncio.CancelledError) -> None:
-        """Start the kill as soon as the trigger is cancelled for a user's action.
-
-        Airflow calls ``on_kill`` later, under a ``wait_for`` that the
-        triggerer may cancel before ``on_kill`` ran its first line; the kill
-        must not depend on that.
-        """
-        if self.terminate_on_kill and _by_user_action(cancel) and not self._timed_out():
-            self._start_kill()
-
-    async def _wait_job(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> MPIJobTriggerEvent:
-        awaited = tuple(dict.fromkeys((*self._targets, *sorted(END_STATES))))
-        try:
-            # The JobInfo comes with the end, from the shared watches: no read per ending job.
-            state, info = await tracker.wait_info(job_id, self._remaining(), *awaited)
-        except WaitTimeoutError as exc:
-            last = exc.last_state if isinstance(exc.last_state, JobState) else None
-            return MPIJobTriggerEvent(
-                MPIJobTriggerStatus.TIMEOUT, job_id, state=last, message=str(exc)
-            )
-        return job_outcome(job_id, state, info, self._targets)
-
-    async def _wait_array(
-        self, tracker: AsyncMPIOperatorTracker, array_id: str
-    ) -> MPIJobTriggerEvent:
-        try:
-            states: dict[str, JobState] = await tracker.wait_array(
-                array_id, self._remaining(), *sorted(END_STATES)
-            )
-        except WaitTimeoutError as exc:
-            return MPIJobTriggerEvent(MPIJobTriggerStatus.TIMEOUT, array_id, message=str(exc))
-        return array_outcome(array_id, states)
-
-    async def on_kill(self) -> None:
-        """Terminate the job(s) when a user kills the deferred task.
-
-        Airflow calls this only on a user action (mark failed/success, clear),
-        not on a triggerer restart. Best effort: jobs already ended are left
-        alone, and a failure is logged, never raised (the task's fate is the
-        user's decision either way).
-
-        The work runs in a task of its own that this coroutine only awaits
-        through :func:`asyncio.shield`: the triggerer may cancel ``on_kill``
-        (and Airflow swallows that ``CancelledError``), but the decision and
-        the terminate request go on. Both are bounded in time: the decision
-        (:data:`KILL_DECISION_SECONDS`) runs alongside opening the tracker,
-        and the terminate has :data:`KILL_TERMINATE_SECONDS`.
-        """
-        if not self.terminate_on_kill:
-            return
-        await asyncio.shield(self._start_kill())
-
-    def _start_kill(self) -> asyncio.Task[None]:
-        """The kill's task, started once per trigger (by ``run`` or ``on_kill``)."""
-        kill: asyncio.Task[None] | None = getattr(self, "_kill_task", None)
-        if kill is None:
-            kill = asyncio.get_running_loop().create_task(
-                self._kill(), name=f"MPIJobTrigger kill {self.job_id or self.array_id}"
-            )
-            self._kill_task = kill
-            _KILLS.add(kill)  # a strong reference until it ends, whoever stops awaiting it
-            kill.add_done_callback(self._kill_done)
-        return kill
-
-    def _timed_out(self) -> bool:
-        """Whether Airflow's deferral timeout passed (then Airflow skips on_kill too)."""
-        timeout_after = getattr(self, "timeout_after", None)
-        if not isinstance(timeout_after, datetime):
-            return False
-        if timeout_after.tzinfo is None:
-            timeout_after = timeout_after.replace(tzinfo=timezone.utc)
-        return timeout_after < datetime.now(timezone.utc)
-
-    def _kill_done(self, kill: asyncio.Task[None]) -> None:
-        _KILLS.discard(kill)
-        if kill.cancelled():
-            self.log.warning("The kill of the deferred task's job was cancelled")
-        elif (error := kill.exception()) is not None:
-            self.log.error("The kill of the deferred task's job failed: %r", error)
-
-    async def _kill(self) -> None:
-        decision = asyncio.ensure_future(self._handed_over())
-        try:
-            async with AsyncMPIOperatorHook.from_access(self.access).get_tracker() as tracker:
-                try:
-                    handed_over = await asyncio.wait_for(
-                        asyncio.shield(decision), KILL_DECISION_SECONDS
-                    )
-                except asyncio.TimeoutError:
-                    self.log.warning(
-                        "The task's state was not known within %.1fs: honouring the kill",
-                        KILL_DECISION_SECONDS,
-                    )
-                    handed_over = False
-                if handed_over:
-                    return
-                await asyncio.wait_for(self._terminate_all(tracker), KILL_TERMINATE_SECONDS)
-        except DRMAA2Error as exc:
-            self.log.warning("Could not terminate the job of the killed task: %s", exc)
-        except asyncio.TimeoutError:
-            self.log.warning(
-                "Terminating the job of the killed task took over %.0fs; gave up",
-                KILL_TERMINATE_SECONDS,
-            )
-        finally:
-            decision.cancel()
-
-    async def _terminate_all(self, tracker: AsyncMPIOperatorTracker) -> None:
-        if self.job_id is not None:
-            job_ids = [self.job_id]
-        else:
-            job_ids = await tracker.list_array_jobs(str(self.array_id))
-        await asyncio.gather(*(self._terminate(tracker, job_id) for job_id in job_ids))
-
-    async def _handed_over(self, *, quiet: bool = False) -> bool:
-        """Whether the killed task goes on, so its job is left running (and says so).
-
-        Airflow 3.3 also cancels a trigger "by user action" when a triggerer
-        whose heartbeat lapsed sees it assigned to another triggerer
-        (apache/airflow#73454); the task then is still deferred, and the new
-        triggerer follows the job. A clear gives the task a new try, which
-        reattaches to the job when ``reattach_on_retry``; terminating it then
-        would fail the try that follows it. Mark failed, success or skipped
-        end the task: the job is terminated. When the state cannot be read
-        (no Execution API, an older Airflow, no such task), the kill is honoured.
-        ``quiet``: log nothing (the warm-up's question).
-        """
-        ti: Any = self.task_instance
-        if ti is None:
-            return False
-        try:
-            from airflow.sdk.execution_time import task_runner
-            from airflow.sdk.execution_time.comms import GetTaskStates
-
-            asend = getattr(getattr(task_runner, "SUPERVISOR_COMMS", None), "asend", None)
-            if asend is None:
-                return False
-            result = await asend(
-                GetTaskStates(
-                    dag_id=ti.dag_id,
-                    map_index=ti.map_index,
-                    task_ids=[ti.task_id],
-                    run_ids=[ti.run_id],
-                )
-            )
-        except Exception as exc:
-            self.log.debug("Could not read the task's state, honouring the kill: %s", exc)
-            return False
-        key = (
-            ti.task_id
-            if ti.map_index is None or ti.map_index < 0
-            else f"{ti.task_id}_{ti.map_index}"
-        )
-        states = (getattr(result, "task_states", None) or {}).get(ti.run_id) or {}
-        if key not in states:
-            return False
-        state = str(getattr(states[key], "value", states[key]))
-        if state == "deferred":
-            why = "The task is still deferred: the trigger moved, the job keeps running"
-        elif self.reattach_on_retry and state not in _TASK_OVER:
-            why = (
-                f"The task goes on (state {state}, e.g. cleared): its next try reattaches "
-                "to the job, which keeps running"
-            )
-        else:
-            return False
-        if not quiet:
-            self.log.info(why)
-        return True
-
-    async def _terminate(self, tracker: AsyncMPIOperatorTracker, job_id: str) -> None:
-        try:
-            await tracker.job_control(job_id, JobControlAction.TERMINATE)
-        except InvalidStateError:
-            return  # already ended
-        except DRMAA2Error as exc:
-            self.log.warning("Could not terminate MPIJob %s: %s", job_id, exc)
-            return
-        self.log.info("Terminated MPIJob %s: the deferred task was killed", job_id)

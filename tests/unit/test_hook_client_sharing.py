@@ -180,6 +180,24 @@ async def test_hooks_with_the_same_access_share_a_client() -> None:
     assert shared_clients() == 0
 
 
+async def test_waiters_of_one_namespace_share_a_tracker_until_the_client_closes() -> None:
+    """One tracker per client and namespace (a waiting trigger keeps no tracker of its own)."""
+    hooks = [
+        AsyncMPIOperatorHook(None, kube_config=copy.deepcopy(KUBE_CONFIG), namespace=namespace)
+        for namespace in ("a", "a", "b")
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        first, second, other = [await stack.enter_async_context(h.get_tracker()) for h in hooks]
+        assert first is second
+        assert other is not first
+        assert (first.namespace, other.namespace) == ("a", "b")
+        assert other.api_client is first.api_client
+    async with hooks[0].get_tracker() as again:  # the client closed with its last user
+        assert again is not first
+        assert again.api_client is not first.api_client
+    assert shared_clients() == 0
+
+
 @pytest.mark.parametrize(
     "other",
     [
