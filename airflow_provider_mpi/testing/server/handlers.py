@@ -30,7 +30,6 @@ from airflow_provider_mpi.testing.server.patch import (
     strategic_merge_patch,
 )
 from airflow_provider_mpi.testing.server.requests import (
-    UnsupportedMediaType,
     bind_to_path,
     check_type,
     decode_continue,
@@ -58,6 +57,7 @@ from airflow_provider_mpi.testing.store import (
     ResourceType,
     Store,
 )
+from airflow_provider_mpi.testing.store.errors import UnsupportedMediaType
 
 __all__ = ["ApiHandlers"]
 
