@@ -11,13 +11,15 @@ Durations are Go ``time.Duration``: integer nanoseconds.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import difflib
 import enum
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
@@ -25,6 +27,7 @@ from airflow_provider_mpi.drmaa2.state import JobState
 __all__ = [
     "GO_ZERO_TIME",
     "Field",
+    "GoJSONText",
     "Kind",
     "check_value",
     "encode_value",
@@ -36,6 +39,47 @@ __all__ = [
     "to_mapping",
     "unknown_key",
 ]
+
+
+_Go = TypeVar("_Go", bound="GoJSONText")
+
+
+class GoJSONText(abc.ABC):
+    """``from_json`` and ``to_json`` for a class that reads and writes Go JSON keys.
+
+    The class gives :meth:`from_dict`, :meth:`to_dict` and the error it raises
+    (``json_error``); the text round trip is the same for a template and a job info.
+    """
+
+    json_error: ClassVar[type[InvalidArgumentError]] = InvalidArgumentError
+
+    @classmethod
+    @abc.abstractmethod
+    def from_dict(cls: type[_Go], data: Mapping[str, Any]) -> _Go:
+        """Build one from Go JSON keys or snake_case names."""
+
+    @abc.abstractmethod
+    def to_dict(self) -> dict[str, Any]:
+        """Dump as Go would marshal it."""
+
+    @classmethod
+    def from_json(cls: type[_Go], text: str | bytes) -> _Go:
+        """Build one from Go JSON text.
+
+        Raises:
+            InvalidArgumentError: the text is not JSON or not valid for the class
+                (the class's ``json_error``, e.g. ``InvalidTemplateError``).
+        """
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise cls.json_error(cls.__name__, text, f"not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Dump as Go JSON text (see :meth:`to_dict`)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
 
 #: What Go writes for an unset ``time.Time``.
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"

@@ -11,13 +11,12 @@ are ``None``, written back as -1/-3 so that Go reads "unset" (an omitted
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow_provider_mpi.drmaa2._json import Field, Kind, from_mapping, to_mapping
+from airflow_provider_mpi.drmaa2._json import Field, GoJSONText, Kind, from_mapping, to_mapping
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
 
@@ -61,7 +60,7 @@ _GO_NULL_KEYS = frozenset({"Extensible"})
 
 
 @dataclass
-class JobInfo:
+class JobInfo(GoJSONText):
     """What is known about a job (Go ``drmaa2interface.JobInfo``).
 
     ``None`` means unknown: ``exit_status`` before the job ended, ``slots``,
@@ -126,23 +125,6 @@ class JobInfo:
             InvalidArgumentError: a time is a naive datetime.
         """
         return to_mapping(self, JOB_INFO_FIELDS, InvalidArgumentError)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> JobInfo:
-        """Build a JobInfo from Go JSON text.
-
-        Raises:
-            InvalidArgumentError: the text is not JSON or not a valid JobInfo.
-        """
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidArgumentError("JobInfo", text, f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
-
-    def to_json(self, *, indent: int | None = None) -> str:
-        """Dump as Go JSON text (see :meth:`to_dict`)."""
-        return json.dumps(self.to_dict(), indent=indent)
 
     def readable(self) -> dict[str, Any]:
         """The fields people read, in words and units instead of Go's encoding.

@@ -8,6 +8,7 @@ JSON reads back as the same member; ``str()`` gives the Go name.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
 
@@ -95,9 +96,7 @@ class JobState(enum.IntEnum):
         Raises:
             InvalidArgumentError: the value is not a state.
         """
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):  # a member is an int too
             try:
                 return cls(value)
             except ValueError:
@@ -143,13 +142,9 @@ class JobControlAction(str, enum.Enum):
         Raises:
             InvalidArgumentError: the value is not an action.
         """
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            wanted = value.strip().lower()
-            for member in cls:
-                if member.value == wanted:
-                    return member
+        if isinstance(value, str):  # a member is a str too
+            with contextlib.suppress(ValueError):
+                return cls(value.strip().lower())
         raise InvalidArgumentError(
             "action", value, "must be one of " + ", ".join(m.value for m in cls)
         )

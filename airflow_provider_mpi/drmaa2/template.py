@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_mpi.drmaa2._json import Field, Kind, from_mapping, to_mapping
+from airflow_provider_mpi.drmaa2._json import Field, GoJSONText, Kind, from_mapping, to_mapping
 from airflow_provider_mpi.drmaa2.errors import InvalidTemplateError
 
 __all__ = ["JOB_TEMPLATE_FIELDS", "JobTemplate"]
@@ -58,7 +57,7 @@ JOB_TEMPLATE_FIELDS: tuple[Field, ...] = (
 
 
 @dataclass
-class JobTemplate:
+class JobTemplate(GoJSONText):
     """A DRMAA2 job template (Go ``drmaa2interface.JobTemplate``).
 
     Unset values are the Go zero values: ``""``, ``False``, ``0``, empty
@@ -99,6 +98,8 @@ class JobTemplate:
     accounting_id: str = ""
     extension_list: dict[str, str] = field(default_factory=dict)
 
+    json_error = InvalidTemplateError
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> JobTemplate:
         """Build a template from Go JSON keys or snake_case names.
@@ -133,23 +134,6 @@ class JobTemplate:
             InvalidTemplateError: a time is a naive datetime.
         """
         return to_mapping(self, JOB_TEMPLATE_FIELDS, InvalidTemplateError)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> JobTemplate:
-        """Build a template from Go JSON text.
-
-        Raises:
-            InvalidTemplateError: the text is not JSON or not a valid template.
-        """
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidTemplateError("JobTemplate", text, f"not valid JSON: {exc}") from None
-        return cls.from_dict(data)
-
-    def to_json(self, *, indent: int | None = None) -> str:
-        """Dump as Go JSON text (see :meth:`to_dict`)."""
-        return json.dumps(self.to_dict(), indent=indent)
 
     def copy(self) -> JobTemplate:
         """Return a deep copy (lists and maps are not shared)."""

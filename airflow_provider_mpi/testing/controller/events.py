@@ -52,50 +52,27 @@ class EventNote:
     field_path: str | None = None
 
 
-def event_key(
-    obj: JSONDict,
-    severity: EventSeverity,
-    reason: str,
-    message: str,
-    *,
-    host: str | None = None,
-    field_path: str | None = None,
-) -> tuple[str, ...]:
+def event_key(obj: JSONDict, note: EventNote) -> tuple[str, ...]:
     """What makes two events the same one (a repeat bumps ``count``); the namespace first."""
     meta = obj["metadata"]
     return (
         meta.get("namespace") or "default",
         str(meta.get("uid")),
-        field_path or "",
-        severity.value,
-        reason,
-        message,
-        host or "",
+        note.field_path or "",
+        note.severity.value,
+        note.reason,
+        note.message,
+        note.host or "",
     )
 
 
-def new_event(
-    obj: JSONDict,
-    severity: EventSeverity,
-    reason: str,
-    message: str,
-    *,
-    component: str,
-    now: datetime,
-    host: str | None = None,
-    field_path: str | None = None,
-) -> JSONDict:
+def new_event(obj: JSONDict, note: EventNote, now: datetime) -> JSONDict:
     """A core/v1 Event about ``obj``, as client-go's recorder writes it.
 
     Args:
         obj: The object the event is about.
-        severity: Normal or Warning.
-        reason: The machine-readable reason.
-        message: The human-readable message.
-        component: ``source.component``.
+        note: What is reported, and by whom (``source``).
         now: The time of the event.
-        host: ``source.host`` (the node, for kubelet events).
-        field_path: ``involvedObject.fieldPath`` (e.g. a container).
 
     Returns:
         The Event (named ``<object>.<hex nanoseconds>``).
@@ -110,11 +87,11 @@ def new_event(
         "apiVersion": obj.get("apiVersion"),
         "resourceVersion": meta.get("resourceVersion"),
     }
-    if field_path:
-        involved["fieldPath"] = field_path
-    source: JSONDict = {"component": component}
-    if host:
-        source["host"] = host
+    if note.field_path:
+        involved["fieldPath"] = note.field_path
+    source: JSONDict = {"component": note.component}
+    if note.host:
+        source["host"] = note.host
     stamp = format_time(now)
     serial = next(_SERIAL)
     return {
@@ -125,16 +102,16 @@ def new_event(
             "namespace": namespace,
         },
         "involvedObject": involved,
-        "reason": reason,
-        "message": message,
+        "reason": note.reason,
+        "message": note.message,
         "source": source,
         "firstTimestamp": stamp,
         "lastTimestamp": stamp,
         "count": 1,
-        "type": severity.value,
+        "type": note.severity.value,
         "eventTime": None,
-        "reportingComponent": component,
-        "reportingInstance": host or "",
+        "reportingComponent": note.component,
+        "reportingInstance": note.host or "",
     }
 
 
@@ -173,22 +150,14 @@ class EventRecorder:
             host: ``source.host`` (the node, for kubelet events).
             field_path: ``involvedObject.fieldPath`` (e.g. a container).
         """
-        key = event_key(obj, severity, reason, message, host=host, field_path=field_path)
+        note = EventNote(severity, reason, message, self._component, host, field_path)
+        key = event_key(obj, note)
         namespace = key[0]
         stamp = format_time(self._now())
         name = self._seen.get(key)
         if name is not None and self._bump(namespace, name, stamp):
             return
-        event = new_event(
-            obj,
-            severity,
-            reason,
-            message,
-            component=self._component,
-            now=self._now(),
-            host=host,
-            field_path=field_path,
-        )
+        event = new_event(obj, note, self._now())
         try:
             created = self._store.create("events", event, namespace=namespace)
         except StoreError:

@@ -35,13 +35,23 @@ NODES = tuple(f"node-{i}" for i in range(4))
 _JOB_KEY = "job:"
 
 
-def node_labels(node: str) -> dict[str, str]:
-    """The labels of a fake node."""
+def node_labels(node: str, instance_type: str = "emulated") -> dict[str, str]:
+    """The well-known labels a kubelet puts on its Node (the emulator's and the node agent's).
+
+    Args:
+        node: The node name.
+        instance_type: ``node.kubernetes.io/instance-type``, which tells the two apart.
+
+    Returns:
+        The labels.
+    """
     return {
         "kubernetes.io/hostname": node,
         "kubernetes.io/os": "linux",
         "kubernetes.io/arch": "amd64",
-        "node.kubernetes.io/instance-type": "emulated",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": instance_type,
     }
 
 

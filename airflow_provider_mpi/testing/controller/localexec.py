@@ -159,19 +159,19 @@ class LocalProcess:
 
     def terminate(self) -> None:
         """Ask the process and its children to stop (SIGTERM: a graceful pod deletion)."""
-        if self._process.poll() is None:
-            try:
-                os.killpg(self._process.pid, signal.SIGTERM)
-            except (ProcessLookupError, PermissionError):
-                self._process.terminate()
+        self._signal_group(signal.SIGTERM)
 
     def kill(self) -> None:
         """Stop the process and its children (the pod was deleted)."""
+        self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, signum: signal.Signals) -> None:
+        """Signal the group while the process runs (the process alone if the group is gone)."""
         if self._process.poll() is None:
             try:
-                os.killpg(self._process.pid, signal.SIGKILL)
+                os.killpg(self._process.pid, signum)
             except (ProcessLookupError, PermissionError):
-                self._process.kill()
+                self._process.send_signal(signum)
 
     def join(self, timeout: float | None = None) -> None:
         """Wait for the output to be drained and the exit seen."""

@@ -245,13 +245,23 @@ class MPIJobController:
     def _launcher_finished(launcher: JSONDict) -> bool:
         return bool(job_condition(launcher, "Complete") or job_condition(launcher, "Failed"))
 
+    def _existing(self, job: JSONDict, plural: str, wanted: JSONDict) -> JSONDict | None:
+        """The job's object named as ``wanted`` (checked to be the job's); None: it was created.
+
+        The part of the operator's ``getOrCreate*`` that every owned object shares; the
+        caller brings an existing object up to date.
+        """
+        current = self._lookup(plural, job["metadata"]["namespace"], wanted["metadata"]["name"])
+        if current is None:
+            self._store.create(plural, wanted)
+            return None
+        return self._owned(job, current)
+
     def _get_or_create_service(self, job: JSONDict) -> None:
         wanted = new_service(job)
-        service = self._lookup("services", job["metadata"]["namespace"], wanted["metadata"]["name"])
+        service = self._existing(job, "services", wanted)
         if service is None:
-            self._store.create("services", wanted)
             return
-        self._owned(job, service)
         spec = service.setdefault("spec", {})
         wanted_spec = wanted["spec"]
         if spec.get("selector") != wanted_spec["selector"] or bool(
@@ -274,25 +284,15 @@ class MPIJobController:
             p["metadata"]["name"] for p in self._worker_pods(job) if pod_phase(p) == "Running"
         ]
         wanted = new_config_map(job, running)
-        config_map = self._lookup(
-            "configmaps", job["metadata"]["namespace"], wanted["metadata"]["name"]
-        )
-        if config_map is None:
-            self._store.create("configmaps", wanted)
-            return
-        self._owned(job, config_map)
-        if config_map.get("data") != wanted["data"]:
+        config_map = self._existing(job, "configmaps", wanted)
+        if config_map is not None and config_map.get("data") != wanted["data"]:
             config_map["data"] = wanted["data"]
             self._store.update("configmaps", config_map)
 
     def _get_or_create_secret(self, job: JSONDict) -> None:
         wanted = new_ssh_secret(job)
-        secret = self._lookup("secrets", job["metadata"]["namespace"], wanted["metadata"]["name"])
-        if secret is None:
-            self._store.create("secrets", wanted)
-            return
-        self._owned(job, secret)
-        if sorted(secret.get("data") or {}) != sorted(wanted["data"]):
+        secret = self._existing(job, "secrets", wanted)
+        if secret is not None and sorted(secret.get("data") or {}) != sorted(wanted["data"]):
             secret["data"] = wanted["data"]
             self._store.update("secrets", secret)
 

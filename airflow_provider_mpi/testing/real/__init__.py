@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.testing.exports import lazy_attribute
+from airflow_provider_mpi.testing.real import errors
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.real.build import Builder, cache_root, find_go
@@ -43,24 +44,13 @@ __all__ = [
     "find_go",
 ]
 
+#: Each lazily imported name and its module; the errors module is light and imported at once.
 _WHERE = {
     "Builder": "build",
     "cache_root": "build",
     "find_go": "build",
     "RealCluster": "cluster",
-    **{
-        name: "errors"
-        for name in (
-            "BuildError",
-            "ComponentExitedError",
-            "ComponentNotReadyError",
-            "GoToolchainMissingError",
-            "ManifestError",
-            "ModuleUnavailableError",
-            "PortInUseError",
-            "RealClusterError",
-        )
-    },
+    **dict.fromkeys(errors.__all__, "errors"),
 }
 
 

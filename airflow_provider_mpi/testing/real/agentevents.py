@@ -32,8 +32,7 @@ class ApiEvents:
 
     def record(self, pod: JSONDict, note: EventNote, *, now: datetime) -> None:
         """Record (or bump) one event about ``pod``; failures are dropped, as a kubelet does."""
-        severity, reason, message = note.severity, note.reason, note.message
-        key = event_key(pod, severity, reason, message, host=note.host, field_path=note.field_path)
+        key = event_key(pod, note)
         namespace = key[0]
         seen = self._seen.get(key)
         try:
@@ -48,19 +47,10 @@ class ApiEvents:
                 )
                 self._seen[key] = (name, count + 1)
                 return
-            event = new_event(
-                pod,
-                severity,
-                reason,
-                message,
-                component=note.component,
-                now=now,
-                host=note.host,
-                field_path=note.field_path,
-            )
+            event = new_event(pod, note, now)
             created = self._api.request(
                 "POST", f"/api/v1/namespaces/{namespace}/events", body=event
             )
             self._seen[key] = (str(created["metadata"]["name"]), 1)
         except ApiError as error:  # a real recorder drops what it cannot write
-            _log.debug("event %s about %s dropped: %s", reason, pod["metadata"]["name"], error)
+            _log.debug("event %s about %s dropped: %s", note.reason, pod["metadata"]["name"], error)

@@ -64,39 +64,30 @@ def parse_go_mod(text: str) -> UpstreamGoMod:
     staging: set[str] = set()
     block = ""
     for raw in text.splitlines():
-        line = raw.split("//", 1)[0].rstrip()
-        stripped = line.strip()
+        stripped = raw.split("//", 1)[0].strip()
         if not stripped:
             continue
-        if block:
+        if block:  # a line of a ``require (`` ... ``)`` block: the directive is the block's
             if stripped == ")":
                 block = ""
                 continue
-            if block == "godebug":
-                godebug.append(stripped)
-            elif block == "require":
-                match = _REQUIRE_LINE.match(stripped)
-                if match and match["version"] == "v0.0.0":
-                    staging.add(match["module"])
-            elif block == "replace":
-                local = _LOCAL_REPLACE.match(stripped)
-                if local:
-                    staging.add(local["module"])
-            continue
-        keyword, _, rest = stripped.partition(" ")
-        rest = rest.strip()
-        if rest == "(":
-            block = keyword
-        elif keyword == "go":
-            go = rest
-        elif keyword == "godebug":
-            godebug.append(rest)
-        elif keyword == "require":
-            match = _REQUIRE_LINE.match(rest)
+            directive, argument = block, stripped
+        else:
+            directive, _, argument = stripped.partition(" ")
+            argument = argument.strip()
+            if argument == "(":
+                block = directive
+                continue
+        if directive == "go":
+            go = argument
+        elif directive == "godebug":
+            godebug.append(argument)
+        elif directive == "require":
+            match = _REQUIRE_LINE.match(argument)
             if match and match["version"] == "v0.0.0":
                 staging.add(match["module"])
-        elif keyword == "replace":
-            local = _LOCAL_REPLACE.match(rest)
+        elif directive == "replace":
+            local = _LOCAL_REPLACE.match(argument)
             if local:
                 staging.add(local["module"])
     if not go:

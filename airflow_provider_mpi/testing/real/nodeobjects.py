@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_mpi.testing.controller.kubelet import node_labels
 from airflow_provider_mpi.testing.controller.meta import format_time
 from airflow_provider_mpi.testing.real.agentapi import MERGE_PATCH, AgentAPI, ApiError
 
@@ -43,18 +44,6 @@ _KUBELET_VERSION = "v1.35.4"
 def micro_time(moment: datetime) -> str:
     """A ``MicroTime`` (RFC 3339 with microseconds), as Lease times are written."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def node_labels(node: str) -> dict[str, str]:
-    """The well-known labels a kubelet puts on its Node."""
-    return {
-        "kubernetes.io/hostname": node,
-        "kubernetes.io/os": "linux",
-        "kubernetes.io/arch": "amd64",
-        "beta.kubernetes.io/os": "linux",
-        "beta.kubernetes.io/arch": "amd64",
-        "node.kubernetes.io/instance-type": "node-agent",
-    }
 
 
 def node_status(port: int, now: datetime, *, address: str = "127.0.0.1") -> JSONDict:
@@ -123,7 +112,7 @@ def node_object(name: str, port: int, now: datetime) -> JSONDict:
     return {
         "apiVersion": "v1",
         "kind": "Node",
-        "metadata": {"name": name, "labels": node_labels(name)},
+        "metadata": {"name": name, "labels": node_labels(name, "node-agent")},
         "spec": {},
         "status": node_status(port, now),
     }

@@ -15,7 +15,6 @@ live in the cluster's private temporary folder (mode 0600 for keys):
 from __future__ import annotations
 
 import datetime
-import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from airflow_provider_mpi.testing.server.tls import alt_names, key_pem, key_usage
 
 __all__ = ["APISERVER_HOSTS", "CertPair", "ClusterPKI"]
 
@@ -60,38 +61,6 @@ def _write(path: Path, data: bytes, private: bool = False) -> Path:
     return path
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def _usage(*, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=ca,
-        crl_sign=ca,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _alt_names(hosts: tuple[str, ...]) -> x509.SubjectAlternativeName:
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    return x509.SubjectAlternativeName(names)
-
-
 class ClusterPKI:
     """A fresh CA and the identities of one control-plane start.
 
@@ -109,14 +78,14 @@ class ClusterPKI:
         self._ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "real-cluster-ca")])
         ca = self._builder(self._ca_name, self._ca_key.public_key())
         ca = ca.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        ca = ca.add_extension(_usage(ca=True), critical=True)
+        ca = ca.add_extension(key_usage(cert_sign=True, crl_sign=True), critical=True)
         self._ca_cert = ca.sign(self._ca_key, hashes.SHA256())
         self.ca = CertPair(
             _write(folder / "ca.crt", self._ca_cert.public_bytes(serialization.Encoding.PEM)),
-            _write(folder / "ca.key", _key_pem(self._ca_key), private=True),
+            _write(folder / "ca.key", key_pem(self._ca_key), private=True),
         )
         sa_key = ec.generate_private_key(ec.SECP256R1())
-        self.service_account_key = _write(folder / "sa.key", _key_pem(sa_key), private=True)
+        self.service_account_key = _write(folder / "sa.key", key_pem(sa_key), private=True)
         self.service_account_pub = _write(
             folder / "sa.pub",
             sa_key.public_key().public_bytes(
@@ -161,14 +130,14 @@ class ClusterPKI:
         key = ec.generate_private_key(ec.SECP256R1())
         builder = self._builder(subject, key.public_key())
         builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-        builder = builder.add_extension(_usage(ca=False), critical=True)
+        builder = builder.add_extension(key_usage(cert_sign=False, crl_sign=False), critical=True)
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
         if hosts:
-            builder = builder.add_extension(_alt_names(hosts), critical=False)
+            builder = builder.add_extension(alt_names(hosts), critical=False)
         cert = builder.sign(self._ca_key, hashes.SHA256())
         return CertPair(
             _write(self.folder / f"{name}.crt", cert.public_bytes(serialization.Encoding.PEM)),
-            _write(self.folder / f"{name}.key", _key_pem(key), private=True),
+            _write(self.folder / f"{name}.key", key_pem(key), private=True),
         )
 
     def issue_client(self, name: str, user: str, groups: tuple[str, ...] = ()) -> CertPair:

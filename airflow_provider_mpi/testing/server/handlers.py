@@ -30,7 +30,6 @@ from airflow_provider_mpi.testing.server.patch import (
     strategic_merge_patch,
 )
 from airflow_provider_mpi.testing.server.requests import (
-    UnsupportedMediaType,
     bind_to_path,
     check_type,
     decode_continue,
@@ -58,6 +57,7 @@ from airflow_provider_mpi.testing.store import (
     ResourceType,
     Store,
 )
+from airflow_provider_mpi.testing.store.errors import UnsupportedMediaType
 
 __all__ = ["ApiHandlers"]
 
@@ -162,12 +162,7 @@ class ApiHandlers:
         """
         rt = target_rt(target)
         query = request.query
-        items, list_rv = self.store.list(
-            rt.plural,
-            target.namespace,
-            label_selector=query.get("labelSelector"),
-            field_selector=query.get("fieldSelector"),
-        )
+        items, list_rv = _select(self.store, request, rt, target.namespace)
         token = query.get("continue")
         if token:
             token_rv, start = decode_continue(token)
@@ -202,14 +197,7 @@ class ApiHandlers:
                 items = items[:limit]
         if wants_table(request):
             return self._table_response(request, rt, items, metadata)
-        return json_response(
-            {
-                "kind": f"{rt.kind}List",
-                "apiVersion": rt.api_version,
-                "metadata": metadata,
-                "items": items,
-            }
-        )
+        return json_response(_list_object(rt, items, metadata))
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         """PUT an object or its ``/status``.
@@ -398,12 +386,7 @@ class ApiHandlers:
         rt = target_rt(target)
         dry_run = is_dry_run(request)
         policy, _ = await delete_options(request, rt)
-        items, _ = self.store.list(
-            rt.plural,
-            target.namespace,
-            label_selector=request.query.get("labelSelector"),
-            field_selector=request.query.get("fieldSelector"),
-        )
+        items, _ = _select(self.store, request, rt, target.namespace)
         deleted = []
         for item in items:
             meta = item["metadata"]
@@ -421,14 +404,8 @@ class ApiHandlers:
                 )
             except NotFound:  # already collected as a dependent
                 continue
-        return json_response(
-            {
-                "kind": f"{rt.kind}List",
-                "apiVersion": rt.api_version,
-                "metadata": {"resourceVersion": str(self.store.resource_version)},
-                "items": deleted,
-            }
-        )
+        metadata = {"resourceVersion": str(self.store.resource_version)}
+        return json_response(_list_object(rt, deleted, metadata))
 
     # ----------------------------------------------------------- helpers
 
@@ -455,3 +432,25 @@ class ApiHandlers:
         uid = deleted["metadata"]["uid"]
         for applied in [k for k in self._applied if k[0] == uid]:
             del self._applied[applied]
+
+
+def _list_object(rt: ResourceType, items: list[JSONDict], metadata: JSONDict) -> JSONDict:
+    """A ``<Kind>List`` of ``items``."""
+    return {
+        "kind": f"{rt.kind}List",
+        "apiVersion": rt.api_version,
+        "metadata": metadata,
+        "items": items,
+    }
+
+
+def _select(
+    store: Store, request: web.Request, rt: ResourceType, namespace: str | None
+) -> tuple[list[JSONDict], int]:
+    """The objects the request's ``labelSelector`` and ``fieldSelector`` pick; the list's RV."""
+    return store.list(
+        rt.plural,
+        namespace,
+        label_selector=request.query.get("labelSelector"),
+        field_selector=request.query.get("fieldSelector"),
+    )

@@ -2,8 +2,8 @@
 
 The parts every resource verb shares: the body (JSON, or YAML for apply),
 the object's type and the URL's name and namespace, ``dryRun``,
-``DeleteOptions``, ``limit``/``continue`` tokens, ``Warning`` headers, and the
-405/415 errors.
+``DeleteOptions``, ``limit``/``continue`` tokens and ``Warning`` headers (the
+405/415 errors sit with the other Status errors in :mod:`..store.errors`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import yaml
 from aiohttp import web
 
 from airflow_provider_mpi.testing.server.routing import Target
-from airflow_provider_mpi.testing.store import BadRequest, NotFound, ResourceType, StoreError
+from airflow_provider_mpi.testing.store import BadRequest, NotFound, ResourceType
+from airflow_provider_mpi.testing.store.errors import MethodNotAllowed
 
 __all__ = [
-    "MethodNotAllowed",
-    "UnsupportedMediaType",
     "bind_to_path",
     "check_type",
     "decode_continue",
@@ -42,20 +41,6 @@ JSONDict = dict[str, Any]
 
 _TABLE_MEDIA = "as=table"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class UnsupportedMediaType(StoreError):
-    """415: a body format the endpoint does not accept."""
-
-    code = 415
-    reason = "UnsupportedMediaType"
-
-
-class MethodNotAllowed(StoreError):
-    """405: the method is not supported on this path."""
-
-    code = 405
-    reason = "MethodNotAllowed"
 
 
 def json_response(

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-__all__ = ["TLSIdentity", "self_signed_identity"]
+__all__ = ["TLSIdentity", "alt_names", "key_pem", "key_usage", "self_signed_identity"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,63 @@ class TLSIdentity:
         return context
 
 
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    """The private key as unencrypted PKCS#8 PEM.
+
+    Args:
+        key: the key.
+
+    Returns:
+        The PEM bytes.
+    """
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def key_usage(*, cert_sign: bool, crl_sign: bool) -> x509.KeyUsage:
+    """A digital-signature key usage, signing certificates and CRLs or not.
+
+    Args:
+        cert_sign: the key signs certificates (a CA, or a self-signed server).
+        crl_sign: the key signs revocation lists (a CA).
+
+    Returns:
+        The extension.
+    """
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def alt_names(hosts: tuple[str, ...]) -> x509.SubjectAlternativeName:
+    """The subjectAltName of ``hosts``: IP addresses as IPs, the rest as DNS names.
+
+    Args:
+        hosts: IP addresses and DNS names.
+
+    Returns:
+        The extension.
+    """
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    return x509.SubjectAlternativeName(names)
+
+
 def self_signed_identity(
     hosts: tuple[str, ...] = ("127.0.0.1", "::1", "localhost"), *, days: int = 30
 ) -> TLSIdentity:
@@ -70,12 +127,6 @@ def self_signed_identity(
     """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes-emulator")])
-    alt_names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            alt_names.append(x509.DNSName(host))
     now = datetime.datetime.now(datetime.timezone.utc)
     certificate = (
         x509.CertificateBuilder()
@@ -85,32 +136,12 @@ def self_signed_identity(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(alt_names(hosts), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(key_usage(cert_sign=True, crl_sign=False), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
         )
         .sign(key, hashes.SHA256())
     )
-    return TLSIdentity(
-        certificate.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    )
+    return TLSIdentity(certificate.public_bytes(serialization.Encoding.PEM), key_pem(key))

@@ -15,8 +15,10 @@ __all__ = [
     "Conflict",
     "Gone",
     "Invalid",
+    "MethodNotAllowed",
     "NotFound",
     "StoreError",
+    "UnsupportedMediaType",
 ]
 
 JSONDict = dict[str, Any]
@@ -113,3 +115,17 @@ class BadRequest(StoreError):
 
     code = 400
     reason = "BadRequest"
+
+
+class UnsupportedMediaType(StoreError):
+    """415: a body format the endpoint does not accept."""
+
+    code = 415
+    reason = "UnsupportedMediaType"
+
+
+class MethodNotAllowed(StoreError):
+    """405: the method is not supported on this path."""
+
+    code = 405
+    reason = "MethodNotAllowed"
