@@ -16,11 +16,19 @@ import dataclasses
 import difflib
 import enum
 import json
-import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, TypeVar
 
+from airflow_provider_mpi.drmaa2._gotime import (
+    DURATION_DESCRIPTION,
+    GO_ZERO_TIME,
+    TIME_DESCRIPTION,
+    check_int64,
+    format_duration,
+    format_time,
+    parse_duration,
+    parse_time,
+)
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.state import JobState
 
@@ -81,15 +89,6 @@ class GoJSONText(abc.ABC):
         return json.dumps(self.to_dict(), indent=indent)
 
 
-#: What Go writes for an unset ``time.Time``.
-GO_ZERO_TIME = "0001-01-01T00:00:00Z"
-
-_RFC3339 = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<h>\d{2}):(?P<m>\d{2}):(?P<s>\d{2})"
-    r"(?:\.(?P<frac>\d{1,9}))?(?P<tz>[Zz]|[+-]\d{2}:\d{2})$"
-)
-
-
 class Kind(enum.Enum):
     """The Go type of a field, which decides checking and encoding.
 
@@ -102,8 +101,8 @@ class Kind(enum.Enum):
     OPT_INT = (4, "an integer")  # None when unset; Go's -1/-3 "unset" markers read as None
     STR_LIST = (5, "a list of strings")
     STR_MAP = (6, "a mapping of strings to strings")
-    TIME = (7, "an RFC 3339 time")
-    DURATION = (8, "a duration in nanoseconds")
+    TIME = (7, TIME_DESCRIPTION)
+    DURATION = (8, DURATION_DESCRIPTION)
     STATE = (9, "a job state (integer or name)")
 
     @property
@@ -124,112 +123,6 @@ class Field:
     unset: int | None = None
     #: Other keys accepted on input (spellings of older Go releases).
     aliases: tuple[str, ...] = ()
-
-
-def parse_time(value: object, field: str, error: type[InvalidArgumentError]) -> datetime | None:
-    """Read a Go ``time.Time`` (RFC 3339 string) or a timezone-aware datetime.
-
-    Args:
-        value: the JSON value, a datetime, or None.
-        field: the key, for the error message.
-        error: the error class to raise.
-
-    Returns:
-        A UTC datetime, or None for None, ``""`` and Go's zero time.
-
-    Raises:
-        InvalidArgumentError: (or the given subclass) the value is not a time.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise error(field, value, "must be timezone-aware")
-        return value.astimezone(timezone.utc)
-    if not isinstance(value, str):
-        raise error(field, value, f"must be {Kind.TIME.description}")
-    match = _RFC3339.match(value.strip())
-    if match is None:
-        raise error(field, value, f"must be {Kind.TIME.description}, e.g. 2024-05-01T10:00:00Z")
-    frac = (match["frac"] or "").ljust(6, "0")[:6]
-    tz = match["tz"].upper()
-    iso = f"{match['date']}T{match['h']}:{match['m']}:{match['s']}.{frac}"
-    iso += "+00:00" if tz == "Z" else tz
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        raise error(field, value, f"must be {Kind.TIME.description}") from None
-    if parsed == _ZERO:
-        return None
-    try:
-        return parsed.astimezone(timezone.utc)
-    except OverflowError:
-        raise error(field, value, "is outside the supported range of years") from None
-
-
-_ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
-
-
-def format_time(value: datetime, field: str, error: type[InvalidArgumentError]) -> str:
-    """Write a datetime as Go writes a ``time.Time`` (RFC 3339, trimmed fraction).
-
-    Args:
-        value: a timezone-aware datetime.
-        field: the key, for the error message.
-        error: the error class to raise.
-
-    Returns:
-        The UTC time, e.g. ``"2024-05-01T08:00:00.5Z"``.
-
-    Raises:
-        InvalidArgumentError: (or the given subclass) the datetime is naive.
-    """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise error(field, value, "must be timezone-aware")
-    utc = value.astimezone(timezone.utc)
-    text = utc.replace(tzinfo=None, microsecond=0).isoformat()
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def parse_duration(
-    value: object, field: str, error: type[InvalidArgumentError]
-) -> timedelta | None:
-    """Read a Go ``time.Duration`` (integer nanoseconds) or a timedelta.
-
-    Nanoseconds below a microsecond are truncated.
-
-    Raises:
-        InvalidArgumentError: (or the given subclass) not an integer or timedelta.
-    """
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        _check_int64(field, value, error)
-        micros = value // 1000 if value >= 0 else -((-value) // 1000)
-        try:
-            return timedelta(microseconds=micros)
-        except OverflowError:
-            raise error(field, value, "duration out of range") from None
-    raise error(field, value, f"must be {Kind.DURATION.description}")
-
-
-def format_duration(value: timedelta) -> int:
-    """Write a timedelta as Go ``time.Duration`` nanoseconds."""
-    return ((value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds) * 1000
-
-
-_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-
-def _check_int64(key: str, value: int, error: type[InvalidArgumentError]) -> int:
-    """Reject integers Go cannot read into an ``int64``."""
-    if not _INT64_MIN <= value <= _INT64_MAX:
-        raise error(key, value, "must fit in a 64-bit signed integer")
-    return value
 
 
 def check_value(kind: Kind, key: str, value: object, error: type[InvalidArgumentError]) -> Any:
@@ -256,12 +149,12 @@ def check_value(kind: Kind, key: str, value: object, error: type[InvalidArgument
         if value is None:
             return 0
         if isinstance(value, int) and not isinstance(value, bool):
-            return _check_int64(key, value, error)
+            return check_int64(key, value, error)
     elif kind is Kind.OPT_INT:
         if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
-            return None if value in (-1, -3) else _check_int64(key, value, error)
+            return None if value in (-1, -3) else check_int64(key, value, error)
     elif kind is Kind.STR_LIST:
         if value is None:
             return []
