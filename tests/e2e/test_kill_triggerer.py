@@ -96,7 +96,13 @@ def test_a_handover_from_a_triggerer_that_never_asked_keeps_the_job(
     _, triggerer = probe.deferred(KILL_DAG, run_id, not_in=triggerer)
     check, moved_to = probe.handover(run_id, job_id, triggerer)
     assert check.running, (check, probe.airflow.logs())
-    assert check.detail == "still deferred: left running", check
+    # The thawed triggerer either asks and leaves the job, or drops the trigger without
+    # an on_kill at all (Airflow does not always cancel it): both keep the job running.
+    # The decision itself is covered with the real TriggerRunner in tests/dags.
+    assert check.detail in (
+        "still deferred: left running",
+        "no on_kill in the thawed triggerer",
+    ), check
     _assert_terminated(probe, probe.kill(KILL_DAG, run_id, job_id, moved_to, fresh=True), capsys)
 
 
