@@ -37,6 +37,7 @@ template of a scripted job, polling baselines, and the process's RSS.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
 import contextlib
@@ -589,3 +590,26 @@ def rss_bytes() -> int:
     with open(f"/proc/{os.getpid()}/statm", encoding="ascii") as handle:
         pages = int(handle.read().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def scale_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The waiting-at-scale benches' common options, parsed (``--quick`` applied)."""
+    parser.add_argument("--waiters", type=int, nargs="+", default=[1000, 5000], help="N")
+    parser.add_argument("--rate", type=int, default=100, help="ends per second (100)")
+    parser.add_argument("--seconds", type=float, default=15.0, help="how long jobs end (15)")
+    parser.add_argument(
+        "--gc",
+        nargs="+",
+        choices=["off", "hub", "freeze"],
+        default=["off", "hub", "freeze"],
+    )
+    parser.add_argument(
+        "--state-only",
+        action="store_true",
+        help="wait() instead of wait_info(): the MPIJob stream alone, no pod stream",
+    )
+    parser.add_argument("--quick", action="store_true", help="N = 500 and 2,000, 8 s")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.waiters, args.seconds = [500, 2000], 8.0
+    return args

@@ -48,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import delays_ms, percentiles, table, verdict
+from _harness import delays_ms, percentiles, scale_arguments, table, verdict
 from _real_driver import RealDriver, RealObserver
 
 NAMESPACE = "default"
@@ -200,24 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     from airflow_provider_mpi.testing.real import RealCluster
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--waiters", type=int, nargs="+", default=[1000, 5000], help="N")
-    parser.add_argument("--rate", type=int, default=100, help="ends per second (100)")
-    parser.add_argument("--seconds", type=float, default=15.0, help="how long jobs end (15)")
-    parser.add_argument(
-        "--gc",
-        nargs="+",
-        choices=["off", "hub", "freeze"],
-        default=["off", "hub", "freeze"],
-    )
-    parser.add_argument(
-        "--state-only",
-        action="store_true",
-        help="wait() instead of wait_info(): the MPIJob stream alone, no pod stream",
-    )
-    parser.add_argument("--quick", action="store_true", help="N = 500 and 2,000, 8 s")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.waiters, args.seconds = [500, 2000], 8.0
+    args = scale_arguments(parser, argv)
 
     results = []
     began = time.monotonic()
