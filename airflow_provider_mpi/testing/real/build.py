@@ -229,10 +229,10 @@ class Builder:
             (module / "tools.go").write_text(render_tools_go(component.packages))
         self.progress(f"[build] {component.key}: resolving dependencies (go mod tidy)")
         self._run(go, ["mod", "tidy"], module, log, component, "go mod tidy")
-        ldflags = " ".join(f"-X {setting}" for setting in component.ldflags_x)
-        argv = ["build", "-o", str(folder / "bin") + os.sep]
-        if ldflags:
-            argv += ["-ldflags", ldflags]
+        # Without the symbol table and DWARF (-s -w), as Kubernetes' own release builds link:
+        # the link steps of the large binaries take less time and memory.
+        ldflags = " ".join(["-s", "-w", *(f"-X {setting}" for setting in component.ldflags_x)])
+        argv = ["build", "-o", str(folder / "bin") + os.sep, "-ldflags", ldflags]
         argv += list(component.packages)
         names = ", ".join(component.binary_names)
         self.progress(f"[build] {component.key}: compiling {names} (minutes on a cold cache)")
