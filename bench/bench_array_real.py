@@ -19,6 +19,13 @@ arrays at least 10x faster), this process's CPU seconds (the client's) and
 the server's (kube-apiserver and etcd, or the emulator's process), to show
 which side bounds the rate.
 
+On this machine the client and the API server share one loopback and 2
+cores: a create costs the server's CPU and no wait, so the server's CPU bounds
+any client. A cluster's API server is usually across a network: ``--rtt-ms``
+(0, 2, 5 and 10 ms by default) puts the real server that far away through a
+proxy of its own process (``_latency_proxy.py``), which delays every chunk by
+half the round trip each way, and measures the three submissions again.
+
 Both trackers use the API client as a user's kubeconfig makes it
 (``config.new_client_from_config``), so the client's connection pool is the
 library default (kubernetes: 5 per CPU, 10 here, which bounds the sync
@@ -35,6 +42,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +50,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import ClusterProcess, scripted_template, table, verdict
+from _latency_proxy import LatencyProxy, kubeconfig_via, server_port
 
 NAMESPACE = "default"
 #: The real control plane's processes that serve a create.
@@ -137,7 +146,7 @@ def measure(
 ) -> list[Speed]:
     """The three submissions on one server (``pids``: the server's processes)."""
     rows = []
-    prefix = "real" if server.startswith("real") else "emu"
+    prefix = "emu" if server == "emulator" else "real" + "".join(c for c in server if c.isdigit())
     for how, submit in (
         ("sequential add_job", sequential),
         ("sync add_array_job", sync_array),
@@ -159,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000, help="jobs per submission (1000)")
     parser.add_argument("--pool", type=int, default=None, help="client connection pool size")
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        nargs="+",
+        default=[0.0, 2.0, 5.0, 10.0],
+        help="round trips added between client and real API server (0 2 5 10 ms)",
+    )
     parser.add_argument("--quick", action="store_true", help="200 tasks")
     args = parser.parse_args(argv)
     if args.quick:
@@ -166,11 +182,23 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     speeds: dict[str, list[Speed]] = {}
-    with RealCluster(namespace=NAMESPACE, nodes=(), wait_for_machine=600) as cluster:
+    with (
+        RealCluster(namespace=NAMESPACE, nodes=(), wait_for_machine=600) as cluster,
+        tempfile.TemporaryDirectory(prefix="bench-array-real-") as folder,
+    ):
         pids = [pid for name, pid in cluster.pids.items() if name in SERVER]
-        speeds["real API server"] = measure(
-            "real API server", cluster.kubeconfig_path, args.tasks, args.pool, pids
-        )
+        for rtt in args.rtt_ms:
+            server = "real API server" + (f", {rtt:g} ms away" if rtt else "")
+            if not rtt:
+                speeds[server] = measure(
+                    server, cluster.kubeconfig_path, args.tasks, args.pool, pids
+                )
+                continue
+            with LatencyProxy(server_port(cluster.kubeconfig_path), rtt) as proxy:
+                kubeconfig = kubeconfig_via(
+                    cluster.kubeconfig_path, proxy.port, Path(folder) / f"rtt-{rtt:g}.yaml"
+                )
+                speeds[server] = measure(server, kubeconfig, args.tasks, args.pool, pids)
     with ClusterProcess(speed="manual") as emulator:
         pid = emulator._process.pid
         assert pid is not None
@@ -181,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     pool = args.pool or "library default"
     print(
         f"\nSubmission of {args.tasks} jobs: one by one against one array, on the real "
-        f"control plane (kube-apiserver v1.35.4 + etcd, mpi-operator v0.8.2) and on the "
-        f"emulator's API server alone, in one run; client pool: {pool} "
+        f"control plane (kube-apiserver v1.35.4 + etcd, mpi-operator v0.8.2), on loopback and "
+        f"at added round trips of {', '.join(f'{r:g}' for r in args.rtt_ms if r)} ms, and on "
+        f"the emulator's API server alone, in one run; client pool: {pool} "
         f"({time.monotonic() - began:.0f} s)\n"
     )
     rows = []
