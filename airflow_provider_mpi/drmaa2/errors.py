@@ -23,7 +23,8 @@ The tree::
           └── TransientBackendError              408, 429, 500, 502, 503, 504, resets, timeouts
 
 Every error pickles with its attributes (Airflow ships exceptions between
-processes, triggers serialise them), so each class defines ``__reduce__``.
+processes, triggers serialise them): :class:`DRMAA2Error` defines
+``__reduce__`` for all of them.
 """
 
 from __future__ import annotations
@@ -80,7 +81,15 @@ def shorten(value: object, limit: int = SHORT_VALUE) -> str:
 
 
 class DRMAA2Error(Exception):
-    """Base class of every error raised by the provider."""
+    """Base class of every error raised by the provider.
+
+    The subclasses' ``__init__`` take other arguments than ``Exception``'s, so
+    an error pickles as its class, its attributes and its message, and is
+    rebuilt from them without calling ``__init__`` again.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.__dict__.copy(), str(self)))
 
 
 class InvalidArgumentError(DRMAA2Error, ValueError):
@@ -104,9 +113,6 @@ class InvalidArgumentError(DRMAA2Error, ValueError):
                 message += f" ({reason})"
         self.message = message
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
 
 
 class InvalidTemplateError(InvalidArgumentError):
@@ -205,9 +211,6 @@ class InvalidStateError(DRMAA2Error):
         self.message = message
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
-
 
 class JobNotFoundError(DRMAA2Error, LookupError):
     """No job (or array job) with this ID exists.
@@ -222,9 +225,6 @@ class JobNotFoundError(DRMAA2Error, LookupError):
             message = f"job {job_id!r} not found"
         self.message = message
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
 
 
 class WaitTimeoutError(DRMAA2Error, TimeoutError):
@@ -254,9 +254,6 @@ class WaitTimeoutError(DRMAA2Error, TimeoutError):
         self.message = message
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
-
 
 class BackendError(DRMAA2Error):
     """The backend (the Kubernetes API) refused or failed a request.
@@ -274,9 +271,6 @@ class BackendError(DRMAA2Error):
             message = reason if status is None else f"HTTP {status}: {reason}"
         self.message = message
         super().__init__(message)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.__dict__.copy(), self.message))
 
 
 class AuthorizationError(BackendError):

@@ -13,6 +13,7 @@ import enum
 import re
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 
 __all__ = ["END_STATES", "JobControlAction", "JobState"]
 
@@ -113,7 +114,7 @@ class JobState(enum.IntEnum):
 END_STATES: frozenset[JobState] = frozenset({JobState.DONE, JobState.FAILED})
 
 
-class JobControlAction(str, enum.Enum):
+class JobControlAction(StrEnum):
     """The DRMAA2 job control actions (drmaa2os ``JobControl*`` constants)."""
 
     TERMINATE = "terminate"
@@ -121,12 +122,6 @@ class JobControlAction(str, enum.Enum):
     RESUME = "resume"
     HOLD = "hold"
     RELEASE = "release"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __format__(self, format_spec: str) -> str:
-        return format(self.value, format_spec)
 
     @classmethod
     def parse(cls, value: object) -> JobControlAction:

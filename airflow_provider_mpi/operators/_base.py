@@ -20,7 +20,6 @@ from airflow.sdk import BaseOperator, Context, conf
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError, InvalidStateError
 from airflow_provider_mpi.drmaa2.state import JobControlAction
 from airflow_provider_mpi.drmaa2.template import JobTemplate
-from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY, MPIJobLink, job_link_url
 from airflow_provider_mpi.mpioperator.template import (
     get_annotations_extension,
@@ -72,28 +71,14 @@ class MPIJobOperatorBase(MPIConnectionMixin, BaseOperator):
         self,
         *,
         job_template: Any,
-        conn_id: str = MPIOperatorHook.default_conn_name,
-        namespace: str | None = None,
-        config_file: str | None = None,
-        cluster_context: str | None = None,
-        in_cluster: bool | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         wait_timeout: float | timedelta | None = None,
         reattach_on_retry: bool = True,
-        pass_kube_config_to_trigger: bool | None = None,
         cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_template = job_template_as_dict(job_template)
-        self._keep_connection(
-            conn_id,
-            namespace,
-            config_file,
-            cluster_context,
-            in_cluster,
-            pass_kube_config_to_trigger,
-        )
         self.deferrable = deferrable
         self.wait_timeout = _seconds(wait_timeout, "wait_timeout")
         self.reattach_on_retry = reattach_on_retry

@@ -2,11 +2,16 @@
 
 Every MPI operator and :class:`~airflow_provider_mpi.sensors.mpi_job.MPIJobSensor`
 take the same connection arguments (the connection and its per-task
-overrides, and whether the trigger gets the worker's kube config). Their
-``__init__`` signatures still list them, since Airflow applies
-``default_args`` by signature; everything done with them lives here: keeping
-them, the hook, the trigger's access and the description the "MPI Jobs"
-page reads.
+overrides, and whether the trigger gets the worker's kube config), and
+everything done with them lives here: the arguments themselves, the hook, the
+trigger's access and the description the "MPI Jobs" page reads.
+
+Airflow applies ``default_args`` (and checks ``partial()`` and ``expand()``
+arguments) by the signature of each ``__init__`` its operator metaclass wraps,
+class by class along the MRO. The mixin is made by that metaclass, so its own
+``__init__`` is wrapped like an operator's: a DAG's ``default_args={"conn_id":
+...}`` reaches it although the operators' and the sensor's signatures do not
+list the connection arguments.
 """
 
 from __future__ import annotations
@@ -14,16 +19,21 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from airflow.sdk.bases.operator import BaseOperatorMeta
+
 from airflow_provider_mpi.hooks._kube_config import KubeAccess
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 
 __all__ = ["MPIConnectionMixin"]
 
 
-class MPIConnectionMixin:
+class MPIConnectionMixin(metaclass=BaseOperatorMeta):
     """Connection arguments of an operator or sensor, and the hook they make.
 
-    Attributes:
+    Put it before ``BaseOperator`` (or ``BaseSensorOperator``) in the bases;
+    it passes every other keyword argument on.
+
+    Args:
         conn_id: an ``mpi_operator`` or ``kubernetes`` (cncf-kubernetes) connection.
         namespace: the jobs' namespace (default: the connection's).
         config_file: a kube config path overriding the connection.
@@ -34,23 +44,18 @@ class MPIConnectionMixin:
             or decide (None; see ``MPIOperatorHook.should_pass_kube_config``).
     """
 
-    conn_id: str
-    namespace: str | None
-    config_file: str | None
-    cluster_context: str | None
-    in_cluster: bool | None
-    pass_kube_config_to_trigger: bool | None
-
-    def _keep_connection(
+    def __init__(
         self,
-        conn_id: str,
-        namespace: str | None,
-        config_file: str | None,
-        cluster_context: str | None,
-        in_cluster: bool | None,
-        pass_kube_config_to_trigger: bool | None,
+        *,
+        conn_id: str = MPIOperatorHook.default_conn_name,
+        namespace: str | None = None,
+        config_file: str | None = None,
+        cluster_context: str | None = None,
+        in_cluster: bool | None = None,
+        pass_kube_config_to_trigger: bool | None = None,
+        **kwargs: Any,
     ) -> None:
-        """Store the connection arguments (called by ``__init__``)."""
+        super().__init__(**kwargs)
         self.conn_id = conn_id
         self.namespace = namespace
         self.config_file = config_file

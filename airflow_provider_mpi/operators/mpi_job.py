@@ -11,7 +11,6 @@ task log and the task's fate.
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections import deque
@@ -28,6 +27,7 @@ from airflow_provider_mpi.drmaa2.errors import (
 )
 from airflow_provider_mpi.drmaa2.info import JobInfo, with_readable
 from airflow_provider_mpi.drmaa2.state import END_STATES, JobState
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 from airflow_provider_mpi.hooks._compat import AirflowException, AirflowSkipException
 from airflow_provider_mpi.links import (
     MPIJobLink,
@@ -65,15 +65,12 @@ class _Copied:
 _TAIL_KEPT = 1000
 
 
-class DeletePolicy(str, enum.Enum):
+class DeletePolicy(StrEnum):
     """When the operator deletes the MPIJob it ran."""
 
     NEVER = "never"
     ON_SUCCESS = "on_success"
     ALWAYS = "always"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class MPIJobOperator(MPIJobOperatorBase):

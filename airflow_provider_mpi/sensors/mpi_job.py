@@ -24,7 +24,6 @@ from airflow_provider_mpi.hooks._compat import (
     AirflowSensorTimeout,
     AirflowSkipException,
 )
-from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.operators._connection import MPIConnectionMixin
 from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTriggerStatus
 from airflow_provider_mpi.triggers.mpi_job import MPIJobTrigger
@@ -75,13 +74,7 @@ class MPIJobSensor(MPIConnectionMixin, BaseSensorOperator):
         job_id: str,
         target_states: Iterable[JobState | str] = (JobState.DONE,),
         failed_is_target: bool = False,
-        conn_id: str = MPIOperatorHook.default_conn_name,
-        namespace: str | None = None,
-        config_file: str | None = None,
-        cluster_context: str | None = None,
-        in_cluster: bool | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        pass_kube_config_to_trigger: bool | None = None,
         log_tail_lines: int = 0,
         **kwargs: Any,
     ) -> None:
@@ -96,14 +89,6 @@ class MPIJobSensor(MPIConnectionMixin, BaseSensorOperator):
         if not self.target_states:
             raise InvalidArgumentError("target_states", [], "at least one state is needed")
         self.failed_is_target = failed_is_target
-        self._keep_connection(
-            conn_id,
-            namespace,
-            config_file,
-            cluster_context,
-            in_cluster,
-            pass_kube_config_to_trigger,
-        )
         self.deferrable = deferrable
 
     @property

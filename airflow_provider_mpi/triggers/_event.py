@@ -10,7 +10,6 @@ and use it as it is, without reading the job again.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +18,12 @@ from airflow_provider_mpi.drmaa2.arrays import failed_tasks
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
 from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobState
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 
 __all__ = ["MPIJobTriggerEvent", "MPIJobTriggerStatus", "array_outcome", "job_outcome"]
 
 
-class MPIJobTriggerStatus(str, enum.Enum):
+class MPIJobTriggerStatus(StrEnum):
     """How the wait ended."""
 
     #: The job reached a target state (every array task Done).
@@ -34,9 +34,6 @@ class MPIJobTriggerStatus(str, enum.Enum):
     TIMEOUT = "timeout"
     #: The trigger could not follow the job (API failure, job gone, bad config).
     ERROR = "error"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,12 @@ def test_backend_error_for_status(status: int | None, cls: type[BackendError]) -
     if cls is TransientBackendError:
         assert isinstance(error, TransientBackendError)
         assert error.retry_after == 2.0
+
+
+def test_the_base_class_pickles_with_its_message_and_attributes() -> None:
+    error = DRMAA2Error("plain")
+    error.note = "kept"  # type: ignore[attr-defined]
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is DRMAA2Error
+    assert copy.args == ("plain",)
+    assert copy.note == "kept"  # type: ignore[attr-defined]

@@ -154,6 +154,24 @@ CASES: list[tuple[str, Callable[[Any, Any], Any], Request]] = [
         rq.create_owner("ns", BODY),
     ),
     (
+        "get owner",
+        lambda _, core: core.read_namespaced_config_map("arr", "ns", **RAW),
+        rq.get_owner("ns", "arr"),
+    ),
+    (
+        "watch pods",
+        lambda _, core: core.list_namespaced_pod(
+            "ns",
+            label_selector="a=b",
+            watch=True,
+            allow_watch_bookmarks=True,
+            resource_version="7",
+            timeout_seconds=30,
+            **RAW,
+        ),
+        rq.watch_pods("ns", label_selector="a=b", resource_version="7", timeout_seconds=30),
+    ),
+    (
         "patch owner",
         lambda _, core: core.patch_namespaced_config_map(
             "arr", "ns", PATCH, _content_type=rq.MERGE_PATCH, **RAW
@@ -180,3 +198,27 @@ def test_a_descriptor_sends_what_the_generated_client_sends(
     what: str, call: Callable[[Any, Any], Any], request_: Request
 ) -> None:
     assert descriptor(request_) == generated(call)
+
+
+@pytest.mark.parametrize(
+    ("request_", "idempotent", "not_found", "what"),
+    [
+        (rq.create_mpi_job("ns", BODY), False, None, "create MPIJob ns/pi"),
+        (rq.get_mpi_job("ns", "pi", job_id="ns/pi"), True, "ns/pi", "get MPIJob ns/pi"),
+        (rq.patch_mpi_job("ns", "pi", PATCH, job_id="ns/pi"), True, "ns/pi", "patch MPIJob ns/pi"),
+        (rq.delete_mpi_job("ns", "pi", job_id="ns/pi"), True, "ns/pi", "delete MPIJob ns/pi"),
+        (rq.list_pods("ns", "a=b"), True, None, "list pods in ns"),
+        (rq.list_events("ns"), True, None, "list events in ns"),
+        (rq.create_owner("ns", BODY), False, None, "create array owner ns/pi"),
+        (rq.get_owner("ns", "arr"), True, "ns/arr", "get array owner ns/arr"),
+        (rq.patch_owner("ns", "arr", PATCH), True, "ns/arr", "patch array owner ns/arr"),
+        (rq.delete_owner("ns", "arr"), True, "ns/arr", "delete array owner ns/arr"),
+        (rq.list_owners("ns", "a=b"), True, None, "list array owners in ns"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_retry_and_not_found_rules(
+    request_: Request, idempotent: bool, not_found: str | None, what: str
+) -> None:
+    # a create is sent once; a 404 names the job or the array it was about
+    assert (request_.idempotent, request_.not_found, request_.what) == (idempotent, not_found, what)

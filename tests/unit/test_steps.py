@@ -67,18 +67,6 @@ class AsyncScripted(Scripted):
         raise AssertionError("steps never stream")
         yield b""
 
-    async def list_mpi_jobs(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("not used")
-
-    def watch_mpi_jobs(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("not used")
-
-    async def list_pods_versioned(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("not used")
-
-    def watch_pods(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("not used")
-
 
 def both(
     make: Callable[[], Step[Any]], script: Callable[[], list[Any]]

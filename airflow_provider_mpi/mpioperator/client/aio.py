@@ -98,62 +98,8 @@ class AsyncMPIJobApi:
         finally:
             response.release()
 
-    # The few requests other layers send directly (the tracker's steps build theirs).
+    # The one request another layer sends directly (the tracker's steps build theirs).
 
     async def create_mpi_job(self, namespace: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """See :meth:`.sync.MPIJobApi.create_mpi_job`."""
         return decode_json(await self._body(rq.create_mpi_job(namespace, body)))
-
-    async def list_mpi_jobs(
-        self,
-        namespace: str,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> tuple[list[dict[str, Any]], str]:
-        """List MPIJobs: the items and the list's resourceVersion."""
-        request = rq.list_mpi_jobs(
-            namespace, label_selector=label_selector, field_selector=field_selector
-        )
-        body = decode_json(await self._body(request))
-        return rq.list_items(body), rq.list_version(body)
-
-    def watch_mpi_jobs(
-        self,
-        namespace: str,
-        *,
-        resource_version: str,
-        timeout_seconds: int,
-        field_selector: str | None = None,
-        label_selector: str | None = None,
-    ) -> AsyncIterator[bytes]:
-        """Watch MPIJobs: the raw JSON lines, bookmarks included."""
-        return self.lines(
-            rq.watch_mpi_jobs(
-                namespace,
-                resource_version=resource_version,
-                timeout_seconds=timeout_seconds,
-                field_selector=field_selector,
-                label_selector=label_selector,
-            )
-        )
-
-    async def list_pods_versioned(
-        self, namespace: str, label_selector: str
-    ) -> tuple[list[dict[str, Any]], str]:
-        """List pods with the list's resourceVersion (where a watch of them starts)."""
-        body = decode_json(await self._body(rq.list_pods(namespace, label_selector)))
-        return rq.list_items(body), rq.list_version(body)
-
-    def watch_pods(
-        self, namespace: str, *, label_selector: str, resource_version: str, timeout_seconds: int
-    ) -> AsyncIterator[bytes]:
-        """Watch pods from ``resource_version``: the raw JSON lines, bookmarks included."""
-        return self.lines(
-            rq.watch_pods(
-                namespace,
-                label_selector=label_selector,
-                resource_version=resource_version,
-                timeout_seconds=timeout_seconds,
-            )
-        )

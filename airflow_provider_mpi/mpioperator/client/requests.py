@@ -14,6 +14,7 @@ raised: somebody else moved first, and the caller decides again).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -64,33 +65,99 @@ def _seg(name: str) -> str:
     return quote(name, safe="")
 
 
-def _mpijobs(namespace: str, name: str | None = None) -> str:
-    path = f"/apis/{MPIJOB_GROUP}/{MPIJOB_VERSION}/namespaces/{_seg(namespace)}/{MPIJOB_PLURAL}"
-    return path if name is None else f"{path}/{_seg(name)}"
+@dataclass(frozen=True)
+class _Kind:
+    """A namespaced kind of object: where its objects live and how requests name it."""
+
+    #: The path of its API group and version (``/api/v1`` for the core group).
+    prefix: str
+    plural: str
+    #: One object in a request's description (the plural adds an "s").
+    noun: str
+
+    def path(self, namespace: str, name: str | None = None) -> str:
+        path = f"{self.prefix}/namespaces/{_seg(namespace)}/{self.plural}"
+        return path if name is None else f"{path}/{_seg(name)}"
 
 
-def _core(namespace: str, resource: str, name: str | None = None) -> str:
-    path = f"/api/v1/namespaces/{_seg(namespace)}/{resource}"
-    return path if name is None else f"{path}/{_seg(name)}"
+_MPIJOBS = _Kind(f"/apis/{MPIJOB_GROUP}/{MPIJOB_VERSION}", MPIJOB_PLURAL, "MPIJob")
+_PODS = _Kind("/api/v1", "pods", "pod")
+_EVENTS = _Kind("/api/v1", "events", "event")
+_OWNERS = _Kind("/api/v1", "configmaps", "array owner")
 
 
-def _watch_query(
-    resource_version: str, timeout_seconds: int, **selectors: str | None
-) -> tuple[tuple[str, QueryValue], ...]:
-    return (
-        *query(**selectors),
-        ("watch", True),
-        ("allowWatchBookmarks", True),
-        ("resourceVersion", resource_version),
-        ("timeoutSeconds", timeout_seconds),
+# The verbs, once for every kind; ``ident`` names the object in descriptions
+# and in the JobNotFoundError of a 404.
+
+
+def _create(kind: _Kind, namespace: str, body: Mapping[str, Any]) -> Request:
+    name = (body.get("metadata") or {}).get("name")
+    return Request(
+        Verb.POST,
+        kind.path(namespace),
+        body=body,
+        idempotent=False,
+        what=f"create {kind.noun} {namespace}/{name}",
     )
 
 
-def _delete_body(propagation_policy: str, uid: str | None = None) -> dict[str, Any]:
+def _get(kind: _Kind, namespace: str, name: str, ident: str) -> Request:
+    path = kind.path(namespace, name)
+    return Request(Verb.GET, path, what=f"get {kind.noun} {ident}", not_found=ident)
+
+
+def _list(kind: _Kind, namespace: str, **options: QueryValue | None) -> Request:
+    what = f"list {kind.noun}s in {namespace}"
+    return Request(Verb.GET, kind.path(namespace), query=query(**options), what=what)
+
+
+def _patch(kind: _Kind, namespace: str, name: str, patch: Mapping[str, Any], ident: str) -> Request:
+    return Request(
+        Verb.PATCH,
+        kind.path(namespace, name),
+        body=patch,
+        content_type=MERGE_PATCH,
+        what=f"patch {kind.noun} {ident}",
+        not_found=ident,
+    )
+
+
+def _delete(
+    kind: _Kind, namespace: str, name: str, ident: str, propagation_policy: str, uid: str | None
+) -> Request:
     body: dict[str, Any] = {"propagationPolicy": propagation_policy}
     if uid:
         body["preconditions"] = {"uid": uid}
-    return body
+    return Request(
+        Verb.DELETE,
+        kind.path(namespace, name),
+        body=body,
+        what=f"delete {kind.noun} {ident}",
+        not_found=ident,
+    )
+
+
+def _watch(
+    kind: _Kind,
+    namespace: str,
+    resource_version: str,
+    timeout_seconds: int,
+    **selectors: str | None,
+) -> Request:
+    return Request(
+        Verb.GET,
+        kind.path(namespace),
+        query=(
+            *query(**selectors),
+            ("watch", True),
+            ("allowWatchBookmarks", True),
+            ("resourceVersion", resource_version),
+            ("timeoutSeconds", timeout_seconds),
+        ),
+        read=Read.LINES,
+        what=f"watch {kind.noun}s in {namespace}",
+        timeout=(DEFAULT_REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
+    )
 
 
 def list_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -108,21 +175,12 @@ def list_version(body: Mapping[str, Any]) -> str:
 
 def create_mpi_job(namespace: str, body: Mapping[str, Any]) -> Request:
     """Create an MPIJob, in one attempt (a create is not blindly repeatable)."""
-    name = (body.get("metadata") or {}).get("name")
-    return Request(
-        Verb.POST,
-        _mpijobs(namespace),
-        body=body,
-        idempotent=False,
-        what=f"create MPIJob {namespace}/{name}",
-    )
+    return _create(_MPIJOBS, namespace, body)
 
 
 def get_mpi_job(namespace: str, name: str, *, job_id: str) -> Request:
     """Read one MPIJob (``job_id`` is named in :class:`JobNotFoundError` on 404)."""
-    return Request(
-        Verb.GET, _mpijobs(namespace, name), what=f"get MPIJob {job_id}", not_found=job_id
-    )
+    return _get(_MPIJOBS, namespace, name, job_id)
 
 
 def list_mpi_jobs(
@@ -133,22 +191,18 @@ def list_mpi_jobs(
     limit: int | None = None,
 ) -> Request:
     """List MPIJobs of a namespace (see :func:`list_items` and :func:`list_version`)."""
-    options = query(labelSelector=label_selector, fieldSelector=field_selector, limit=limit or None)
-    return Request(
-        Verb.GET, _mpijobs(namespace), query=options, what=f"list MPIJobs in {namespace}"
+    return _list(
+        _MPIJOBS,
+        namespace,
+        labelSelector=label_selector,
+        fieldSelector=field_selector,
+        limit=limit or None,
     )
 
 
 def patch_mpi_job(namespace: str, name: str, patch: Mapping[str, Any], *, job_id: str) -> Request:
     """Apply a JSON merge patch to an MPIJob (``None`` values remove keys)."""
-    return Request(
-        Verb.PATCH,
-        _mpijobs(namespace, name),
-        body=patch,
-        content_type=MERGE_PATCH,
-        what=f"patch MPIJob {job_id}",
-        not_found=job_id,
-    )
+    return _patch(_MPIJOBS, namespace, name, patch, job_id)
 
 
 def delete_mpi_job(
@@ -160,13 +214,7 @@ def delete_mpi_job(
     propagation_policy: str = "Foreground",
 ) -> Request:
     """Delete an MPIJob (only the incarnation ``uid`` when given) and its dependents."""
-    return Request(
-        Verb.DELETE,
-        _mpijobs(namespace, name),
-        body=_delete_body(propagation_policy, uid),
-        what=f"delete MPIJob {job_id}",
-        not_found=job_id,
-    )
+    return _delete(_MPIJOBS, namespace, name, job_id, propagation_policy, uid)
 
 
 def watch_mpi_jobs(
@@ -178,18 +226,13 @@ def watch_mpi_jobs(
     label_selector: str | None = None,
 ) -> Request:
     """Watch MPIJobs from ``resource_version``: one JSON event per line, bookmarks included."""
-    return Request(
-        Verb.GET,
-        _mpijobs(namespace),
-        query=_watch_query(
-            resource_version,
-            timeout_seconds,
-            labelSelector=label_selector,
-            fieldSelector=field_selector,
-        ),
-        read=Read.LINES,
-        what=f"watch MPIJobs in {namespace}",
-        timeout=(DEFAULT_REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
+    return _watch(
+        _MPIJOBS,
+        namespace,
+        resource_version,
+        timeout_seconds,
+        labelSelector=label_selector,
+        fieldSelector=field_selector,
     )
 
 
@@ -198,36 +241,19 @@ def watch_mpi_jobs(
 
 def list_pods(namespace: str, label_selector: str) -> Request:
     """List the pods matching a label selector."""
-    return Request(
-        Verb.GET,
-        _core(namespace, "pods"),
-        query=query(labelSelector=label_selector),
-        what=f"list pods in {namespace}",
-    )
+    return _list(_PODS, namespace, labelSelector=label_selector)
 
 
 def watch_pods(
     namespace: str, *, label_selector: str, resource_version: str, timeout_seconds: int
 ) -> Request:
     """Watch pods from ``resource_version``: one JSON event per line, bookmarks included."""
-    return Request(
-        Verb.GET,
-        _core(namespace, "pods"),
-        query=_watch_query(resource_version, timeout_seconds, labelSelector=label_selector),
-        read=Read.LINES,
-        what=f"watch pods in {namespace}",
-        timeout=(DEFAULT_REQUEST_TIMEOUT[0], timeout_seconds + WATCH_READ_SLACK),
-    )
+    return _watch(_PODS, namespace, resource_version, timeout_seconds, labelSelector=label_selector)
 
 
 def list_events(namespace: str, *, field_selector: str | None = None) -> Request:
     """List the events of a namespace (e.g. ``involvedObject.name=<name>``)."""
-    return Request(
-        Verb.GET,
-        _core(namespace, "events"),
-        query=query(fieldSelector=field_selector),
-        what=f"list events in {namespace}",
-    )
+    return _list(_EVENTS, namespace, fieldSelector=field_selector)
 
 
 def _log_query(container: str | None, tail_lines: int | None) -> tuple[tuple[str, QueryValue], ...]:
@@ -240,7 +266,7 @@ def read_pod_log(
     """Read a container's log as it is now (the answer is text)."""
     return Request(
         Verb.GET,
-        _core(namespace, "pods", pod) + "/log",
+        _PODS.path(namespace, pod) + "/log",
         query=_log_query(container, tail_lines),
         read=Read.TEXT,
         what=f"read log of pod {namespace}/{pod}",
@@ -253,7 +279,7 @@ def follow_pod_log(
     """Stream a container's log until the container ends (lines, no read limit)."""
     return Request(
         Verb.GET,
-        _core(namespace, "pods", pod) + "/log",
+        _PODS.path(namespace, pod) + "/log",
         query=(("follow", True), *_log_query(container, tail_lines)),
         read=Read.LINES,
         what=f"follow log of pod {namespace}/{pod}",
@@ -270,65 +296,30 @@ def get_crd(name: str = MPIJOB_CRD) -> Request:
     )
 
 
-# The owner ConfigMap of an array (see ..tracker.array_owner)
-
-
-def _owner_id(namespace: str, name: str) -> str:
-    return f"{namespace}/{name}"
+# The owner ConfigMap of an array (see ..tracker.array_owner), named
+# "<namespace>/<name>" in errors
 
 
 def create_owner(namespace: str, body: Mapping[str, Any]) -> Request:
     """Create an array's owner ConfigMap, in one attempt."""
-    return Request(
-        Verb.POST,
-        _core(namespace, "configmaps"),
-        body=body,
-        idempotent=False,
-        what=f"create array owner in {namespace}",
-    )
+    return _create(_OWNERS, namespace, body)
 
 
 def get_owner(namespace: str, name: str) -> Request:
     """Read the owner ConfigMap (``JobNotFoundError`` naming the array on 404)."""
-    owner = _owner_id(namespace, name)
-    return Request(
-        Verb.GET,
-        _core(namespace, "configmaps", name),
-        what=f"get array owner {owner}",
-        not_found=owner,
-    )
+    return _get(_OWNERS, namespace, name, f"{namespace}/{name}")
 
 
 def patch_owner(namespace: str, name: str, patch: Mapping[str, Any]) -> Request:
     """Merge-patch the owner ConfigMap (a 409 is raised, never retried)."""
-    owner = _owner_id(namespace, name)
-    return Request(
-        Verb.PATCH,
-        _core(namespace, "configmaps", name),
-        body=patch,
-        content_type=MERGE_PATCH,
-        what=f"patch array owner {owner}",
-        not_found=owner,
-    )
+    return _patch(_OWNERS, namespace, name, patch, f"{namespace}/{name}")
 
 
 def list_owners(namespace: str, label_selector: str) -> Request:
     """List the ConfigMaps matching a label selector (array owners among them)."""
-    return Request(
-        Verb.GET,
-        _core(namespace, "configmaps"),
-        query=query(labelSelector=label_selector),
-        what=f"list array owners in {namespace}",
-    )
+    return _list(_OWNERS, namespace, labelSelector=label_selector)
 
 
 def delete_owner(namespace: str, name: str) -> Request:
     """Delete the owner ConfigMap; its tasks go with it (Background propagation)."""
-    owner = _owner_id(namespace, name)
-    return Request(
-        Verb.DELETE,
-        _core(namespace, "configmaps", name),
-        body=_delete_body("Background"),
-        what=f"delete array owner {owner}",
-        not_found=owner,
-    )
+    return _delete(_OWNERS, namespace, name, f"{namespace}/{name}", "Background", None)

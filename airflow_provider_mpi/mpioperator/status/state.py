@@ -17,13 +17,13 @@ has no status yet and must still read as Queued.
 
 from __future__ import annotations
 
-import enum
 import signal
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import JobState
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.mpioperator.names import LABEL_JOB_NAME as JOB_NAME_LABEL
 from airflow_provider_mpi.mpioperator.names import LABEL_JOB_ROLE as JOB_ROLE_LABEL
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-class SubState(str, enum.Enum):
+class SubState(StrEnum):
     """The substate words; ``failed`` and ``requeued`` carry a reason after a colon."""
 
     CREATED = "created"  # Queued: accepted, pods not all running yet
@@ -55,9 +55,6 @@ class SubState(str, enum.Enum):
     HELD = "held"  # QueuedHeld: suspended before it started (submit_as_hold, hold)
     SUSPENDED = "suspended"  # Suspended: suspended after it started
     REQUEUED = "requeued"  # Requeued: "requeued:<reason>", e.g. requeued:launcher-failed
-
-    def __str__(self) -> str:
-        return self.value
 
 
 #: The reason of ``requeued`` when a launcher pod failed and the launcher Job retries.

@@ -7,7 +7,8 @@ into the template and the MPIJob, so ``str(member)`` is what Kubernetes sees.
 from __future__ import annotations
 
 import dataclasses
-import enum
+
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 
 __all__ = [
     "GPU_RESOURCE",
@@ -23,12 +24,7 @@ __all__ = [
 GPU_RESOURCE = "nvidia.com/gpu"
 
 
-class _Spelled(str, enum.Enum):
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class MPIImplementation(_Spelled):
+class MPIImplementation(StrEnum):
     """The MPI implementations the operator knows (``spec.mpiImplementation``)."""
 
     OPEN_MPI = "OpenMPI"
@@ -36,7 +32,7 @@ class MPIImplementation(_Spelled):
     MPICH = "MPICH"
 
 
-class ImagePullPolicy(_Spelled):
+class ImagePullPolicy(StrEnum):
     """``imagePullPolicy`` of the launcher and worker containers."""
 
     ALWAYS = "Always"
@@ -44,7 +40,7 @@ class ImagePullPolicy(_Spelled):
     IF_NOT_PRESENT = "IfNotPresent"
 
 
-class CleanPodPolicy(_Spelled):
+class CleanPodPolicy(StrEnum):
     """Which pods the operator deletes when the job ends (``runPolicy.cleanPodPolicy``)."""
 
     RUNNING = "Running"
@@ -52,14 +48,14 @@ class CleanPodPolicy(_Spelled):
     NONE = "None"
 
 
-class LauncherCreationPolicy(_Spelled):
+class LauncherCreationPolicy(StrEnum):
     """When the operator creates the launcher (``spec.launcherCreationPolicy``)."""
 
     AT_STARTUP = "AtStartup"
     WAIT_FOR_WORKERS_READY = "WaitForWorkersReady"
 
 
-class Distribution(_Spelled):
+class Distribution(StrEnum):
     """The Kubernetes distribution, which decides how accelerators are requested."""
 
     AKS = "aks"

@@ -14,12 +14,12 @@ seed skipped malformed entries and gave the launcher the workers' volumes.
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from airflow_provider_mpi.drmaa2 import InvalidTemplateError, JobTemplate
+from airflow_provider_mpi.drmaa2.strenum import StrEnum
 from airflow_provider_mpi.mpioperator.template.validation import dns1123_subdomain_error
 
 __all__ = [
@@ -37,15 +37,12 @@ _READ_SUFFIX = "-read"
 _CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
 
 
-class VolumeType(str, enum.Enum):
+class VolumeType(StrEnum):
     """The kinds of existing objects a stage-in entry can mount."""
 
     PVC = "pvc"
     CONFIGMAP = "configmap"
     SECRET = "secret"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _TYPE_SPELLINGS = {

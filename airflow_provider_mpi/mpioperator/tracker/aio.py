@@ -24,6 +24,7 @@ from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.status import job_info_from_mpi_job
 from airflow_provider_mpi.mpioperator.status.events import JobEvent
 from airflow_provider_mpi.mpioperator.tracker import aio_io, array_steps, steps
+from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait
 from airflow_provider_mpi.mpioperator.tracker.arrays import is_held
 from airflow_provider_mpi.mpioperator.tracker.ids import (
     JobRef,
@@ -224,8 +225,8 @@ class AsyncMPIOperatorTracker:
         """See :meth:`.sync.MPIOperatorTracker.wait_array`; served by the shared watch."""
         ref = parse_array_id(array_id, self.namespace)
         deadline = Deadline.start(timeout, time.monotonic())
-        waiter, intent = await self._run(array_steps.array_waiter(ref, states))
-        return await aio_io.wait_array(self.api, ref, deadline, waiter, intent, timeout)
+        wait = await self._run(ArrayWait.start(ref, states, timeout))
+        return await aio_io.wait_array(self.api, wait, deadline)
 
     # Output
 

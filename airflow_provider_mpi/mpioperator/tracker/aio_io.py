@@ -3,7 +3,8 @@
 Functions over the asyncio transport, called by
 :class:`~.aio.AsyncMPIOperatorTracker`: the waits, served by the loop's
 :class:`~.watch_hub.JobWatchHub` (every waiter of one cluster and namespace
-shares one stream; the array waits run release steps as tasks end), the
+shares one stream; what the array waits do with each item is
+:mod:`.array_wait`, shared with the sync waits), the
 launcher's output, and the creates of an array's tasks by a few senders paced
 by an AIMD window. Everything else is a step of :mod:`.steps` or
 :mod:`.array_steps`, the same the sync tracker runs.
@@ -27,29 +28,16 @@ from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, acall_with_retry
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport
 from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
-from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
-from airflow_provider_mpi.mpioperator.tracker.array_steps import (
-    array_waiter,
-    existing_tasks,
-    release_step,
-    remove_array,
-)
+from airflow_provider_mpi.mpioperator.tracker.array_steps import existing_tasks, remove_array
+from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait, TaskWait
 from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
-from airflow_provider_mpi.mpioperator.tracker.observe import (
-    observe_array,
-    observe_job,
-    observe_task,
-)
+from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
 from airflow_provider_mpi.mpioperator.tracker.queries import container_started, launcher_container
-from airflow_provider_mpi.mpioperator.tracker.release import (
-    single_wait_turn,
-    turn_recheck_in,
-)
 from airflow_provider_mpi.mpioperator.tracker.run import run_async
 from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, create_attempt, launcher
 from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
 from airflow_provider_mpi.mpioperator.tracker.submit_window import MAX_WINDOW, AsyncSubmitGate
-from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.tracker.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
 from airflow_provider_mpi.mpioperator.tracker.watch_cursor import JobChange, Snapshot
 from airflow_provider_mpi.mpioperator.tracker.watch_hub import JobWatchHub, Subscription
@@ -176,25 +164,22 @@ async def wait_job(
                 assert waiter.current is not None
                 return reached, waiter.current
     if array is not None:
-        return await wait_array_task(
-            api, ArrayRef(ref.namespace, array), ref.name, deadline, wanted
+        task = await run_async(
+            TaskWait.start(ArrayRef(ref.namespace, array), ref.name, wanted), api
         )
+        return await wait_array_task(api, task, deadline)
     raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
 
 
 async def wait_array(
-    api: AsyncTransport,
-    ref: ArrayRef,
-    deadline: Deadline,
-    waiter: ArrayWaiter,
-    intent: ArrayIntent | None,
-    timeout: float | None,
+    api: AsyncTransport, wait: ArrayWait, deadline: Deadline
 ) -> dict[str, JobState]:
-    """Follow an array's tasks on the shared watch, releasing held tasks as slots free up.
+    """Follow an array's tasks on the shared watch until :meth:`.ArrayWait.seen` says they ended.
 
     Raises:
         WaitTimeoutError: the deadline passed (``last_state`` holds the task states).
     """
+    ref = wait.ref
     hub = JobWatchHub.for_api(api, ref.namespace)
     if ref.name is not None:
         scope = hub.subscribe(api, label=(LABEL_ARRAY_ID, ref.name))
@@ -202,17 +187,15 @@ async def wait_array(
         scope = hub.subscribe(api, names=frozenset(job.name for job in ref.jobs))
     async with scope as subscription:
         while not isinstance(item := await next_change(subscription, deadline), Quiet):
-            observe_array(waiter, item)
-            intent, _ = await run_async(release_step(ref.namespace, intent, waiter), api)
-            if waiter.finished():
-                return waiter.states()
-    raise WaitTimeoutError(str(ref), timeout, waiter.states())
+            if await run_async(wait.seen(item), api):
+                return wait.states()
+    raise wait.timed_out()
 
 
 async def wait_array_task(
-    api: AsyncTransport, ref: ArrayRef, name: str, deadline: Deadline, wanted: frozenset[JobState]
+    api: AsyncTransport, wait: TaskWait, deadline: Deadline
 ) -> tuple[JobState, Mapping[str, Any]]:
-    """Wait for one task of a limited array, releasing its held tasks meanwhile.
+    """Follow one task of a limited array (see :class:`.TaskWait`) on the shared watch.
 
     Returns:
         The state reached and the task's MPIJob as the watch last showed it.
@@ -220,31 +203,20 @@ async def wait_array_task(
     Raises:
         WaitTimeoutError: the deadline passed (with the task's last state).
     """
-    assert ref.name is not None
-    waiter, intent = await run_async(array_waiter(ref, (), require_all=False), api)
-    target = JobWaiter(format_job_id(ref.namespace, name), wanted)
-    deferred: float | None = None
-    recheck: float | None = None
-    hub = JobWatchHub.for_api(api, ref.namespace)
-    async with hub.subscribe(api, label=(LABEL_ARRAY_ID, ref.name)) as subscription:
+    assert wait.ref.name is not None
+    hub = JobWatchHub.for_api(api, wait.ref.namespace)
+    async with hub.subscribe(api, label=(LABEL_ARRAY_ID, wait.ref.name)) as subscription:
         # Waiting ends early when this waiter must look again with no event
         # (a deferred step, a repair grace): a quiet array sends none.
         while True:
-            item = await next_change(subscription, deadline.within(recheck, time.monotonic()))
-            if isinstance(item, Quiet):
-                if deadline.expired(time.monotonic()):
-                    break
-                reached = None
-            else:
-                reached = observe_task(waiter, target, name, item)
-            turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
-            if turn:
-                intent, _ = await run_async(release_step(ref.namespace, intent, waiter), api)
+            item = await next_change(subscription, deadline.within(wait.recheck, time.monotonic()))
+            if isinstance(item, Quiet) and deadline.expired(time.monotonic()):
+                break
+            reached = await run_async(wait.seen(None if isinstance(item, Quiet) else item), api)
             if reached is not None:
-                assert target.current is not None
-                return reached, target.current
-            recheck = turn_recheck_in(intent, waiter, name, deferred, time.monotonic(), time.time())
-    raise WaitTimeoutError(format_job_id(ref.namespace, name), deadline.timeout, target.last_state)
+                assert wait.target.current is not None
+                return reached, wait.target.current
+    raise wait.timed_out(deadline)
 
 
 # Output

@@ -32,10 +32,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
@@ -165,11 +167,11 @@ class JobPodHub(SharedWatch[PodSubscription]):
 
     # The stream's side (see SharedWatch)
 
-    async def _list(self, api: AsyncMPIJobApi) -> tuple[list[dict[str, Any]], str]:
-        return await api.list_pods_versioned(self.namespace, MPI_PODS_SELECTOR)
+    def _list_request(self) -> Request:
+        return rq.list_pods(self.namespace, MPI_PODS_SELECTOR)
 
-    def _watch(self, api: AsyncMPIJobApi, resource_version: str) -> AsyncIterator[bytes]:
-        return api.watch_pods(
+    def _watch_request(self, resource_version: str) -> Request:
+        return rq.watch_pods(
             self.namespace,
             label_selector=MPI_PODS_SELECTOR,
             resource_version=resource_version,

@@ -8,8 +8,9 @@ included) when it is dropped, lists again after ``410 Gone``, hands a
 permanent failure to its subscribers, stops when the last subscriber leaves,
 and always runs on the API client of a subscriber still subscribed (their
 clients are closed by their owners once they are done, so the stream moves
-before that happens). A subclass says what it lists and watches, and what it
-does with a list and with a change.
+before that happens). A subclass says what it lists and watches (as
+requests, :mod:`..client.requests`), and what it does with a list and with a
+change.
 
 Garbage collection with thousands of subscribers: :mod:`.hub_gc`.
 """
@@ -21,10 +22,11 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, TransientBackendError
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, RetryState
 from airflow_provider_mpi.mpioperator.client.translate import translate_error
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
@@ -36,7 +38,7 @@ from airflow_provider_mpi.mpioperator.tracker.watch_cursor import (
     WatchRecovery,
 )
 
-__all__ = ["SharedWatch", "Subscriber", "cluster_key", "version_number"]
+__all__ = ["SharedWatch", "Subscriber", "cluster_key", "list_objects", "version_number"]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,12 @@ def version_number(value: object) -> int | None:
         return int(str(value))
     except ValueError:
         return None
+
+
+async def list_objects(api: AsyncMPIJobApi, request: Request) -> tuple[list[dict[str, Any]], str]:
+    """Send a list request: the items and the list's resourceVersion (a watch starts there)."""
+    body = await api.send(request)
+    return rq.list_items(body), rq.list_version(body)
 
 
 class Subscriber(Protocol):
@@ -141,10 +149,11 @@ class SharedWatch(Generic[S]):
 
     # Subclasses: what is listed and watched, and what a list or a change does.
 
-    async def _list(self, api: AsyncMPIJobApi) -> tuple[list[dict[str, Any]], str]:
+    def _list_request(self) -> Request:
         raise NotImplementedError
 
-    def _watch(self, api: AsyncMPIJobApi, resource_version: str) -> AsyncIterator[bytes]:
+    def _watch_request(self, resource_version: str) -> Request:
+        """A watch from ``resource_version`` (for at most ``MAX_WATCH_SECONDS``)."""
         raise NotImplementedError
 
     def _listed(self, items: list[dict[str, Any]], version: str, relist: bool) -> None:
@@ -255,7 +264,7 @@ class SharedWatch(Generic[S]):
         # by the frame that then follows the stream for minutes (the hub keeps
         # only what _listed keeps).
         relist = self._synced.is_set()
-        items, version = await self._list(api)
+        items, version = await list_objects(api, self._list_request())
         self._cursor.listed(version)
         self._listed(items, version, relist)
         self._synced.set()
@@ -265,7 +274,7 @@ class SharedWatch(Generic[S]):
             await self._relist(api)
         assert self._cursor.resource_version is not None
         opened, lines = time.monotonic(), 0
-        async for line in self._watch(api, self._cursor.resource_version):
+        async for line in api.lines(self._watch_request(self._cursor.resource_version)):
             lines += 1
             change = self._cursor.feed(line)
             failures.reset(time.monotonic())

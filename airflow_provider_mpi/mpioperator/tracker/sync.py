@@ -30,6 +30,7 @@ from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.sync import MPIJobApi
 from airflow_provider_mpi.mpioperator.status.events import JobEvent
 from airflow_provider_mpi.mpioperator.tracker import array_steps, steps, sync_io
+from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait
 from airflow_provider_mpi.mpioperator.tracker.arrays import is_held
 from airflow_provider_mpi.mpioperator.tracker.ids import (
     JobRef,
@@ -368,8 +369,8 @@ class MPIOperatorTracker:
         """
         ref = parse_array_id(array_id, self.namespace)
         deadline = Deadline.start(timeout, time.monotonic())
-        waiter, intent = self._run(array_steps.array_waiter(ref, states))
-        return sync_io.wait_array(self.api, self.retry, ref, deadline, waiter, intent, timeout)
+        wait = self._run(ArrayWait.start(ref, states, timeout))
+        return sync_io.wait_array(self.api, self.retry, wait, deadline)
 
     # Output
 

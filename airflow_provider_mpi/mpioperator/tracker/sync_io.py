@@ -2,8 +2,8 @@
 
 Functions over the sync transport, called by
 :class:`~.sync.MPIOperatorTracker`: the waits (one watch each, on a job, an
-array or one task of a limited array; the array waits run release steps,
-:func:`.array_steps.release_step`, as tasks end), the launcher's output, and
+array or one task of a limited array; what they do with each item is
+:mod:`.array_wait`, shared with the async waits), the launcher's output, and
 the creates of an array's tasks from a thread pool paced by an AIMD window
 (:mod:`.submit_window`). Everything else is a step of :mod:`.steps` or
 :mod:`.array_steps`.
@@ -26,27 +26,14 @@ from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
 from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
-from airflow_provider_mpi.mpioperator.tracker.array_owner import ArrayIntent
-from airflow_provider_mpi.mpioperator.tracker.array_steps import (
-    existing_tasks,
-    intent_of,
-    release_step,
-    remove_array,
-)
+from airflow_provider_mpi.mpioperator.tracker.array_steps import existing_tasks, remove_array
+from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait, TaskWait
 from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
-from airflow_provider_mpi.mpioperator.tracker.observe import (
-    observe_array,
-    observe_job,
-    observe_task,
-)
+from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
 from airflow_provider_mpi.mpioperator.tracker.queries import (
     array_selector,
     container_started,
     launcher_container,
-)
-from airflow_provider_mpi.mpioperator.tracker.release import (
-    single_wait_turn,
-    turn_recheck_in,
 )
 from airflow_provider_mpi.mpioperator.tracker.run import run_sync
 from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, create_attempt, launcher
@@ -58,7 +45,7 @@ from airflow_provider_mpi.mpioperator.tracker.submit_window import (
     SubmitGate,
 )
 from airflow_provider_mpi.mpioperator.tracker.sync_watch import watch_mpi_jobs
-from airflow_provider_mpi.mpioperator.tracker.waiters import ArrayWaiter, JobWaiter
+from airflow_provider_mpi.mpioperator.tracker.waiters import JobWaiter
 from airflow_provider_mpi.mpioperator.tracker.waiting import Deadline
 
 __all__ = [
@@ -144,66 +131,44 @@ def create_tasks(api: SyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> Non
 
 
 def wait_array(
-    api: SyncTransport,
-    retry: RetryPolicy,
-    ref: ArrayRef,
-    deadline: Deadline,
-    waiter: ArrayWaiter,
-    intent: ArrayIntent | None,
-    timeout: float | None,
+    api: SyncTransport, retry: RetryPolicy, wait: ArrayWait, deadline: Deadline
 ) -> dict[str, JobState]:
-    """Follow an array's tasks on one watch, releasing held tasks as slots free up.
+    """Follow an array's tasks on one watch until :meth:`.ArrayWait.seen` says they all ended.
 
     Raises:
         WaitTimeoutError: the deadline passed (``last_state`` holds the task states).
     """
+    ref = wait.ref
     selector = array_selector(ref.name) if ref.name is not None else None
     for item in watch_mpi_jobs(api, ref.namespace, deadline, retry=retry, label_selector=selector):
-        observe_array(waiter, item)
-        intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
-        if waiter.finished():
-            return waiter.states()
-    raise WaitTimeoutError(str(ref), timeout, waiter.states())
+        if run_sync(wait.seen(item), api):
+            return wait.states()
+    raise wait.timed_out()
 
 
 def wait_array_task(
-    api: SyncTransport,
-    retry: RetryPolicy,
-    ref: ArrayRef,
-    name: str,
-    deadline: Deadline,
-    wanted: frozenset[JobState],
-    intent: ArrayIntent | None,
+    api: SyncTransport, retry: RetryPolicy, wait: TaskWait, deadline: Deadline
 ) -> JobState:
-    """Wait for one task of a limited array, releasing its held tasks meanwhile.
+    """Follow one task of a limited array (see :class:`.TaskWait`) until it reaches a wanted state.
 
     Raises:
         WaitTimeoutError: the deadline passed (with the task's last state).
     """
-    names = intent.task_names if intent is not None else None
-    waiter = ArrayWaiter(str(ref), ref.namespace, frozenset(), names, require_all=False)
-    target = JobWaiter(format_job_id(ref.namespace, name), wanted)
-    deferred: float | None = None
-    recheck: float | None = None
-    assert ref.name is not None
-    selector = array_selector(ref.name)
+    assert wait.ref.name is not None
+    selector = array_selector(wait.ref.name)
     while not deadline.expired(time.monotonic()):
         # A watch window ends when this waiter must look again with no event
         # (a deferred step, a repair grace); the next window lists anew.
-        window = deadline.within(recheck, time.monotonic())
+        window = deadline.within(wait.recheck, time.monotonic())
         for item in watch_mpi_jobs(
-            api, ref.namespace, window, retry=retry, label_selector=selector
+            api, wait.ref.namespace, window, retry=retry, label_selector=selector
         ):
-            reached = observe_task(waiter, target, name, item)
-            turn, deferred = single_wait_turn(intent, waiter, name, deferred, time.monotonic())
-            if turn:
-                intent, _ = run_sync(release_step(ref.namespace, intent, waiter), api)
+            reached = run_sync(wait.seen(item), api)
             if reached is not None:
                 return reached
-            recheck = turn_recheck_in(intent, waiter, name, deferred, time.monotonic(), time.time())
-            if recheck is not None and window is deadline:
+            if wait.recheck is not None and window is deadline:
                 break  # open a window that ends in time to look again
-    raise WaitTimeoutError(format_job_id(ref.namespace, name), deadline.timeout, target.last_state)
+    raise wait.timed_out(deadline)
 
 
 def wait_job(
@@ -234,8 +199,8 @@ def wait_job(
             return reached
     if array is not None:
         array_ref = ArrayRef(ref.namespace, array)
-        intent = run_sync(intent_of(array_ref), api)
-        return wait_array_task(api, retry, array_ref, ref.name, deadline, wanted, intent)
+        task = run_sync(TaskWait.start(array_ref, ref.name, wanted), api)
+        return wait_array_task(api, retry, task, deadline)
     raise WaitTimeoutError(str(ref), timeout, waiter.last_state)
 
 

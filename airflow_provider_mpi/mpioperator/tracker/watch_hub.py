@@ -36,15 +36,21 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
+from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.tracker.hub_gc import compact
-from airflow_provider_mpi.mpioperator.tracker.shared_watch import SharedWatch, cluster_key
+from airflow_provider_mpi.mpioperator.tracker.shared_watch import (
+    SharedWatch,
+    cluster_key,
+    list_objects,
+)
 from airflow_provider_mpi.mpioperator.tracker.waiting import MAX_WATCH_SECONDS
 from airflow_provider_mpi.mpioperator.tracker.watch_cursor import JobChange, Snapshot
 
@@ -247,26 +253,24 @@ class JobWatchHub(SharedWatch[Subscription]):
                 return subscription.select(self._objects, version)
             if len(subscription.names) == 1:  # not seen yet (created just now?): read it
                 (name,) = subscription.names
-                items, version = await subscription.api.list_mpi_jobs(
-                    self.namespace, field_selector=f"metadata.name={name}"
-                )
+                request = rq.list_mpi_jobs(self.namespace, field_selector=f"metadata.name={name}")
+                items, version = await list_objects(subscription.api, request)
                 return _kept(Snapshot.of(items, version))
         selector = (
             f"{subscription.label[0]}={subscription.label[1]}" if subscription.label else None
         )
-        items, version = await subscription.api.list_mpi_jobs(
-            self.namespace, label_selector=selector
-        )
+        request = rq.list_mpi_jobs(self.namespace, label_selector=selector)
+        items, version = await list_objects(subscription.api, request)
         snapshot = _kept(Snapshot.of(items, version))
         return subscription.select(snapshot.objects, version)
 
     # The stream's side (see SharedWatch)
 
-    async def _list(self, api: AsyncMPIJobApi) -> tuple[list[dict[str, Any]], str]:
-        return await api.list_mpi_jobs(self.namespace)
+    def _list_request(self) -> Request:
+        return rq.list_mpi_jobs(self.namespace)
 
-    def _watch(self, api: AsyncMPIJobApi, resource_version: str) -> AsyncIterator[bytes]:
-        return api.watch_mpi_jobs(
+    def _watch_request(self, resource_version: str) -> Request:
+        return rq.watch_mpi_jobs(
             self.namespace, resource_version=resource_version, timeout_seconds=MAX_WATCH_SECONDS
         )
 
