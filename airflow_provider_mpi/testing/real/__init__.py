@@ -14,35 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.testing.exports import lazy_attribute
 from airflow_provider_mpi.testing.real import errors
+from airflow_provider_mpi.testing.real.errors import *  # noqa: F403 (the error tree, in full)
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.real.build import Builder, cache_root, find_go
     from airflow_provider_mpi.testing.real.cluster import RealCluster
-    from airflow_provider_mpi.testing.real.errors import (
-        BuildError,
-        ComponentExitedError,
-        ComponentNotReadyError,
-        GoToolchainMissingError,
-        ManifestError,
-        ModuleUnavailableError,
-        PortInUseError,
-        RealClusterError,
-    )
 
-__all__ = [
-    "BuildError",
-    "Builder",
-    "ComponentExitedError",
-    "ComponentNotReadyError",
-    "GoToolchainMissingError",
-    "ManifestError",
-    "ModuleUnavailableError",
-    "PortInUseError",
-    "RealCluster",
-    "RealClusterError",
-    "cache_root",
-    "find_go",
-]
+__all__ = ["Builder", "RealCluster", "cache_root", "find_go"]
+__all__ += errors.__all__
 
 #: Each lazily imported name and its module; the errors module is light and imported at once.
 _WHERE = {
@@ -50,7 +29,6 @@ _WHERE = {
     "cache_root": "build",
     "find_go": "build",
     "RealCluster": "cluster",
-    **dict.fromkeys(errors.__all__, "errors"),
 }
 
 
