@@ -8,9 +8,9 @@ nothing heavy (no HTTP server, no Kubernetes client).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_mpi.testing.exports import lazy_attribute
+from airflow_provider_mpi.testing.exports import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
@@ -43,9 +43,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    return lazy_attribute(__name__, _WHERE, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

@@ -10,9 +10,9 @@ imported on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_mpi.testing.exports import lazy_attribute
+from airflow_provider_mpi.testing.exports import lazy_exports
 from airflow_provider_mpi.testing.real import errors
 from airflow_provider_mpi.testing.real.errors import *  # noqa: F403 (the error tree, in full)
 
@@ -32,9 +32,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    return lazy_attribute(__name__, _WHERE, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())
