@@ -14,9 +14,10 @@ from airflow_provider_mpi.testing.exports import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
-    from airflow_provider_mpi.testing.cluster import ClusterNotRunningError, MPICluster
+    from airflow_provider_mpi.testing.cluster import MPICluster
     from airflow_provider_mpi.testing.controller.scripts import ANNOTATION_PREFIX, ScriptAnnotation
     from airflow_provider_mpi.testing.faults import FaultInjector, RequestCounters
+    from airflow_provider_mpi.testing.lifecycle import ClusterNotRunningError
 
 __all__ = [
     "ANNOTATION_PREFIX",
@@ -35,7 +36,7 @@ _WHERE = {
     "ManualClock": "clock",
     "RealClock": "clock",
     "MPICluster": "cluster",
-    "ClusterNotRunningError": "cluster",
+    "ClusterNotRunningError": "lifecycle",
     "ANNOTATION_PREFIX": "controller.scripts",
     "ScriptAnnotation": "controller.scripts",
     "FaultInjector": "faults",

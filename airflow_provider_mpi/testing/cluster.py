@@ -23,21 +23,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
-from airflow_provider_mpi.testing.lifecycle import Service
+from airflow_provider_mpi.testing.lifecycle import ClusterNotRunningError, Service, require_started
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.controller.loop import ControllerLoop
     from airflow_provider_mpi.testing.faults import FaultInjector, RequestCounters
+    from airflow_provider_mpi.testing.server import EmulatorServer
     from airflow_provider_mpi.testing.store import Store
 
 __all__ = ["ClusterNotRunningError", "MPICluster", "mpijob_crd"]
 
 ClockOption = Clock | str | float | None
 _CONTEXT = "mpi-emulator"
-
-
-class ClusterNotRunningError(RuntimeError):
-    """A property or method that needs a started cluster was used outside ``with``."""
 
 
 def make_clock(option: ClockOption) -> Clock:
@@ -189,7 +186,7 @@ class MPICluster(Service):
         self.tls = tls
         self._ca_pem: bytes | None = None
         self._store: Store | None = None
-        self._server: Any = None
+        self._server: EmulatorServer | None = None
         self._loop: ControllerLoop | None = None
         self._kubelet: Any = None
         self._tmpdir: str | None = None
@@ -289,23 +286,15 @@ class MPICluster(Service):
 
     # ------------------------------------------------------------- properties
 
-    def _need(self, what: Any, name: str) -> Any:
-        if what is None:
-            raise ClusterNotRunningError(
-                f"MPICluster.{name} needs a started cluster: use `with MPICluster() as c:`"
-            )
-        return what
-
     @property
     def store(self) -> Store:
         """The store (read and write cluster objects directly, without HTTP)."""
-        store: Store = self._need(self._store, "store")
-        return store
+        return require_started(self._store, self, "store")
 
     @property
     def url(self) -> str:
         """The API server URL, e.g. ``https://127.0.0.1:41234``."""
-        return str(self._need(self._server, "url").url)
+        return require_started(self._server, self, "url").url
 
     @property
     def certificate_authority(self) -> bytes | None:
@@ -320,21 +309,17 @@ class MPICluster(Service):
     @property
     def kubeconfig_path(self) -> str:
         """Path of a kubeconfig (cluster, user with the token, current context)."""
-        path: str = self._need(self._kubeconfig, "kubeconfig_path")
-        return path
+        return require_started(self._kubeconfig, self, "kubeconfig_path")
 
     @property
     def faults(self) -> FaultInjector:
         """The fault injector in front of the server."""
-        faults: FaultInjector = self._need(self._faults, "faults")
-        return faults
+        return require_started(self._faults, self, "faults")
 
     @property
     def requests(self) -> RequestCounters:
         """Request counters by verb and resource."""
-        server = self._need(self._server, "requests")
-        counters: RequestCounters = server.counters
-        return counters
+        return require_started(self._server, self, "requests").counters
 
     @property
     def controller_errors(self) -> list[BaseException]:
@@ -431,8 +416,7 @@ class MPICluster(Service):
         Raises:
             TypeError: When the cluster does not run on a :class:`ManualClock`.
         """
-        loop: ControllerLoop = self._need(self._loop, "advance")
-        return loop.advance(seconds)
+        return require_started(self._loop, self, "advance").advance(seconds)
 
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05

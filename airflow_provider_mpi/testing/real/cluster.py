@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from airflow_provider_mpi.testing.lifecycle import Service
+from airflow_provider_mpi.testing.lifecycle import Service, require_started
 from airflow_provider_mpi.testing.real.access import kubeconfig_dict, write_kubeconfig
 from airflow_provider_mpi.testing.real.build import Builder, Progress
 from airflow_provider_mpi.testing.real.errors import RealClusterError
@@ -273,18 +273,8 @@ class RealCluster(Service):
 
     # ------------------------------------------------------------- properties
 
-    def _need(self, what: Any, name: str) -> Any:
-        if what is None:
-            from airflow_provider_mpi.testing.cluster import ClusterNotRunningError
-
-            raise ClusterNotRunningError(
-                f"RealCluster.{name} needs a started cluster: use `with RealCluster() as c:`"
-            )
-        return what
-
     def _started(self, name: str) -> Launched:
-        launched: Launched = self._need(self._launched, name)
-        return launched
+        return require_started(self._launched, self, name)
 
     @property
     def url(self) -> str:
