@@ -8,15 +8,16 @@ nothing heavy (no HTTP server, no Kubernetes client).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_mpi.testing.exports import lazy_attribute
+from airflow_provider_mpi.testing.exports import lazy_exports
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
-    from airflow_provider_mpi.testing.cluster import ClusterNotRunningError, MPICluster
+    from airflow_provider_mpi.testing.cluster import MPICluster
     from airflow_provider_mpi.testing.controller.scripts import ANNOTATION_PREFIX, ScriptAnnotation
     from airflow_provider_mpi.testing.faults import FaultInjector, RequestCounters
+    from airflow_provider_mpi.testing.lifecycle import ClusterNotRunningError
 
 __all__ = [
     "ANNOTATION_PREFIX",
@@ -35,7 +36,7 @@ _WHERE = {
     "ManualClock": "clock",
     "RealClock": "clock",
     "MPICluster": "cluster",
-    "ClusterNotRunningError": "cluster",
+    "ClusterNotRunningError": "lifecycle",
     "ANNOTATION_PREFIX": "controller.scripts",
     "ScriptAnnotation": "controller.scripts",
     "FaultInjector": "faults",
@@ -43,9 +44,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    return lazy_attribute(__name__, _WHERE, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

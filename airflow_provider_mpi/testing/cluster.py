@@ -10,7 +10,6 @@ it, and it lets tests choose how time passes.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import secrets
@@ -18,26 +17,29 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mpi.testing.clock import Clock, ManualClock, RealClock
-from airflow_provider_mpi.testing.lifecycle import Service
+from airflow_provider_mpi.testing.kubeconfig import (
+    AsyncClient,
+    ClientPool,
+    kubeconfig_dict,
+    write_kubeconfig,
+)
+from airflow_provider_mpi.testing.lifecycle import ClusterNotRunningError, Service, require_started
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.controller.loop import ControllerLoop
     from airflow_provider_mpi.testing.faults import FaultInjector, RequestCounters
+    from airflow_provider_mpi.testing.server import EmulatorServer
     from airflow_provider_mpi.testing.store import Store
 
 __all__ = ["ClusterNotRunningError", "MPICluster", "mpijob_crd"]
 
 ClockOption = Clock | str | float | None
 _CONTEXT = "mpi-emulator"
-
-
-class ClusterNotRunningError(RuntimeError):
-    """A property or method that needs a started cluster was used outside ``with``."""
 
 
 def make_clock(option: ClockOption) -> Clock:
@@ -108,33 +110,6 @@ def mpijob_crd() -> dict[str, Any]:
     }
 
 
-class _AsyncClient:
-    """Awaitable and async context manager giving a ``kubernetes_asyncio`` ApiClient."""
-
-    def __init__(self, kubeconfig: str) -> None:
-        self._kubeconfig = kubeconfig
-        self._client: Any = None
-
-    async def _make(self) -> Any:
-        from kubernetes_asyncio import config
-
-        return await config.new_client_from_config(
-            config_file=self._kubeconfig, persist_config=False
-        )
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._make().__await__()
-
-    async def __aenter__(self) -> Any:
-        self._client = await self._make()
-        return self._client
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
-
 class MPICluster(Service):
     """An emulated Kubernetes cluster with the Kubeflow MPI operator v0.8.2.
 
@@ -189,12 +164,12 @@ class MPICluster(Service):
         self.tls = tls
         self._ca_pem: bytes | None = None
         self._store: Store | None = None
-        self._server: Any = None
+        self._server: EmulatorServer | None = None
         self._loop: ControllerLoop | None = None
         self._kubelet: Any = None
         self._tmpdir: str | None = None
         self._kubeconfig: str | None = None
-        self._clients: list[Any] = []
+        self._clients = ClientPool()
 
     # -------------------------------------------------------------- lifecycle
 
@@ -273,8 +248,7 @@ class MPICluster(Service):
 
         Clients made by :meth:`api_client` are closed.
         """
-        while self._clients:
-            self._clients.pop().close()
+        self._clients.close()
         if self._loop is not None:
             self._loop.stop()
         if self._kubelet is not None:
@@ -289,23 +263,15 @@ class MPICluster(Service):
 
     # ------------------------------------------------------------- properties
 
-    def _need(self, what: Any, name: str) -> Any:
-        if what is None:
-            raise ClusterNotRunningError(
-                f"MPICluster.{name} needs a started cluster: use `with MPICluster() as c:`"
-            )
-        return what
-
     @property
     def store(self) -> Store:
         """The store (read and write cluster objects directly, without HTTP)."""
-        store: Store = self._need(self._store, "store")
-        return store
+        return require_started(self._store, self, "store")
 
     @property
     def url(self) -> str:
         """The API server URL, e.g. ``https://127.0.0.1:41234``."""
-        return str(self._need(self._server, "url").url)
+        return require_started(self._server, self, "url").url
 
     @property
     def certificate_authority(self) -> bytes | None:
@@ -320,21 +286,17 @@ class MPICluster(Service):
     @property
     def kubeconfig_path(self) -> str:
         """Path of a kubeconfig (cluster, user with the token, current context)."""
-        path: str = self._need(self._kubeconfig, "kubeconfig_path")
-        return path
+        return require_started(self._kubeconfig, self, "kubeconfig_path")
 
     @property
     def faults(self) -> FaultInjector:
         """The fault injector in front of the server."""
-        faults: FaultInjector = self._need(self._faults, "faults")
-        return faults
+        return require_started(self._faults, self, "faults")
 
     @property
     def requests(self) -> RequestCounters:
         """Request counters by verb and resource."""
-        server = self._need(self._server, "requests")
-        counters: RequestCounters = server.counters
-        return counters
+        return require_started(self._server, self, "requests").counters
 
     @property
     def controller_errors(self) -> list[BaseException]:
@@ -345,24 +307,9 @@ class MPICluster(Service):
 
     def kubeconfig(self) -> dict[str, Any]:
         """The kubeconfig as a dict (``kubernetes.config.load_kube_config_from_dict``)."""
-        user = {"token": self._token}
-        cluster: dict[str, Any] = {"server": self.url}
-        if self._ca_pem is not None:
-            cluster["certificate-authority-data"] = base64.b64encode(self._ca_pem).decode("ascii")
-        return {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": _CONTEXT, "cluster": cluster}],
-            "users": [{"name": _CONTEXT, "user": user}],
-            "contexts": [
-                {
-                    "name": _CONTEXT,
-                    "context": {"cluster": _CONTEXT, "user": _CONTEXT, "namespace": self.namespace},
-                }
-            ],
-            "current-context": _CONTEXT,
-            "preferences": {},
-        }
+        return kubeconfig_dict(
+            self.url, self._ca_pem, name=_CONTEXT, namespace=self.namespace, token=self._token
+        )
 
     def write_kubeconfig(self, path: str) -> str:
         """Write the kubeconfig to ``path`` (mode 0600).
@@ -373,11 +320,7 @@ class MPICluster(Service):
         Returns:
             The path.
         """
-        import yaml
-
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            yaml.safe_dump(self.kubeconfig(), handle, sort_keys=False)
+        write_kubeconfig(path, self.kubeconfig())
         return path
 
     def api_client(self) -> Any:
@@ -386,17 +329,11 @@ class MPICluster(Service):
         The client is closed when the cluster stops (or close it earlier with
         ``with cluster.api_client() as client:``).
         """
-        from kubernetes import config
+        return self._clients.sync(self.kubeconfig_path)
 
-        client = config.new_client_from_config(
-            config_file=self.kubeconfig_path, persist_config=False
-        )
-        self._clients.append(client)
-        return client
-
-    def async_api_client(self) -> _AsyncClient:
+    def async_api_client(self) -> AsyncClient:
         """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it (closes it)."""
-        return _AsyncClient(self.kubeconfig_path)
+        return AsyncClient(self.kubeconfig_path)
 
     def install_operator(self) -> None:
         """Install the MPI operator in a cluster started without it (idempotent).
@@ -431,8 +368,7 @@ class MPICluster(Service):
         Raises:
             TypeError: When the cluster does not run on a :class:`ManualClock`.
         """
-        loop: ControllerLoop = self._need(self._loop, "advance")
-        return loop.advance(seconds)
+        return require_started(self._loop, self, "advance").advance(seconds)
 
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05

@@ -3,6 +3,7 @@
 ``with X() as x:`` starts ``x`` and stops it on the way out, whatever happened
 inside; :class:`Service` writes that once for every part that runs
 (``EmulatorServer``, ``MPICluster``, ``RealCluster``, the node agent).
+What exists only while a cluster runs is read through :func:`require_started`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TypeVar
 
-__all__ = ["Service"]
+__all__ = ["ClusterNotRunningError", "Service", "require_started"]
 
 _S = TypeVar("_S", bound="Service")
+_T = TypeVar("_T")
+
+
+class ClusterNotRunningError(RuntimeError):
+    """A property or method that needs a started cluster was used outside ``with``."""
 
 
 class Service:
@@ -40,3 +46,25 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def require_started(value: _T | None, cluster: Service, name: str) -> _T:
+    """``value``, a part of ``cluster`` that exists only while it runs.
+
+    Args:
+        value: the part (None while the cluster is stopped).
+        cluster: the cluster it belongs to (its class names the fix).
+        name: the property or method that needs it.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ClusterNotRunningError: the cluster is not started; the message says how to start it.
+    """
+    if value is None:
+        kind = type(cluster).__name__
+        raise ClusterNotRunningError(
+            f"{kind}.{name} needs a started cluster: use `with {kind}() as c:`"
+        )
+    return value

@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Iterable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 
 from airflow_provider_mpi.testing.faults.counters import Verb
 from airflow_provider_mpi.testing.faults.model import (
@@ -37,13 +37,42 @@ from airflow_provider_mpi.testing.faults.model import (
     RequestInfo,
 )
 
-__all__ = ["FaultInjector"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["FaultInjector", "RequestMatch", "WatchMatch"]
 
 
 #: The ``verb`` argument of the helpers: one verb, its name, several, or None (all).
 _Verbs: TypeAlias = "Verb | str | Iterable[Verb | str] | None"
 #: The ``resource`` and ``namespace`` arguments: one name, several, or None (all).
 _Names: TypeAlias = "str | Iterable[str] | None"
+
+
+class WatchMatch(TypedDict, total=False):
+    """The keywords every watch fault takes: which watches it hits, how often, how many times.
+
+    Attributes:
+        rate: probability per matching request (default 1.0: every one).
+        times: at most this many requests (default None: until removed).
+        resource: limit to these resources (``pods`` includes ``pods/log``).
+        namespace: limit to these namespaces.
+    """
+
+    rate: float
+    times: int | None
+    resource: _Names
+    namespace: _Names
+
+
+class RequestMatch(WatchMatch, total=False):
+    """The keywords every request fault takes: those of :class:`WatchMatch`, and the verbs.
+
+    Attributes:
+        verb: limit to these verbs (a :class:`Verb`, its name, or several).
+    """
+
+    verb: _Verbs
 
 
 def _frozen(values: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -54,6 +83,20 @@ def _frozen(values: str | Iterable[str] | None) -> frozenset[str] | None:
     return frozenset(values)
 
 
+def _verbs(verb: _Verbs) -> frozenset[Verb] | None:
+    if verb is None:
+        return None
+    raw = [verb] if isinstance(verb, (str, Verb)) else list(verb)
+    return frozenset(Verb(v) for v in raw)
+
+
+def _checked(match: WatchMatch, allowed: type[WatchMatch]) -> None:
+    """Refuse a keyword the helper does not take, as a plain signature would."""
+    unknown = sorted(set(match) - allowed.__annotations__.keys())
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
+
+
 def _count_hit(fault: Fault) -> None:
     fault.hits += 1
     if fault.times is not None:
@@ -62,6 +105,11 @@ def _count_hit(fault: Fault) -> None:
 
 class FaultInjector:
     """A thread-safe set of faults with a seeded random generator.
+
+    Every helper takes the keywords of :class:`RequestMatch` (the watch
+    helpers those of :class:`WatchMatch`): ``rate``, ``times``, ``verb``,
+    ``resource`` and ``namespace``, which say which requests it hits, how
+    often and how many times.
 
     Args:
         seed: the RNG seed, so a run with rates is reproducible.
@@ -106,54 +154,42 @@ class FaultInjector:
             self._faults.clear()
 
     def _new(
-        self,
-        kind: FaultKind,
-        verb: _Verbs,
-        resource: _Names,
-        namespace: _Names,
-        rate: float,
-        times: int | None,
-        **extra: float | int | bool | None,
+        self, kind: FaultKind, match: RequestMatch, **fields: float | int | bool | None
     ) -> Fault:
-        verbs: frozenset[Verb] | None = None
-        if verb is not None:
-            raw = [verb] if isinstance(verb, (str, Verb)) else list(verb)
-            verbs = frozenset(Verb(v) for v in raw)
+        _checked(match, RequestMatch)
         return self.add(
             Fault(
                 kind,
-                rate=rate,
-                times=times,
-                verbs=verbs,
-                resources=_frozen(resource),
-                namespaces=_frozen(namespace),
-                **extra,  # type: ignore[arg-type]
+                rate=match.get("rate", 1.0),
+                times=match.get("times"),
+                verbs=_verbs(match.get("verb")),
+                resources=_frozen(match.get("resource")),
+                namespaces=_frozen(match.get("namespace")),
+                **fields,  # type: ignore[arg-type]
             )
         )
+
+    def _new_watch(
+        self, kind: FaultKind, match: WatchMatch, **fields: float | int | bool | None
+    ) -> Fault:
+        _checked(match, WatchMatch)
+        return self._new(kind, {**match, "verb": Verb.WATCH}, **fields)
 
     def fail(
         self,
         status: int = 500,
         *,
-        rate: float = 1.0,
-        times: int | None = None,
-        verb: _Verbs = None,
-        resource: _Names = None,
-        namespace: _Names = None,
         retry_after: int | None = None,
         skip: int = 0,
+        **match: Unpack[RequestMatch],
     ) -> Fault:
         """Answer matching requests with an error ``Status``.
 
         Args:
             status: 500, 503, 429, 504... (any 4xx/5xx).
-            rate: probability per matching request.
-            times: at most this many requests (None: until removed).
-            verb: limit to these verbs.
-            resource: limit to these resources (``pods`` includes ``pods/log``).
-            namespace: limit to these namespaces.
             retry_after: send ``Retry-After`` (seconds); 429 defaults to 1.
             skip: let this many matching requests through first.
+            **match: which requests (:class:`RequestMatch`).
 
         Returns:
             The fault.
@@ -165,98 +201,42 @@ class FaultInjector:
             raise ValueError(f"status must be a 4xx or 5xx code, got {status!r}")
         if retry_after is None and status == 429:
             retry_after = 1
-        return self._new(
-            FaultKind.ERROR,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
-            status=status,
-            retry_after=retry_after,
-            skip=skip,
-        )
+        return self._new(FaultKind.ERROR, match, status=status, retry_after=retry_after, skip=skip)
 
-    def throttle(
-        self,
-        *,
-        retry_after: int = 1,
-        rate: float = 1.0,
-        times: int | None = None,
-        verb: _Verbs = None,
-        resource: _Names = None,
-        namespace: _Names = None,
-    ) -> Fault:
+    def throttle(self, *, retry_after: int = 1, **match: Unpack[RequestMatch]) -> Fault:
         """Answer ``429 TooManyRequests`` with ``Retry-After``, as API priority and fairness does.
 
         Args:
             retry_after: seconds in the ``Retry-After`` header.
-            rate: probability per matching request.
-            times: at most this many requests.
-            verb: limit to these verbs.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which requests (:class:`RequestMatch`).
 
         Returns:
             The fault.
         """
-        return self.fail(
-            429,
-            rate=rate,
-            times=times,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            retry_after=retry_after,
-        )
+        return self.fail(429, retry_after=retry_after, **match)
 
-    def delay(
-        self,
-        seconds: float,
-        *,
-        rate: float = 1.0,
-        times: int | None = None,
-        verb: _Verbs = None,
-        resource: _Names = None,
-        namespace: _Names = None,
-    ) -> Fault:
+    def delay(self, seconds: float, **match: Unpack[RequestMatch]) -> Fault:
         """Add latency before matching requests are handled (delays add up).
 
         Args:
             seconds: the added latency.
-            rate: probability per matching request.
-            times: at most this many requests.
-            verb: limit to these verbs.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which requests (:class:`RequestMatch`).
 
         Returns:
             The fault.
         """
-        return self._new(FaultKind.LATENCY, verb, resource, namespace, rate, times, seconds=seconds)
+        return self._new(FaultKind.LATENCY, match, seconds=seconds)
 
-    def reset_connections(
-        self,
-        *,
-        rate: float = 1.0,
-        times: int | None = None,
-        verb: _Verbs = None,
-        resource: _Names = None,
-        namespace: _Names = None,
-    ) -> Fault:
+    def reset_connections(self, **match: Unpack[RequestMatch]) -> Fault:
         """Reset the TCP connection (RST) instead of answering.
 
         Args:
-            rate: probability per matching request.
-            times: at most this many requests.
-            verb: limit to these verbs.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which requests (:class:`RequestMatch`).
 
         Returns:
             The fault.
         """
-        return self._new(FaultKind.RESET, verb, resource, namespace, rate, times)
+        return self._new(FaultKind.RESET, match)
 
     def drop_watches(
         self,
@@ -264,10 +244,7 @@ class FaultInjector:
         after_events: int | None = None,
         after_seconds: float | None = None,
         abort: bool = False,
-        rate: float = 1.0,
-        times: int | None = None,
-        resource: _Names = None,
-        namespace: _Names = None,
+        **match: Unpack[WatchMatch],
     ) -> Fault:
         """End matching watch streams early.
 
@@ -279,10 +256,7 @@ class FaultInjector:
             after_events: end after delivering this many events.
             after_seconds: end after this many seconds.
             abort: reset the connection instead of ending the stream.
-            rate: probability per matching watch.
-            times: at most this many watches.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which watches (:class:`WatchMatch`).
 
         Returns:
             The fault.
@@ -292,49 +266,26 @@ class FaultInjector:
         """
         if after_events is None and after_seconds is None:
             raise ValueError("drop_watches needs after_events or after_seconds")
-        return self._new(
+        return self._new_watch(
             FaultKind.DROP_WATCH,
-            verb=Verb.WATCH,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
+            match,
             after_events=after_events,
             seconds=after_seconds or 0.0,
             abort=abort,
         )
 
-    def expire_watches(
-        self,
-        *,
-        rate: float = 1.0,
-        times: int | None = None,
-        resource: _Names = None,
-        namespace: _Names = None,
-    ) -> Fault:
+    def expire_watches(self, **match: Unpack[WatchMatch]) -> Fault:
         """Answer watches resumed from a resourceVersion with a ``410 Gone`` ERROR event.
 
         Args:
-            rate: probability per matching watch.
-            times: at most this many watches.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which watches (:class:`WatchMatch`).
 
         Returns:
             The fault.
         """
-        return self._new(FaultKind.EXPIRE_WATCH, Verb.WATCH, resource, namespace, rate, times)
+        return self._new_watch(FaultKind.EXPIRE_WATCH, match)
 
-    def lose_answers(
-        self,
-        status: int | None = None,
-        *,
-        rate: float = 1.0,
-        times: int | None = None,
-        verb: _Verbs = None,
-        resource: _Names = None,
-        namespace: _Names = None,
-    ) -> Fault:
+    def lose_answers(self, status: int | None = None, **match: Unpack[RequestMatch]) -> Fault:
         """Handle matching requests, then lose their answers.
 
         The request takes effect (a create is stored, a patch applied, a
@@ -351,11 +302,8 @@ class FaultInjector:
         Args:
             status: answer with this 5xx ``Status`` instead of the real
                 answer; None (the default) resets the connection.
-            rate: probability per matching request that succeeded.
-            times: at most this many requests.
-            verb: limit to these verbs.
-            resource: limit to these resources.
-            namespace: limit to these namespaces.
+            **match: which requests (:class:`RequestMatch`; ``rate`` is drawn
+                per matching request that succeeded).
 
         Returns:
             The fault.
@@ -367,11 +315,7 @@ class FaultInjector:
             raise ValueError(f"status of a lost answer must be a 5xx code, got {status!r}")
         return self._new(
             FaultKind.LOST_ANSWER,
-            verb=verb,
-            resource=resource,
-            namespace=namespace,
-            rate=rate,
-            times=times,
+            match,
             status=status if status is not None else 500,
             abort=status is None,
         )
@@ -393,7 +337,8 @@ class FaultInjector:
         Returns:
             The fault.
         """
-        return self._new(FaultKind.FORBID, verb, resource, namespace, 1.0, None, status=403)
+        match = RequestMatch(namespace=namespace, verb=verb, resource=resource)
+        return self._new(FaultKind.FORBID, match, status=403)
 
     def _drawn(self, fault: Fault, info: RequestInfo) -> bool:
         """Whether ``fault`` matches ``info`` and its rate is drawn (the caller holds the lock)."""

@@ -10,39 +10,18 @@ imported on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_mpi.testing.exports import lazy_attribute
+from airflow_provider_mpi.testing.exports import lazy_exports
 from airflow_provider_mpi.testing.real import errors
+from airflow_provider_mpi.testing.real.errors import *  # noqa: F403 (the error tree, in full)
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.real.build import Builder, cache_root, find_go
     from airflow_provider_mpi.testing.real.cluster import RealCluster
-    from airflow_provider_mpi.testing.real.errors import (
-        BuildError,
-        ComponentExitedError,
-        ComponentNotReadyError,
-        GoToolchainMissingError,
-        ManifestError,
-        ModuleUnavailableError,
-        PortInUseError,
-        RealClusterError,
-    )
 
-__all__ = [
-    "BuildError",
-    "Builder",
-    "ComponentExitedError",
-    "ComponentNotReadyError",
-    "GoToolchainMissingError",
-    "ManifestError",
-    "ModuleUnavailableError",
-    "PortInUseError",
-    "RealCluster",
-    "RealClusterError",
-    "cache_root",
-    "find_go",
-]
+__all__ = ["Builder", "RealCluster", "cache_root", "find_go"]
+__all__ += errors.__all__
 
 #: Each lazily imported name and its module; the errors module is light and imported at once.
 _WHERE = {
@@ -50,13 +29,7 @@ _WHERE = {
     "cache_root": "build",
     "find_go": "build",
     "RealCluster": "cluster",
-    **dict.fromkeys(errors.__all__, "errors"),
 }
 
 
-def __getattr__(name: str) -> Any:
-    return lazy_attribute(__name__, _WHERE, name, globals())
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, globals())

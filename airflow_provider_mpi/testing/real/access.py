@@ -1,4 +1,4 @@
-"""Who may do what on the real control plane, and the kubeconfigs that carry it.
+"""Who may do what on the real control plane; ``testing.kubeconfig`` writes what carries it.
 
 The provider's tracker runs as a namespaced ServiceAccount whose Role holds
 only the verbs the provider sends (read from
@@ -9,20 +9,13 @@ certificate in ``system:masters``) for itself.
 
 from __future__ import annotations
 
-import base64
-import os
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 __all__ = [
     "PROVIDER_CLUSTER_RULES",
     "PROVIDER_RULES",
     "PROVIDER_SERVICE_ACCOUNT",
-    "kubeconfig_dict",
     "provider_rbac",
-    "write_kubeconfig",
 ]
 
 PROVIDER_SERVICE_ACCOUNT = "mpi-provider"
@@ -116,71 +109,3 @@ def provider_rbac(namespace: str) -> list[tuple[str, dict[str, Any]]]:
             },
         ),
     ]
-
-
-def _b64(path: Path) -> str:
-    return base64.b64encode(path.read_bytes()).decode("ascii")
-
-
-def kubeconfig_dict(
-    server: str,
-    ca: Path,
-    *,
-    name: str,
-    namespace: str = "default",
-    token: str | None = None,
-    cert: Path | None = None,
-    key: Path | None = None,
-) -> dict[str, Any]:
-    """A kubeconfig with one cluster, user and context (credentials embedded).
-
-    Args:
-        server: The API server URL.
-        ca: The CA certificate file.
-        name: The name of the cluster, user and context.
-        namespace: The context's namespace.
-        token: A bearer token, or
-        cert: a client certificate file, with
-        key: its key file.
-
-    Returns:
-        The kubeconfig.
-    """
-    user: dict[str, Any] = {}
-    if token:
-        user["token"] = token
-    if cert is not None and key is not None:
-        user["client-certificate-data"] = _b64(cert)
-        user["client-key-data"] = _b64(key)
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": name, "cluster": {"server": server, "certificate-authority-data": _b64(ca)}}
-        ],
-        "users": [{"name": name, "user": user}],
-        "contexts": [
-            {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}
-        ],
-        "current-context": name,
-        "preferences": {},
-    }
-
-
-def write_kubeconfig(path: Path | str, config: dict[str, Any]) -> Path:
-    """Write a kubeconfig with mode 0600 (it holds credentials), atomically.
-
-    Args:
-        path: Where.
-        config: The kubeconfig.
-
-    Returns:
-        The path.
-    """
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle, sort_keys=False)
-    os.replace(partial, target)
-    return target

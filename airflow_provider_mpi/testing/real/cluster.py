@@ -25,8 +25,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from airflow_provider_mpi.testing.lifecycle import Service
-from airflow_provider_mpi.testing.real.access import kubeconfig_dict, write_kubeconfig
+from airflow_provider_mpi.testing.kubeconfig import (
+    AsyncClient,
+    ClientPool,
+    kubeconfig_dict,
+    write_kubeconfig,
+)
+from airflow_provider_mpi.testing.lifecycle import Service, require_started
 from airflow_provider_mpi.testing.real.build import Builder, Progress
 from airflow_provider_mpi.testing.real.errors import RealClusterError
 from airflow_provider_mpi.testing.real.group import ComponentGroup, PortClaim
@@ -164,7 +169,7 @@ class RealCluster(Service):
         )
         self._tmpdir: Path | None = None
         self._launched: Launched | None = None
-        self._clients: list[Any] = []
+        self._clients = ClientPool()
         self.timings: dict[str, float] = {}
 
     # -------------------------------------------------------------- lifecycle
@@ -257,8 +262,7 @@ class RealCluster(Service):
     def stop(self) -> None:
         """Stop the node agent and every process (operator first, etcd last); remove the files."""
         RealCluster._running.discard(self)
-        while self._clients:
-            self._clients.pop().close()
+        self._clients.close()
         if self.node_agent is not None:
             agent, self.node_agent = self.node_agent, None
             agent.stop()
@@ -273,18 +277,8 @@ class RealCluster(Service):
 
     # ------------------------------------------------------------- properties
 
-    def _need(self, what: Any, name: str) -> Any:
-        if what is None:
-            from airflow_provider_mpi.testing.cluster import ClusterNotRunningError
-
-            raise ClusterNotRunningError(
-                f"RealCluster.{name} needs a started cluster: use `with RealCluster() as c:`"
-            )
-        return what
-
     def _started(self, name: str) -> Launched:
-        launched: Launched = self._need(self._launched, name)
-        return launched
+        return require_started(self._launched, self, name)
 
     @property
     def url(self) -> str:
@@ -362,18 +356,11 @@ class RealCluster(Service):
         Args:
             admin: Use the harness' admin identity instead of the provider's.
         """
-        from kubernetes import config
+        return self._clients.sync(self.admin_kubeconfig_path if admin else self.kubeconfig_path)
 
-        path = self.admin_kubeconfig_path if admin else self.kubeconfig_path
-        client = config.new_client_from_config(config_file=path, persist_config=False)
-        self._clients.append(client)
-        return client
-
-    def async_api_client(self) -> Any:
+    def async_api_client(self) -> AsyncClient:
         """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it (closes it)."""
-        from airflow_provider_mpi.testing.cluster import _AsyncClient
-
-        return _AsyncClient(self.kubeconfig_path)
+        return AsyncClient(self.kubeconfig_path)
 
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.1

@@ -18,12 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mpi.testing.real.access import (
-    PROVIDER_RULES,
-    PROVIDER_SERVICE_ACCOUNT,
+from airflow_provider_mpi.testing.kubeconfig import (
+    AsyncClient,
+    ClientPool,
     kubeconfig_dict,
     write_kubeconfig,
 )
+from airflow_provider_mpi.testing.real.access import PROVIDER_RULES, PROVIDER_SERVICE_ACCOUNT
 
 if TYPE_CHECKING:
     from airflow_provider_mpi.testing.real.cluster import RealCluster
@@ -57,7 +58,7 @@ class RealNamespace:
         self.cluster = cluster
         self.namespace = namespace_name(test_name, next(_SERIAL))
         self._tmp = tempfile.TemporaryDirectory(prefix="mpi-real-ns-")
-        self._clients: list[Any] = []
+        self._clients = ClientPool()
         self._admin = cluster.api_client(admin=True)
         core = client.CoreV1Api(self._admin)
         rbac = client.RbacAuthorizationV1Api(self._admin)
@@ -136,21 +137,15 @@ class RealNamespace:
 
     def api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` with the provider's identity."""
-        from kubernetes import config
-
-        made = config.new_client_from_config(config_file=self._kubeconfig, persist_config=False)
-        self._clients.append(made)
-        return made
+        return self._clients.sync(self._kubeconfig)
 
     def admin_api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` of the harness (``system:masters``)."""
         return self._admin
 
-    def async_api_client(self) -> Any:
+    def async_api_client(self) -> AsyncClient:
         """A ``kubernetes_asyncio`` ApiClient: ``await`` it, or ``async with`` it."""
-        from airflow_provider_mpi.testing.cluster import _AsyncClient
-
-        return _AsyncClient(self._kubeconfig)
+        return AsyncClient(self._kubeconfig)
 
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 30.0, interval: float = 0.05
@@ -172,6 +167,5 @@ class RealNamespace:
         except ApiException as error:
             if error.status != 404:
                 raise
-        for made in self._clients:
-            made.close()
+        self._clients.close()
         self._tmp.cleanup()

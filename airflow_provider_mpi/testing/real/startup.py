@@ -22,12 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from airflow_provider_mpi.testing.kubeconfig import kubeconfig_dict, write_kubeconfig
 from airflow_provider_mpi.testing.real import bootstrap
-from airflow_provider_mpi.testing.real.access import (
-    PROVIDER_SERVICE_ACCOUNT,
-    kubeconfig_dict,
-    write_kubeconfig,
-)
+from airflow_provider_mpi.testing.real.access import PROVIDER_SERVICE_ACCOUNT
 from airflow_provider_mpi.testing.real.flags import (
     OPERATOR_NAMESPACE,
     Ports,

@@ -14,23 +14,10 @@ from aiohttp import web
 from airflow_provider_mpi.testing.faults import FaultDecision, FaultKind
 from airflow_provider_mpi.testing.server.requests import json_response
 from airflow_provider_mpi.testing.server.routing import Target
+from airflow_provider_mpi.testing.store.errors import status_object
 
 __all__ = ["fault_response", "injected_error", "not_found_response", "status_response"]
 
-_REASONS = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    409: "Conflict",
-    410: "Expired",
-    422: "Invalid",
-    429: "TooManyRequests",
-    500: "InternalError",
-    503: "ServiceUnavailable",
-    504: "Timeout",
-}
 _MESSAGES = {
     429: "the server has received too many requests and has asked us to try again later",
     500: 'an error on the server ("internal error injected by the emulator") has prevented '
@@ -63,26 +50,19 @@ def status_response(
     Args:
         code: the HTTP status.
         message: the human-readable message.
-        reason: the ``StatusReason`` (derived from the code when None).
+        reason: the ``StatusReason`` (derived from the code when None, see
+            :data:`~airflow_provider_mpi.testing.store.errors.STATUS_REASONS`).
         headers: extra headers (``Retry-After``).
 
     Returns:
         The response.
     """
-    body: dict[str, Any] = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason or _REASONS.get(code, "Unknown"),
-        "code": code,
-    }
+    details: dict[str, Any] | None = None
     if code in (429, 500, 503, 504):
-        body["details"] = {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]}
+        details = {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]}
         if headers and "Retry-After" in headers:
-            body["details"]["retryAfterSeconds"] = int(headers["Retry-After"])
-    return json_response(body, code, headers)
+            details["retryAfterSeconds"] = int(headers["Retry-After"])
+    return json_response(status_object(code, message, reason, details), code, headers)
 
 
 def injected_error(status: int, headers: dict[str, str] | None = None) -> web.Response:

@@ -2,7 +2,8 @@
 
 The store raises them; the server renders them with :meth:`StoreError.to_status`
 and the controller catches them, so code and reason are decided once, where
-the refusal happens.
+the refusal happens. :func:`status_object` is the one place a ``Status`` body
+is written, for these errors and for the server's own answers.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "STATUS_REASONS",
     "AlreadyExists",
     "BadRequest",
     "Conflict",
@@ -19,9 +21,54 @@ __all__ = [
     "NotFound",
     "StoreError",
     "UnsupportedMediaType",
+    "status_object",
 ]
 
 JSONDict = dict[str, Any]
+
+#: The ``StatusReason`` sent with each code when the caller names none.
+STATUS_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    410: "Expired",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+def status_object(
+    code: int, message: str, reason: str | None = None, details: JSONDict | None = None
+) -> JSONDict:
+    """A failure ``Status`` object, as kube-apiserver sends it.
+
+    Args:
+        code: the HTTP status.
+        message: the human-readable message.
+        reason: the ``StatusReason`` (from :data:`STATUS_REASONS` when None).
+        details: the ``details`` (name, kind, causes...), left out when empty.
+
+    Returns:
+        ``{"kind": "Status", "apiVersion": "v1", "status": "Failure", ...}``.
+    """
+    status: JSONDict = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason or STATUS_REASONS.get(code, "Unknown"),
+        "code": code,
+    }
+    if details:
+        status["details"] = details
+    return status
 
 
 class StoreError(Exception):
@@ -61,18 +108,7 @@ class StoreError(Exception):
             details["kind"] = self.kind
         if self.causes:
             details["causes"] = self.causes
-        status: JSONDict = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": self.message,
-            "reason": self.reason,
-            "code": self.code,
-        }
-        if details:
-            status["details"] = details
-        return status
+        return status_object(self.code, self.message, self.reason, details)
 
 
 class NotFound(StoreError):

@@ -184,3 +184,15 @@ def test_a_crd_that_is_not_the_release_is_refused(tmp_path):
     crd.write_text(crd.read_text() + "\n# edited\n")
     with pytest.raises(ManifestError, match="expected 78b0131f"):
         load_operator_manifests(copy)
+
+
+def test_a_stopped_real_cluster_says_how_to_start_it(tmp_path: Path) -> None:
+    from airflow_provider_mpi.testing import ClusterNotRunningError
+    from airflow_provider_mpi.testing.real import RealCluster
+
+    cluster = RealCluster(cache=tmp_path, build=False)
+    for name in ("url", "token", "kubeconfig_path"):
+        with pytest.raises(
+            ClusterNotRunningError, match=rf"RealCluster\.{name} .*with RealCluster"
+        ):
+            getattr(cluster, name)

@@ -106,6 +106,22 @@ def test_bad_fault_arguments(call: Any, message: str) -> None:
         call(FaultInjector())
 
 
+@pytest.mark.parametrize(
+    ("call", "keyword"),
+    [
+        (lambda f: f.delay(1.0, verbs="create"), "verbs"),
+        (lambda f: f.fail(500, status=503), "status"),
+        (lambda f: f.drop_watches(after_events=1, verb="get"), "verb"),
+        (lambda f: f.expire_watches(skip=1), "skip"),
+    ],
+)
+def test_a_keyword_a_helper_does_not_take_is_refused(call: Any, keyword: str) -> None:
+    faults = FaultInjector()
+    with pytest.raises(TypeError, match=keyword):
+        call(faults)
+    assert faults.faults == []
+
+
 def test_remove_and_clear() -> None:
     faults = FaultInjector()
     first = faults.fail(500)
