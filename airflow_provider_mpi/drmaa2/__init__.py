@@ -3,10 +3,14 @@
 This package knows nothing of Kubernetes or Airflow. It is the vocabulary the
 MPI operator tracker and the Airflow faces share, spelled as in the Go
 ``drmaa2interface`` so templates written by the Go DRMAA2 tools load here.
+
+The error classes are exported as :mod:`.errors` lists them in its
+``__all__``, so each is listed once, where it is defined.
 """
 
 from __future__ import annotations
 
+from airflow_provider_mpi.drmaa2 import errors
 from airflow_provider_mpi.drmaa2.arrays import (
     PLACEHOLDER_HOME_DIR,
     PLACEHOLDER_INDEX,
@@ -19,20 +23,7 @@ from airflow_provider_mpi.drmaa2.arrays import (
     template_for_task,
     validate_max_parallel,
 )
-from airflow_provider_mpi.drmaa2.errors import (
-    AuthorizationError,
-    BackendError,
-    ConflictError,
-    DRMAA2Error,
-    InvalidArgumentError,
-    InvalidStateError,
-    InvalidTemplateError,
-    JobNotFoundError,
-    TransientBackendError,
-    UnsupportedAttributeError,
-    WaitTimeoutError,
-    backend_error_for_status,
-)
+from airflow_provider_mpi.drmaa2.errors import *  # noqa: F403
 from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
@@ -53,29 +44,18 @@ __all__ = [
     "AsyncJobOutputReader",
     "AsyncJobTemplater",
     "AsyncJobTracker",
-    "AuthorizationError",
-    "BackendError",
-    "ConflictError",
-    "DRMAA2Error",
-    "InvalidArgumentError",
-    "InvalidStateError",
-    "InvalidTemplateError",
     "JobControlAction",
     "JobInfo",
-    "JobNotFoundError",
     "JobOutputReader",
     "JobState",
     "JobTemplate",
     "JobTemplater",
     "JobTracker",
     "TaskRange",
-    "TransientBackendError",
-    "UnsupportedAttributeError",
-    "WaitTimeoutError",
-    "backend_error_for_status",
     "format_legacy_array_job_id",
     "parse_legacy_array_job_id",
     "substitute_index",
     "template_for_task",
     "validate_max_parallel",
 ]
+__all__ += errors.__all__

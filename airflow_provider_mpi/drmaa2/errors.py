@@ -32,7 +32,6 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "TRANSIENT_STATUSES",
     "AuthorizationError",
     "BackendError",
     "ConflictError",
@@ -45,7 +44,6 @@ __all__ = [
     "UnsupportedAttributeError",
     "WaitTimeoutError",
     "backend_error_for_status",
-    "shorten",
 ]
 
 #: HTTP statuses worth retrying (with back-off) rather than failing at once.
