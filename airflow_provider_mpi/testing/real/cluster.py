@@ -203,15 +203,14 @@ class RealCluster(Service):
         # Ports first: a taken port fails in a moment, before any build or process.
         if self._port:
             check_port_free(self._port, "the API server (RealCluster(port=...))")
+        # Then the binaries: a missing Go toolchain or a refused module fails here, without
+        # waiting for another cluster to free the machine (the builder locks its own cache).
+        binaries = self._binaries()
+        self.timings["build"] = time.monotonic() - started
+        started = time.monotonic()
         wait = self._wait_for_machine if wait_for_machine is None else wait_for_machine
         self._claim.acquire(wait, self._progress)
         self.timings["wait"] = time.monotonic() - started
-        try:
-            binaries = self._binaries()
-        except BaseException:
-            self._claim.release()
-            raise
-        self.timings["build"] = time.monotonic() - started - self.timings["wait"]
         started = time.monotonic()
         self._tmpdir = Path(tempfile.mkdtemp(prefix="mpi-real-cluster-"))
         # The API server drains for long after SIGTERM; its data is thrown away anyway.

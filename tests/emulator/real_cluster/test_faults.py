@@ -67,9 +67,24 @@ def test_a_go_that_fails_to_run_is_refused(tmp_path):
 
 
 def test_real_cluster_without_go_fails_before_starting_anything(tmp_path):
-    cluster = RealCluster(cache=tmp_path, go=NOWHERE)
-    with pytest.raises(GoToolchainMissingError):
-        cluster.start()
+    from airflow_provider_mpi.testing.real.group import PortClaim
+
+    # The machine taken (by this test, or already by another cluster): no Go fails at
+    # once, without waiting for the machine to be free first.
+    other = PortClaim(OPERATOR_HEALTH_PORT, "mpi-operator's health check", "one per machine")
+    try:
+        other.acquire()
+    except PortInUseError:
+        other = None
+    cluster = RealCluster(cache=tmp_path, go=NOWHERE, wait_for_machine=900)
+    began = time.monotonic()
+    try:
+        with pytest.raises(GoToolchainMissingError):
+            cluster.start()
+    finally:
+        if other is not None:
+            other.release()
+    assert time.monotonic() - began < 60
     assert _leftovers() == []
     assert cluster.pids == {}
     assert cluster.logs == {}
