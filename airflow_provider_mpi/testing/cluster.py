@@ -182,6 +182,7 @@ class MPICluster(Service):
         if self._store is not None:
             return self
         from airflow_provider_mpi.testing.controller.events import EventReaper
+        from airflow_provider_mpi.testing.controller.garbage import GarbageCollector
         from airflow_provider_mpi.testing.controller.job import JobController
         from airflow_provider_mpi.testing.controller.kubelet import Kubelet
         from airflow_provider_mpi.testing.controller.loop import ControllerLoop
@@ -205,6 +206,7 @@ class MPICluster(Service):
             store, self.clock.now, local_exec=self.local_exec, wake=lambda: self._wake()
         )
         controllers: list[Any] = [
+            GarbageCollector(store),
             MPIJobController(store, self.clock.now),
             JobController(store, self.clock.now),
             kubelet,
