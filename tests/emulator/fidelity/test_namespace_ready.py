@@ -58,3 +58,22 @@ def test_a_namespace_is_handed_over_once_pods_can_be_created_in_it(real_cluster:
     # Whether Running=True was recorded depends on when the operator synced during the
     # 1 s launcher (after the stall the controllers catch up); the end does not.
     assert observed["conditions"][-1] == ("Succeeded", "True", "MPIJobSucceeded")
+
+
+def test_a_namespace_without_its_default_account_fails_clearly_and_is_deleted(
+    real_cluster: Any,
+) -> None:
+    controller_manager = real_cluster.pids["kube-controller-manager"]
+    os.kill(controller_manager, signal.SIGSTOP)
+    try:
+        with pytest.raises(TimeoutError, match=r"'default' ServiceAccount within 1\.0 s"):
+            RealNamespace(real_cluster, "never-an-account", account_timeout=1.0)
+    finally:
+        os.kill(controller_manager, signal.SIGCONT)
+    core = kubernetes.client.CoreV1Api(real_cluster.api_client(admin=True))
+    left = [
+        n
+        for n in core.list_namespace().items
+        if n.metadata.name.endswith("-never-an-account") and n.metadata.deletion_timestamp is None
+    ]
+    assert left == []
