@@ -6,11 +6,21 @@ a Role and RoleBinding granting the provider's ServiceAccount the provider's
 verbs there (the same rules as in the cluster's own namespace), writes a
 kubeconfig whose context points at it, and deletes the namespace (its
 MPIJobs, pods and events with it) when the test ends.
+
+A namespace is handed over once pods can be created in it: the API server's
+ServiceAccount admission refuses a pod (``error looking up service account
+<ns>/default``) until the controller-manager has created the namespace's
+``default`` ServiceAccount, and waits only about a second for it. On a loaded
+machine the controller-manager can take longer, and the MPI operator's first
+worker create then fails: it retries and the job runs, but a Warning
+``MPIJobFailed`` event stays (CI saw it in the fidelity corpus). So, like the
+Kubernetes e2e framework, :class:`RealNamespace` waits for that ServiceAccount.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import tempfile
 import time
@@ -33,6 +43,8 @@ __all__ = ["RealNamespace", "namespace_name"]
 
 _SERIAL = itertools.count(1)
 _RBAC = "rbac.authorization.k8s.io"
+#: How long a new namespace may wait for its ``default`` ServiceAccount.
+DEFAULT_ACCOUNT_TIMEOUT = 120.0
 
 
 def namespace_name(test_name: str, serial: int) -> str:
@@ -48,11 +60,23 @@ class RealNamespace:
     Args:
         cluster: The started cluster.
         test_name: The test's name (the namespace is named after it).
+        account_timeout: Seconds to wait for the namespace's ``default``
+            ServiceAccount (see the module docstring).
+
+    Raises:
+        TimeoutError: The controller-manager did not create the ``default``
+            ServiceAccount in time (the namespace is deleted again).
     """
 
     backend = "real"
 
-    def __init__(self, cluster: RealCluster, test_name: str) -> None:
+    def __init__(
+        self,
+        cluster: RealCluster,
+        test_name: str,
+        *,
+        account_timeout: float = DEFAULT_ACCOUNT_TIMEOUT,
+    ) -> None:
         from kubernetes import client
 
         self.cluster = cluster
@@ -79,7 +103,38 @@ class RealNamespace:
         )
         self._kubeconfig = str(Path(self._tmp.name) / "kubeconfig")
         self.write_kubeconfig(self._kubeconfig)
-        self._wait_allowed()
+        try:
+            self._wait_allowed()
+            self._wait_default_account(account_timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_default_account(self, timeout: float) -> None:
+        """Watch until the controller-manager created the namespace's ``default`` ServiceAccount."""
+        from kubernetes import client, watch
+
+        core = client.CoreV1Api(self._admin)
+        name = "metadata.name=default"
+        listed = core.list_namespaced_service_account(self.namespace, field_selector=name)
+        if listed.items:
+            return
+        stream = watch.Watch()
+        for event in stream.stream(
+            core.list_namespaced_service_account,
+            self.namespace,
+            field_selector=name,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=max(1, math.ceil(timeout)),
+        ):
+            if event["type"] in ("ADDED", "MODIFIED"):
+                stream.stop()
+                return
+        raise TimeoutError(
+            f"namespace {self.namespace}: the controller-manager did not create its 'default' "
+            f"ServiceAccount within {timeout} s, so no pod can be created there yet "
+            f"(kube-controller-manager's log: {self.cluster.logs.get('kube-controller-manager')})"
+        )
 
     def _wait_allowed(self) -> None:
         """RBAC caches roles: wait until the provider may list MPIJobs here."""

@@ -34,6 +34,13 @@ SCRIPT = "emulator.airflow-provider-mpi/"
 IMAGE = "mpioperator/mpi-pi:openmpi"
 TERMINAL = ("Succeeded", "Failed")
 _TTL_SECONDS = 2
+#: Seconds the launcher of a job that runs to its end works. mpi-operator v0.8.2 records
+#: Running=True only if one of its status writes lands while the launcher runs, and those
+#: writes often conflict (its MPIJob informer lags its own writes: "the object has been
+#: modified", then a rate-limited retry). With a 1 s launcher on a loaded machine the real
+#: job once ended first: Running=False ("never set") after Succeeded, where the emulator
+#: had Running=True, then False, before Succeeded. 3 s leaves the retries time.
+_WORK = "3"
 
 
 def mpijob(
@@ -229,12 +236,12 @@ def _invalid(run: Run) -> None:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "success",
-        lambda n: mpijob(n, script={"duration": "1", "log": "pi is 3.14"}),
+        lambda n: mpijob(n, script={"duration": _WORK, "log": "pi is 3.14"}),
         _until_finished,
     ),
     Scenario(
         "failure-exit-code",
-        lambda n: mpijob(n, script={"duration": "1", "exit-code": "3"}, backoffLimit=0),
+        lambda n: mpijob(n, script={"duration": _WORK, "exit-code": "3"}, backoffLimit=0),
         _until_finished,
     ),
     Scenario(
@@ -245,7 +252,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "wait-for-workers-ready",
         lambda n: {
-            **(body := mpijob(n, script={"duration": "1", "worker-duration": "2"})),
+            **(body := mpijob(n, script={"duration": _WORK, "worker-duration": "2"})),
             "spec": {**body["spec"], "launcherCreationPolicy": "WaitForWorkersReady"},
         },
         _workers_not_ready,
@@ -261,22 +268,22 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "clean-running",
-        lambda n: mpijob(n, script={"duration": "1"}, cleanPodPolicy="Running"),
+        lambda n: mpijob(n, script={"duration": _WORK}, cleanPodPolicy="Running"),
         _until_finished,
     ),
     Scenario(
         "clean-all",
-        lambda n: mpijob(n, script={"duration": "1"}, cleanPodPolicy="All"),
+        lambda n: mpijob(n, script={"duration": _WORK}, cleanPodPolicy="All"),
         _until_finished,
     ),
     Scenario(
         "clean-none",
-        lambda n: mpijob(n, script={"duration": "1"}, cleanPodPolicy="None"),
+        lambda n: mpijob(n, script={"duration": _WORK}, cleanPodPolicy="None"),
         _until_finished,
     ),
     Scenario(
         "ttl-after-finished",
-        lambda n: mpijob(n, script={"duration": "1"}, ttlSecondsAfterFinished=_TTL_SECONDS),
+        lambda n: mpijob(n, script={"duration": _WORK}, ttlSecondsAfterFinished=_TTL_SECONDS),
         _ttl,
         tracker=False,
     ),
