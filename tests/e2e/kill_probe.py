@@ -169,6 +169,12 @@ class KillProbe:
             self.mark_failed(dag, run_id)
         seconds, state = self.terminated_after(job_id, started)
         log = self.trigger_log(dag, run_id, try_number, triggerer)
+        # The triggerer's log reaches its file after the terminate reached the cluster:
+        # give the decision's line time to land before reading what was decided.
+        deadline = time.monotonic() + 30.0
+        while _decision(log) in _UNDECIDED and time.monotonic() < deadline:
+            time.sleep(0.5)
+            log = self.trigger_log(dag, run_id, try_number, triggerer)
         return Kill(how, fresh, seconds, state, _decision(log), started - _started_at(log))
 
     def mark_failed(self, dag: str, run_id: str) -> None:
@@ -240,6 +246,10 @@ _DECISIONS = (
     ("Terminated MPIJob", "answered: terminated"),
     ("Could not terminate", "terminate failed"),
 )
+
+
+#: What :func:`_decision` says while the kill's decision is not in the log yet.
+_UNDECIDED = ("", "on_kill: nothing logged")
 
 
 def _started_at(log: str) -> float:
