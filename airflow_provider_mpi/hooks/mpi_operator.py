@@ -28,15 +28,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
 from airflow_provider_mpi.drmaa2.errors import (
     AuthorizationError,
     DRMAA2Error,
     InvalidArgumentError,
     TransientBackendError,
 )
-from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
+from airflow_provider_mpi.hooks._compat import AirflowNotFoundException, BaseHook
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
     DEFAULT_NAMESPACE,
