@@ -34,6 +34,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     TransientBackendError,
 )
+from airflow_provider_mpi.hooks import _form
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException, BaseHook
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
@@ -86,6 +87,16 @@ class MPIOperatorHook(BaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = MPI_OPERATOR_CONN_TYPE
     hook_name = "MPI Operator (Kubernetes)"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extras on Airflow 3.0 and 3.1 (3.2+ reads ``conn-fields``)."""
+        return _form.connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The standard fields the form hides on Airflow 3.0 and 3.1 (3.2+: provider info)."""
+        return _form.ui_field_behaviour()
 
     def __init__(
         self,

@@ -16,13 +16,13 @@ from tests import airflow_env  # noqa: F401
 # isort: on
 import asyncio
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from airflow.jobs.triggerer_job_runner import TriggerRunner
 from airflow.sdk import DAG
-from airflow.sdk._shared.module_loading import import_string
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_mpi.drmaa2 import JobState
@@ -56,7 +56,8 @@ def _runner_with(trigger: MPIJobTrigger) -> tuple[TriggerRunner, asyncio.Task[No
 
 def _rebuilt(trigger: MPIJobTrigger) -> MPIJobTrigger:
     classpath, kwargs = trigger.serialize()
-    return import_string(classpath)(**kwargs)  # type: ignore[no-any-return]
+    module, _, name = classpath.rpartition(".")
+    return getattr(importlib.import_module(module), name)(**kwargs)  # type: ignore[no-any-return]
 
 
 class TriggererRestarts(MPIJobTrigger):
