@@ -11,10 +11,15 @@ import airflow
 import pytest
 from packaging.version import Version
 
-__all__ = ["AIRFLOW_VERSION", "needs_airflow"]
+__all__ = ["AIRFLOW_VERSION", "airflow_at_least", "needs_airflow"]
 
 #: The running Airflow's release (``3.3.2``), without local or pre-release parts.
 AIRFLOW_VERSION = Version(Version(airflow.__version__).base_version)
+
+
+def airflow_at_least(version: str) -> bool:
+    """Whether the running Airflow is ``version`` (e.g. ``"3.1"``) or newer."""
+    return Version(version) <= AIRFLOW_VERSION
 
 
 def needs_airflow(version: str, feature: str) -> pytest.MarkDecorator:
@@ -28,6 +33,6 @@ def needs_airflow(version: str, feature: str) -> pytest.MarkDecorator:
         A ``skipif`` mark whose reason names the running version and the feature.
     """
     return pytest.mark.skipif(
-        Version(version) > AIRFLOW_VERSION,
+        not airflow_at_least(version),
         reason=f"Airflow {AIRFLOW_VERSION} < {version}: {feature}",
     )

@@ -61,6 +61,13 @@ SHOWN = {
 #: Airflow release without the need, requirement, why)``. pip resolves everything else.
 COMPAT_PINS = (
     (
+        (3, 1),
+        "fastapi<0.118",
+        "Airflow 3.0 allows any fastapi>=0.115 (3.1 caps it below 0.118): with a newer one and "
+        "cadwyn 6+, its in-process Execution API answers every task start with 422",
+    ),
+    ((3, 1), "cadwyn<6", "likewise"),
+    (
         (3, 3),
         "cryptography<51",
         "Airflow < 3.3 sets an attribute on cryptography's MultiFernet, a Rust type "

@@ -22,7 +22,9 @@ def _serialize(dag: DAG) -> None:
     bag.bag_dag(dag)
     if hasattr(dagbag, "sync_bag_to_db"):
         dagbag.sync_bag_to_db(bag, "dags-folder", None)
-    else:  # Airflow 3.0: a method of the bag
+    else:  # Airflow 3.0: a method of the bag, which needs what parsing a file would set
+        if dag.relative_fileloc is None:
+            dag.relative_fileloc = dag.fileloc
         bag.sync_to_db("dags-folder", None)
 
 

@@ -48,7 +48,13 @@ def test_a_report_is_counted_with_its_failures_and_skip_reasons(compat: ModuleTy
 
 @pytest.mark.parametrize(
     ("version", "pins"),
-    [("3.0.6", ["cryptography<51"]), ("3.2.2", ["cryptography<51"]), ("3.3.2", []), ("4.0.0", [])],
+    [
+        ("3.0.6", ["fastapi<0.118", "cadwyn<6", "cryptography<51"]),
+        ("3.1.8", ["cryptography<51"]),
+        ("3.2.2", ["cryptography<51"]),
+        ("3.3.2", []),
+        ("4.0.0", []),
+    ],
 )
 def test_pins_apply_below_the_release_that_needs_none(
     compat: ModuleType, version: str, pins: list[str]
