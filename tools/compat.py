@@ -57,17 +57,27 @@ SHOWN = {
 }
 
 
-#: Pins an older Airflow needs today that its own metadata cannot say: ``(first
-#: Airflow release without the need, requirement, why)``. pip resolves everything else.
+#: Pins an older Airflow needs today that its own metadata cannot say (it sets no
+#: upper bound): ``(first release it applies to, first release without the need,
+#: requirement, why)``. pip resolves everything else.
 COMPAT_PINS = (
     (
+        (3, 0),
         (3, 1),
         "fastapi<0.118",
         "Airflow 3.0 allows any fastapi>=0.115 (3.1 caps it below 0.118): with a newer one and "
         "cadwyn 6+, its in-process Execution API answers every task start with 422",
     ),
-    ((3, 1), "cadwyn<6", "likewise"),
+    ((3, 0), (3, 1), "cadwyn<6", "likewise"),
     (
+        (3, 2),
+        (3, 3),
+        "fastapi<0.137",
+        "Airflow 3.2 allows any fastapi>=0.129 (3.3 caps it below 0.137): with a newer one its "
+        "Execution API models fail to build (TITerminalStatePayload's discriminator)",
+    ),
+    (
+        (3, 0),
         (3, 3),
         "cryptography<51",
         "Airflow < 3.3 sets an attribute on cryptography's MultiFernet, a Rust type "
@@ -83,10 +93,10 @@ def compat_pins(version: str) -> list[str]:
         version: an Airflow release, e.g. ``3.1.8``.
 
     Returns:
-        The requirements (``cryptography<51``), empty for a release that needs none.
+        The requirements (``cryptography<51``...), empty for a release that needs none.
     """
     release = tuple(int(part) for part in version.split(".")[:2])
-    return [pin for fixed_in, pin, _ in COMPAT_PINS if release < fixed_in]
+    return [pin for since, until, pin, _ in COMPAT_PINS if since <= release < until]
 
 
 @dataclass
