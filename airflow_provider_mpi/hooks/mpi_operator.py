@@ -34,7 +34,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     InvalidArgumentError,
     TransientBackendError,
 )
-from airflow_provider_mpi.hooks import _form
+from airflow_provider_mpi.hooks import _form, _masking
 from airflow_provider_mpi.hooks._compat import AirflowNotFoundException, BaseHook
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
@@ -299,6 +299,8 @@ class MPIOperatorHook(BaseHook):
             kube_config = parse_kube_config(text, "kube_config_path")
         elif source is KubeConfigSource.INLINE:
             kube_config = parse_kube_config(access.kube_config, "kube_config")
+        if kube_config is not None:
+            _masking.mask_kube_config_secrets(kube_config)
         return KubeAccess(
             conn_id=None,
             namespace=access.namespace,
