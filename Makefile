@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck layers bench clean real-cluster
+.PHONY: test demo lint typecheck layers bench clean real-cluster compat
 
 # `make demo CLUSTER=real` runs the demo on the real control plane instead of the emulator.
 CLUSTER ?= emulated
@@ -53,6 +53,13 @@ demo: $(STAMP)
 # Build the real control plane from Go modules into .cache/real-cluster (what is missing).
 real-cluster: $(STAMP)
 	$(BIN)/python -m airflow_provider_mpi.testing build-real
+
+# The Airflow-facing tests on older Airflow 3 releases (default 3.0.6 3.1.8 3.2.2), each in a
+# venv of its own under .cache/compat (the main .venv stays as it is); prints a table.
+# `make compat AIRFLOW=3.1.8`, `make compat PYTEST_ARGS="tests/unit"`. Not part of `make test`.
+AIRFLOW ?=
+compat:
+	$(PYTHON) tools/compat.py $(AIRFLOW) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # Benchmarks print their figures; they are not part of `make test`.
 bench: $(STAMP)

@@ -9,7 +9,9 @@ reads existing ``kubernetes`` connections as well. The ``kubernetes`` type
 itself stays the cncf provider's: registering it again would make Airflow's
 ProvidersManager warn and, depending on discovery order, replace the cncf
 hook's connection form. The fields are declared in ``conn-fields`` (Airflow
-3.2+ builds the form from them without importing the hook).
+3.2+ builds the form from them without importing the hook); Airflow 3.0 and
+3.1 read the same declarations (:mod:`airflow_provider_mpi.hooks._form`)
+through the hook's ``get_connection_form_widgets``.
 """
 
 from __future__ import annotations
@@ -17,33 +19,12 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mpi import __version__
+from airflow_provider_mpi.hooks._form import CONNECTION_FIELDS, HIDDEN_FIELDS
 
 __all__ = ["CONNECTION_FIELDS", "INTEGRATION", "get_provider_info"]
 
 #: The integration name every entry below belongs to.
 INTEGRATION = "Kubeflow MPI Operator"
-
-_TEXT = {"type": ["string", "null"]}
-_FLAG = {"type": ["boolean", "null"]}
-
-#: The ``mpi_operator`` connection form: the cncf ``kubernetes`` fields that
-#: apply (not its TLS/keepalive switches, which only its sync client honours,
-#: nor the pod operator's XCom sidecar), and the extra link's URL template.
-CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
-    "in_cluster": {"label": "In cluster configuration", "schema": _FLAG},
-    "kube_config_path": {"label": "Kube config path", "schema": _TEXT},
-    "kube_config": {
-        "label": "Kube config (JSON or YAML)",
-        "schema": {**_TEXT, "format": "password"},
-    },
-    "namespace": {"label": "Namespace", "schema": _TEXT},
-    "cluster_context": {"label": "Cluster context", "schema": _TEXT},
-    "mpi_job_url_template": {
-        "label": "MPI job URL template",
-        "description": "URL of the 'MPI Job' extra link, with {namespace}, {name} and {job_id}",
-        "schema": _TEXT,
-    },
-}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -98,9 +79,7 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_provider_mpi.hooks.mpi_operator.MPIOperatorHook",
                 "hook-name": "MPI Operator (Kubernetes)",
                 "conn-fields": CONNECTION_FIELDS,
-                "ui-field-behaviour": {
-                    "hidden-fields": ["host", "schema", "login", "password", "port", "extra"]
-                },
+                "ui-field-behaviour": {"hidden-fields": list(HIDDEN_FIELDS)},
             }
         ],
         "extra-links": ["airflow_provider_mpi.links.MPIJobLink"],

@@ -17,10 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from airflow.sdk import BaseOperatorLink, conf
+from airflow.sdk import BaseOperatorLink
 from airflow.sdk.bases.xcom import BaseXCom
 
 from airflow_provider_mpi.drmaa2.errors import InvalidArgumentError
+from airflow_provider_mpi.hooks._compat import conf
 from airflow_provider_mpi.mpioperator.tracker.ids import parse_job_id
 
 if TYPE_CHECKING:

@@ -75,7 +75,8 @@ with DAG(
         task_id="wait_each", deferrable=True, poke_interval=5, timeout=1800, log_tail_lines=20
     ).expand(job_id=sweep.output)
 
-    @task
+    # One XCom: job IDs ("namespace/name") are no XCom keys (Airflow 3.0 refuses the "/").
+    @task(multiple_outputs=False)
     def summarise(infos: list[dict[str, Any]]) -> dict[str, int]:
         """Map each job to its launcher's exit status."""
         return {info["id"]: info.get("exitStatus", -1) for info in infos}

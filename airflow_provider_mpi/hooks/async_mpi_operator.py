@@ -18,10 +18,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from airflow.sdk import BaseHook
-
 from airflow_provider_mpi.hooks._client_pool import SharedApiClient, shared_api_client
-from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
+from airflow_provider_mpi.hooks._compat import AirflowNotFoundException, BaseHook
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
     ClusterAccess,

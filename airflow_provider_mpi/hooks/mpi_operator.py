@@ -28,15 +28,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
-
 from airflow_provider_mpi.drmaa2.errors import (
     AuthorizationError,
     DRMAA2Error,
     InvalidArgumentError,
     TransientBackendError,
 )
-from airflow_provider_mpi.hooks._compat import AirflowNotFoundException
+from airflow_provider_mpi.hooks import _form, _masking
+from airflow_provider_mpi.hooks._compat import AirflowNotFoundException, BaseHook
 from airflow_provider_mpi.hooks._kube_config import (
     DEFAULT_CONN_ID,
     DEFAULT_NAMESPACE,
@@ -88,6 +87,16 @@ class MPIOperatorHook(BaseHook):
     default_conn_name = DEFAULT_CONN_ID
     conn_type = MPI_OPERATOR_CONN_TYPE
     hook_name = "MPI Operator (Kubernetes)"
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extras on Airflow 3.0 and 3.1 (3.2+ reads ``conn-fields``)."""
+        return _form.connection_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """The standard fields the form hides on Airflow 3.0 and 3.1 (3.2+: provider info)."""
+        return _form.ui_field_behaviour()
 
     def __init__(
         self,
@@ -290,6 +299,8 @@ class MPIOperatorHook(BaseHook):
             kube_config = parse_kube_config(text, "kube_config_path")
         elif source is KubeConfigSource.INLINE:
             kube_config = parse_kube_config(access.kube_config, "kube_config")
+        if kube_config is not None:
+            _masking.mask_kube_config_secrets(kube_config)
         return KubeAccess(
             conn_id=None,
             namespace=access.namespace,

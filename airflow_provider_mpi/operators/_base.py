@@ -15,11 +15,12 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context, conf
+from airflow.sdk import BaseOperator, Context
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError, InvalidStateError
 from airflow_provider_mpi.drmaa2.state import JobControlAction
 from airflow_provider_mpi.drmaa2.template import JobTemplate
+from airflow_provider_mpi.hooks._compat import conf
 from airflow_provider_mpi.links import ACCESS_XCOM_KEY, JOB_ID_XCOM_KEY, MPIJobLink, job_link_url
 from airflow_provider_mpi.mpioperator.template import (
     get_annotations_extension,

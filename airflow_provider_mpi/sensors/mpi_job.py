@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidArgumentError
 from airflow_provider_mpi.drmaa2.info import with_readable
@@ -23,6 +23,7 @@ from airflow_provider_mpi.hooks._compat import (
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    conf,
 )
 from airflow_provider_mpi.operators._connection import MPIConnectionMixin
 from airflow_provider_mpi.triggers._event import MPIJobTriggerEvent, MPIJobTriggerStatus

@@ -11,13 +11,21 @@ __all__ = ["run", "task_states", "xcom"]
 
 def _serialize(dag: DAG) -> None:
     """Write the DAG to the database: ``dag.test()`` only runs serialized DAGs."""
-    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
-
     from tests.airflow_env import AIRFLOW_HOME
 
-    bag = DagBag(dag_folder=str(AIRFLOW_HOME / "dags"), collect_dags=False)
+    try:  # Airflow 3.2+
+        from airflow.dag_processing import dagbag
+    except ImportError:  # Airflow 3.0 and 3.1 keep the DagBag in models
+        from airflow.models import dagbag  # type: ignore[no-redef,unused-ignore]
+
+    bag = dagbag.DagBag(dag_folder=str(AIRFLOW_HOME / "dags"), collect_dags=False)
     bag.bag_dag(dag)
-    sync_bag_to_db(bag, "dags-folder", None)
+    if hasattr(dagbag, "sync_bag_to_db"):
+        dagbag.sync_bag_to_db(bag, "dags-folder", None)
+    else:  # Airflow 3.0: a method of the bag, which needs what parsing a file would set
+        if dag.relative_fileloc is None:
+            dag.relative_fileloc = dag.fileloc
+        bag.sync_to_db("dags-folder", None)
 
 
 def run(dag: DAG, **kwargs: Any) -> Any:

@@ -22,6 +22,7 @@ from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.links import MPIJobLink
 from airflow_provider_mpi.operators.mpi_job import MPIJobOperator
 from airflow_provider_mpi.sensors.mpi_job import MPIJobSensor
+from tests.airflow_versions import needs_airflow
 from tests.dags.dagrun import task_states, xcom
 from tests.dags.jobs import scripted_template
 
@@ -71,6 +72,7 @@ def test_operator_and_sensor_with_an_mpi_operator_connection(
     assert xcom(dagrun, "run", MPIJobLink().xcom_key) == URL.format(namespace=namespace, name=name)
 
 
+@needs_airflow("3.3", "the Task SDK Connection's from_json and test_connection")
 def test_connection_get_hook_tests_the_cluster(cluster: Any) -> None:
     connection = Connection.from_json(
         _mpi_operator_connection(cluster, "extra__mpi_operator__"), conn_id="tested"

@@ -19,6 +19,7 @@ from airflow_provider_mpi.triggers.mpi_job import (
     MPIJobTriggerEvent,
     MPIJobTriggerStatus,
 )
+from tests.airflow_versions import needs_airflow
 from tests.dags.jobs import scripted_template
 
 
@@ -140,6 +141,7 @@ class _Comms:
         return TaskStatesResult(task_states={msg.run_ids[0]: {key: self.state}})
 
 
+@needs_airflow("3.1", "supervisor comms with asend (3.0 reads connections through send)")
 @pytest.mark.parametrize("map_index", [-1, 2])
 @pytest.mark.parametrize(
     ("task_state", "reattach", "ends"),

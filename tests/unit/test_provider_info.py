@@ -7,6 +7,7 @@ from tests import airflow_env  # noqa: F401  (a private AIRFLOW_HOME before Airf
 
 # isort: on
 import importlib
+import importlib.util
 import inspect
 import json
 import os
@@ -17,10 +18,12 @@ from pathlib import Path
 import airflow
 import jsonschema
 import pytest
-from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
+from airflow.sdk import BaseOperator, BaseOperatorLink
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_mpi.get_provider_info import get_provider_info
+from airflow_provider_mpi.get_provider_info import CONNECTION_FIELDS, get_provider_info
+from airflow_provider_mpi.hooks._compat import BaseHook
+from tests.airflow_versions import airflow_at_least, needs_airflow
 
 PACKAGE = "airflow-provider-mpi"
 SCHEMA = Path(airflow.__file__).parent / "provider_info.schema.json"
@@ -98,7 +101,7 @@ def test_connection_fields_are_read_by_the_hook() -> None:
     assert entry["conn-fields"]["kube_config"]["schema"]["format"] == "password"
 
 
-def test_providers_manager_sees_us_and_keeps_the_cncf_kubernetes_hook() -> None:
+def test_providers_manager_sees_us() -> None:
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
@@ -108,6 +111,47 @@ def test_providers_manager_sees_us_and_keeps_the_cncf_kubernetes_hook() -> None:
         trigger.trigger_class_name for trigger in manager.trigger
     }
     assert "airflow_provider_mpi.links.MPIJobLink" in manager.extra_links_class_names
+
+
+def test_the_ui_shows_our_connection_form_and_keeps_the_cncf_one() -> None:
+    """What the connection form is built from (the UI's ``/ui/connections/hook_meta``).
+
+    Airflow 3.2+ reads our ``conn-fields``; 3.0 and 3.1 call the hook's
+    ``get_connection_form_widgets`` with WTForms replaced by stand-ins. The
+    form must be the same.
+    """
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    HookMetaService.hook_meta_data.cache_clear()
+    meta = {hook.connection_type: hook for hook in HookMetaService.hook_meta_data()}
+    ours = meta["mpi_operator"]
+    assert ours.hook_class_name == HOOK_CLASS
+    assert ours.hook_name == "MPI Operator (Kubernetes)"
+    if not airflow_at_least("3.1") and importlib.util.find_spec("flask_appbuilder") is None:
+        # Airflow 3.0's UI replaces WTForms only where Flask-AppBuilder (the fab provider) is
+        # installed; without it no hook's form has its fields, the cncf one neither.
+        assert not ours.extra_fields
+        assert not meta["kubernetes"].extra_fields
+        return
+    extra = ours.extra_fields or {}
+    assert set(extra) == set(CONNECTION_FIELDS)
+    for name, field in CONNECTION_FIELDS.items():
+        assert extra[name]["schema"]["title"] == field["label"], name
+        assert extra[name]["schema"]["type"] == field["schema"]["type"], name
+    assert extra["kube_config"]["schema"]["format"] == "password"
+    assert ours.standard_fields is not None
+    assert ours.standard_fields.host is not None
+    assert ours.standard_fields.host.hidden
+    assert ours.standard_fields.password is not None
+    assert ours.standard_fields.password.hidden
+    assert "kube_config" in (meta["kubernetes"].extra_fields or {})  # cncf's form is untouched
+
+
+@needs_airflow("3.2", "connection forms from provider info (conn-fields), task-side hooks")
+def test_providers_manager_reads_our_conn_fields_without_importing_wtforms() -> None:
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
     widgets = manager.connection_form_widgets
     assert widgets["extra__mpi_operator__kube_config"].is_sensitive
     assert widgets["extra__mpi_operator__mpi_job_url_template"].hook_class_name == HOOK_CLASS
