@@ -11,7 +11,7 @@ import airflow
 import pytest
 from packaging.version import Version
 
-__all__ = ["AIRFLOW_VERSION", "airflow_at_least", "needs_airflow"]
+__all__ = ["AIRFLOW_VERSION", "airflow_at_least", "broken_before", "needs_airflow"]
 
 #: The running Airflow's release (``3.3.2``), without local or pre-release parts.
 AIRFLOW_VERSION = Version(Version(airflow.__version__).base_version)
@@ -35,4 +35,23 @@ def needs_airflow(version: str, feature: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         not airflow_at_least(version),
         reason=f"Airflow {AIRFLOW_VERSION} < {version}: {feature}",
+    )
+
+
+def broken_before(version: str, limitation: str) -> pytest.MarkDecorator:
+    """Expect a test to fail on Airflow releases older than ``version``, for ``limitation``.
+
+    Strict: should the older release pass after all, the run says so.
+
+    Args:
+        version: the first Airflow release without the limitation, e.g. ``"3.1"``.
+        limitation: what the older release does, in words.
+
+    Returns:
+        An ``xfail`` mark whose reason names the running version and the limitation.
+    """
+    return pytest.mark.xfail(
+        not airflow_at_least(version),
+        reason=f"Airflow {AIRFLOW_VERSION} < {version}: {limitation}",
+        strict=True,
     )

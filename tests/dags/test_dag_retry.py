@@ -22,6 +22,7 @@ from airflow_provider_mpi.drmaa2 import JobInfo, JobState
 from airflow_provider_mpi.hooks.mpi_operator import MPIOperatorHook
 from airflow_provider_mpi.mpioperator import names as keys
 from airflow_provider_mpi.operators.mpi_job import MPIJobOperator
+from tests.airflow_versions import broken_before
 from tests.dags.dagrun import task_states, xcom
 from tests.dags.jobs import scripted_template
 
@@ -47,7 +48,21 @@ def _try_numbers(cluster: Any) -> list[str]:
 
 
 @pytest.mark.emulator_only("injects faults")
-@pytest.mark.parametrize("deferrable", [False, True], ids=["sync", "deferred"])
+@pytest.mark.parametrize(
+    "deferrable",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=broken_before(
+                "3.1",
+                "a retry keeps the deferred try's next_method and trigger event, so try 2 "
+                "resumes try 1's failure instead of starting and reattaching",
+            ),
+        ),
+    ],
+    ids=["sync", "deferred"],
+)
 def test_retry_follows_the_running_job(
     cluster: Any, run_dag: Any, deferrable: bool, capfd: pytest.CaptureFixture[str]
 ) -> None:
