@@ -8,7 +8,7 @@ is written, for these errors and for the server's own answers.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "STATUS_REASONS",
@@ -72,10 +72,31 @@ def status_object(
 
 
 class StoreError(Exception):
-    """A request the store refuses; carries what a Kubernetes ``Status`` needs."""
+    """A request the store refuses; carries what a Kubernetes ``Status`` needs.
 
-    code = 500
-    reason = "InternalError"
+    Each subclass names its HTTP status and ``StatusReason`` in its class
+    statement, ``class NotFound(StoreError, code=404, reason="NotFound")``;
+    the base itself is a 500 ``InternalError``.
+    """
+
+    code: ClassVar[int] = 500
+    reason: ClassVar[str] = "InternalError"
+
+    def __init_subclass__(
+        cls, *, code: int | None = None, reason: str | None = None, **kwargs: Any
+    ) -> None:
+        """Give a subclass its HTTP status and ``StatusReason``.
+
+        Args:
+            code: the HTTP status the error is sent with (the parent's when None).
+            reason: the ``StatusReason`` of the ``Status`` body (the parent's when None).
+            **kwargs: passed on to :meth:`object.__init_subclass__`.
+        """
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if reason is not None:
+            cls.reason = reason
 
     def __init__(
         self,
@@ -111,57 +132,33 @@ class StoreError(Exception):
         return status_object(self.code, self.message, self.reason, details)
 
 
-class NotFound(StoreError):
+class NotFound(StoreError, code=404, reason="NotFound"):
     """404: the object (or its namespace) does not exist."""
 
-    code = 404
-    reason = "NotFound"
 
-
-class AlreadyExists(StoreError):
+class AlreadyExists(StoreError, code=409, reason="AlreadyExists"):
     """409: an object of that name exists."""
 
-    code = 409
-    reason = "AlreadyExists"
 
-
-class Conflict(StoreError):
+class Conflict(StoreError, code=409, reason="Conflict"):
     """409: the update was based on a stale resourceVersion."""
 
-    code = 409
-    reason = "Conflict"
 
-
-class Invalid(StoreError):
+class Invalid(StoreError, code=422, reason="Invalid"):
     """422: the object breaks validation; ``causes`` name the fields."""
 
-    code = 422
-    reason = "Invalid"
 
-
-class Gone(StoreError):
+class Gone(StoreError, code=410, reason="Expired"):
     """410: the requested resourceVersion has been compacted away."""
 
-    code = 410
-    reason = "Expired"
 
-
-class BadRequest(StoreError):
+class BadRequest(StoreError, code=400, reason="BadRequest"):
     """400: a malformed request (bad selector, namespace mismatch...)."""
 
-    code = 400
-    reason = "BadRequest"
 
-
-class UnsupportedMediaType(StoreError):
+class UnsupportedMediaType(StoreError, code=415, reason="UnsupportedMediaType"):
     """415: a body format the endpoint does not accept."""
 
-    code = 415
-    reason = "UnsupportedMediaType"
 
-
-class MethodNotAllowed(StoreError):
+class MethodNotAllowed(StoreError, code=405, reason="MethodNotAllowed"):
     """405: the method is not supported on this path."""
-
-    code = 405
-    reason = "MethodNotAllowed"
