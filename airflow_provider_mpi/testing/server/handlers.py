@@ -70,6 +70,19 @@ _PATCH_RETRIES = 8
 class ApiHandlers:
     """CRUD, patch, list and delete over a :class:`Store`.
 
+    The verb handlers share one signature: each takes the aiohttp ``request``
+    and its parsed path ``target`` (:class:`~.routing.Target`) and returns the
+    response; a refusal is raised as a :class:`StoreError`, which the server
+    renders as a ``Status``. Their answers:
+
+    - :meth:`create`: 201 with the created object.
+    - :meth:`get`: 200 with the object (a one-row Table when asked for).
+    - :meth:`list`: 200 with a ``<Kind>List`` (or a Table).
+    - :meth:`update`: 200 with the stored object.
+    - :meth:`patch`: 200 with the stored object (201 when an apply created it).
+    - :meth:`delete`: 200 with the deleted object.
+    - :meth:`delete_collection`: 200 with the list of deleted objects.
+
     Args:
         store: the store.
         now: the clock (ages in tables).
@@ -110,36 +123,68 @@ class ApiHandlers:
         mode = request.query.get("fieldValidation", "Warn")
         return admit(rt, obj, subresource, validator, mode)
 
-    # ----------------------------------------------------------- verbs
+    def _store(
+        self,
+        request: web.Request,
+        target: Target,
+        rt: ResourceType,
+        obj: JSONDict,
+        *,
+        dry_run: bool,
+        create: bool = False,
+    ) -> tuple[JSONDict, web.Response]:
+        """Admit ``obj``, then create it (201) or update it (200).
 
-    async def create(self, request: web.Request, target: Target) -> web.Response:
-        """POST a collection.
+        The one write path of create, update, patch and apply: validation and
+        pruning, the create strategy for a new object, and the admission
+        warnings as ``Warning`` headers.
 
         Args:
-            request: the request.
-            target: the parsed path.
+            request: the request (``fieldValidation``).
+            target: the parsed path (namespace, subresource).
+            rt: the resource.
+            obj: the object to write, bound to the path.
+            dry_run: ``dryRun=All``: admit and answer, but store nothing.
+            create: create a new object rather than update the stored one.
 
         Returns:
-            201 with the created object.
+            The stored object and the response that carries it.
+
+        Raises:
+            Conflict: an update based on a stale resourceVersion (patch and apply retry).
+        """
+        obj, warnings = self._admit(request, rt, obj, target.subresource)
+        if create:
+            if target.subresource is None:
+                obj = prepare_create(rt, obj)
+            stored = self.store.create(rt.plural, obj, namespace=target.namespace, dry_run=dry_run)
+            return stored, json_response(stored, 201, warning_headers(warnings))
+        stored = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
+        return stored, json_response(stored, 200, warning_headers(warnings))
+
+    async def _store_request_object(
+        self, request: web.Request, target: Target, *, create: bool
+    ) -> web.Response:
+        """Store the whole object a POST (``create``) or a PUT carries.
+
+        A PUT's object is bound to the name in its path; a POST's names itself.
         """
         rt = target_rt(target)
         dry_run = is_dry_run(request)
         body = await read_object(request, rt)
-        obj, warnings = self._admit(request, rt, body, target.subresource)
-        obj = prepare_create(rt, obj)
-        created = self.store.create(rt.plural, obj, namespace=target.namespace, dry_run=dry_run)
-        return json_response(created, 201, warning_headers(warnings))
+        if not create:
+            bind_to_path(target, body, target_name(target))
+        _, response = self._store(request, target, rt, body, dry_run=dry_run, create=create)
+        return response
+
+    # ----------------------------------------------------------- verbs
+
+    async def create(self, request: web.Request, target: Target) -> web.Response:
+        """POST a collection."""
+        return await self._store_request_object(request, target, create=True)
 
     async def get(self, request: web.Request, target: Target) -> web.Response:
-        """GET one object (or its ``/status``).
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with the object (a one-row Table when asked for).
-        """
+        """GET one object (or its ``/status``)."""
         rt = target_rt(target)
         obj = self.store.get(rt.plural, target.namespace, target_name(target))
         if wants_table(request) and target.subresource is None:
@@ -149,13 +194,6 @@ class ApiHandlers:
 
     async def list(self, request: web.Request, target: Target) -> web.Response:
         """GET a collection, with selectors and ``limit``/``continue`` paging.
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with a ``<Kind>List`` (or a Table).
 
         Raises:
             Gone: a continue token older than the store's history.
@@ -200,32 +238,11 @@ class ApiHandlers:
         return json_response(_list_object(rt, items, metadata))
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
-        """PUT an object or its ``/status``.
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with the stored object.
-        """
-        rt = target_rt(target)
-        dry_run = is_dry_run(request)
-        body = await read_object(request, rt)
-        bind_to_path(target, body, target_name(target))
-        obj, warnings = self._admit(request, rt, body, target.subresource)
-        updated = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
-        return json_response(updated, 200, warning_headers(warnings))
+        """PUT an object or its ``/status``."""
+        return await self._store_request_object(request, target, create=False)
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
         """PATCH an object or its ``/status`` in any of the four patch formats.
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with the stored object (201 when an apply created it).
 
         Raises:
             UnsupportedMediaType: an unknown format, or a strategic merge on an MPIJob.
@@ -274,16 +291,13 @@ class ApiHandlers:
             match_namespace(target, meta)
             if not explicit_rv:
                 meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(request, rt, patched, target.subresource)
             try:
-                updated = self.store.update(
-                    rt.plural, obj, subresource=target.subresource, dry_run=dry_run
-                )
+                _, response = self._store(request, target, rt, patched, dry_run=dry_run)
             except Conflict:
                 if explicit_rv:
                     raise
                 continue
-            return json_response(updated, 200, warning_headers(warnings))
+            return response
         raise Conflict(f"too many concurrent updates to {rt.qualified} {name!r}")
 
     async def _apply(
@@ -312,41 +326,27 @@ class ApiHandlers:
                 live = None
             if live is None:
                 fresh = apply_configuration(None, body, strategic=strategic)
-                obj, warnings = self._admit(request, rt, fresh, target.subresource)
-                if target.subresource is None:
-                    obj = prepare_create(rt, obj)
-                created = self.store.create(
-                    rt.plural, obj, namespace=target.namespace, dry_run=dry_run
+                created, response = self._store(
+                    request, target, rt, fresh, dry_run=dry_run, create=True
                 )
                 if not dry_run:
                     self._applied[(created["metadata"]["uid"], manager, target.subresource)] = body
-                return json_response(created, 201, warning_headers(warnings))
+                return response
             uid = live["metadata"]["uid"]
             previous = self._applied.get((uid, manager, target.subresource))
             merged = apply_configuration(live, body, previous, strategic=strategic)
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-            obj, warnings = self._admit(request, rt, merged, target.subresource)
             try:
-                updated = self.store.update(
-                    rt.plural, obj, subresource=target.subresource, dry_run=dry_run
-                )
+                _, response = self._store(request, target, rt, merged, dry_run=dry_run)
             except Conflict:
                 continue
             if not dry_run:
                 self._applied[(uid, manager, target.subresource)] = body
-            return json_response(updated, 200, warning_headers(warnings))
+            return response
         raise Conflict(f"too many concurrent updates to {rt.qualified} {key_ns}/{name}")
 
     async def delete(self, request: web.Request, target: Target) -> web.Response:
-        """DELETE one object, with ``propagationPolicy`` and preconditions.
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with the deleted object.
-        """
+        """DELETE one object, with ``propagationPolicy`` and preconditions."""
         rt = target_rt(target)
         dry_run = is_dry_run(request)
         name = target_name(target)
@@ -374,15 +374,7 @@ class ApiHandlers:
         return json_response(deleted)
 
     async def delete_collection(self, request: web.Request, target: Target) -> web.Response:
-        """DELETE a collection (by selectors).
-
-        Args:
-            request: the request.
-            target: the parsed path.
-
-        Returns:
-            200 with the list of deleted objects.
-        """
+        """DELETE a collection (by selectors)."""
         rt = target_rt(target)
         dry_run = is_dry_run(request)
         policy, _ = await delete_options(request, rt)
