@@ -24,7 +24,7 @@ from airflow_provider_mpi.testing.controller.meta import (
     owner_reference,
     parse_time,
 )
-from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
+from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue, owner_keys
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
 
 __all__ = ["JobController", "create_job", "job_pods"]
@@ -126,20 +126,11 @@ class JobController:
     def _keys_for(event: WatchEvent) -> set[Key]:
         """The Jobs a change concerns: the Job itself, or the Job of a pod."""
         plural = event.resource.plural
-        meta = event.object.get("metadata", {})
-        namespace = meta.get("namespace") or ""
         if plural == "jobs":
-            return {(namespace, meta["name"])}
+            return {event.key}
         if plural != "pods":
             return set()
-        keys = set()
-        owner = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
-        if owner:
-            keys.add((namespace, str(owner)))
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "Job":
-                keys.add((namespace, str(ref.get("name"))))
-        return keys
+        return owner_keys(event, "Job", JOB_NAME_LABEL)
 
     def reconcile(self) -> datetime | None:
         """Sync the Jobs that changed, whose pods changed, or whose timer is due.

@@ -138,16 +138,15 @@ class Kubelet:
     def _keys_for(event: WatchEvent) -> set[Key]:
         """The pods a change concerns: the pod, and for an MPIJob or a worker, the job's pods."""
         plural = event.resource.plural
-        meta = event.object.get("metadata", {})
-        namespace = meta.get("namespace") or ""
+        namespace, name = event.key
         if plural == "mpijobs":  # its script may have changed
-            return {(namespace, _JOB_KEY + meta["name"])}
+            return {(namespace, _JOB_KEY + name)}
         if plural != "pods":
             return set()
-        keys = {(namespace, str(meta["name"]))}
-        job = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
-        if job and (meta.get("labels") or {}).get(JOB_ROLE_LABEL) == Role.WORKER.value:
-            keys.add((namespace, _JOB_KEY + str(job)))  # its launcher watches its peers
+        keys = {(namespace, name)}
+        job = label(event.object, JOB_NAME_LABEL)
+        if job and label(event.object, JOB_ROLE_LABEL) == Role.WORKER.value:
+            keys.add((namespace, _JOB_KEY + job))  # its launcher watches its peers
         return keys
 
     def _expand(self, everything: bool, keys: set[Key]) -> dict[Key, JSONDict | None]:

@@ -56,7 +56,7 @@ from airflow_provider_mpi.testing.controller.validation import (
     validate_mpi_job,
     validation_message,
 )
-from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
+from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue, owner_keys
 from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
 
 __all__ = ["MPIJobController"]
@@ -106,24 +106,13 @@ class MPIJobController:
     def _keys_for(self, event: WatchEvent) -> set[Key] | None:
         """The MPIJobs a change concerns (upstream ``handleObject``)."""
         plural = event.resource.plural
-        meta = event.object.get("metadata", {})
         if plural == "customresourcedefinitions":
-            return None if meta.get("name") == self.CRD_NAME else set()
+            return None if event.key[1] == self.CRD_NAME else set()
         if plural in ("events", "namespaces"):
             return set()
-        namespace = meta.get("namespace") or ""
         if plural == "mpijobs":
-            return {(namespace, meta["name"])}
-        keys = set()
-        owner = (meta.get("labels") or {}).get(JOB_NAME_LABEL)
-        if owner:
-            keys.add((namespace, str(owner)))
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("kind") == "MPIJob" and ref.get("apiVersion", "").startswith(
-                "kubeflow.org/"
-            ):
-                keys.add((namespace, str(ref.get("name"))))
-        return keys
+            return {event.key}
+        return owner_keys(event, "MPIJob", JOB_NAME_LABEL, api_group="kubeflow.org")
 
     def reconcile(self) -> datetime | None:
         """Sync the MPIJobs that changed, or whose children changed, since the last pass.

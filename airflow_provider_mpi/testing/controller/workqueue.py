@@ -13,12 +13,42 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+from airflow_provider_mpi.testing.controller.meta import label
 from airflow_provider_mpi.testing.store import Store, WatchEvent
 
-__all__ = ["Key", "WorkQueue"]
+__all__ = ["Key", "WorkQueue", "owner_keys"]
 
 #: ``(namespace, name)`` of the object a controller reconciles.
 Key = tuple[str, str]
+
+
+def owner_keys(
+    event: WatchEvent, kind: str, name_label: str, api_group: str | None = None
+) -> set[Key]:
+    """The keys of the ``kind`` objects that own the changed object (``handleObject``).
+
+    An owner is named by the object's ``name_label`` label or by one of its
+    ownerReferences of that kind; either way it lives in the object's namespace.
+
+    Args:
+        event: The change of the owned object.
+        kind: The owner's kind, as ownerReferences name it (``"Job"``, ``"MPIJob"``).
+        name_label: The label that carries the owner's name.
+        api_group: When given, only references whose ``apiVersion`` is of this group count.
+
+    Returns:
+        The owners' keys (empty for an object nobody owns).
+    """
+    namespace, _ = event.key
+    keys: set[Key] = set()
+    owner = label(event.object, name_label)
+    if owner:
+        keys.add((namespace, owner))
+    for ref in event.object.get("metadata", {}).get("ownerReferences") or []:
+        of_group = api_group is None or str(ref.get("apiVersion", "")).startswith(f"{api_group}/")
+        if ref.get("kind") == kind and of_group:
+            keys.add((namespace, str(ref.get("name"))))
+    return keys
 
 
 class WorkQueue:

@@ -66,6 +66,12 @@ class WatchEvent:
         ns: str | None = self.object.get("metadata", {}).get("namespace")
         return ns
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """The object's ``(namespace, name)``; the namespace is ``""`` when cluster-scoped."""
+        meta = self.object.get("metadata", {})
+        return meta.get("namespace") or "", str(meta.get("name", ""))
+
     def encoded(self) -> bytes:
         """The event as one watch-stream line (JSON ``{"type":..,"object":..}`` and a newline).
 

@@ -9,7 +9,8 @@ import pytest
 
 from airflow_provider_mpi.testing.clock import ManualClock, RealClock
 from airflow_provider_mpi.testing.controller.loop import ControllerLoop, SettleError
-from airflow_provider_mpi.testing.store import Store
+from airflow_provider_mpi.testing.controller.workqueue import owner_keys
+from airflow_provider_mpi.testing.store import RESOURCES, EventType, Store, WatchEvent
 
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -163,11 +164,7 @@ def test_work_queue_maps_changes_and_fires_timers() -> None:
     store = Store()
     queue = WorkQueue(
         store,
-        lambda event: (
-            {(event.namespace or "", event.object["metadata"]["name"])}
-            if event.resource.plural == "configmaps"
-            else set()
-        ),
+        lambda event: {event.key} if event.resource.plural == "configmaps" else set(),
     )
     assert queue.take(START) == (True, set())  # the first pass sees everything
     store.create("configmaps", {"metadata": {"name": "a", "namespace": "default"}})
@@ -183,3 +180,40 @@ def test_work_queue_maps_changes_and_fires_timers() -> None:
     queue.close()
     store.create("configmaps", {"metadata": {"name": "b", "namespace": "default"}})
     assert queue.take(START) == (False, set())
+
+
+def _pod_event(labels: dict[str, str], refs: list[dict[str, str]]) -> WatchEvent:
+    meta = {"name": "p", "namespace": "team", "labels": labels, "ownerReferences": refs}
+    return WatchEvent(EventType.MODIFIED, RESOURCES["pods"], {"metadata": meta}, 7)
+
+
+@pytest.mark.parametrize(
+    ("labels", "refs", "group", "owners"),
+    [
+        ({}, [], None, set()),
+        ({"owner-name": "by-label"}, [], None, {"by-label"}),
+        ({}, [{"kind": "Job", "apiVersion": "batch/v1", "name": "by-ref"}], None, {"by-ref"}),
+        ({}, [{"kind": "ReplicaSet", "apiVersion": "apps/v1", "name": "rs"}], None, set()),
+        (
+            {"owner-name": "a"},
+            [{"kind": "Job", "apiVersion": "batch/v1", "name": "b"}],
+            None,
+            {"a", "b"},
+        ),
+        ({}, [{"kind": "Job", "apiVersion": "batch/v1", "name": "j"}], "batch", {"j"}),
+        ({}, [{"kind": "Job", "apiVersion": "example.com/v1", "name": "j"}], "batch", set()),
+        ({}, [{"kind": "Job", "apiVersion": "batchx/v1", "name": "j"}], "batch", set()),
+    ],
+)
+def test_owner_keys_by_label_or_reference_in_the_objects_namespace(
+    labels: dict[str, str], refs: list[dict[str, str]], group: str | None, owners: set[str]
+) -> None:
+    event = _pod_event(labels, refs)
+    assert event.key == ("team", "p")
+    keys = owner_keys(event, "Job", "owner-name", api_group=group)
+    assert keys == {("team", name) for name in owners}
+
+
+def test_a_cluster_scoped_objects_key_has_an_empty_namespace() -> None:
+    event = WatchEvent(EventType.ADDED, RESOURCES["namespaces"], {"metadata": {"name": "n"}}, 1)
+    assert (event.key, event.namespace) == (("", "n"), None)
