@@ -7,8 +7,9 @@ variable until a line arrives or the container ends.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -31,6 +32,9 @@ class _Stream:
 class LogBook:
     """Container logs: written by the kubelet stand-in, read (and followed) by the server.
 
+    Every method names the container by its first three arguments: the pod's
+    ``namespace``, the ``pod``'s name and the ``container``'s name.
+
     Args:
         now: the clock stamping each line.
     """
@@ -40,11 +44,16 @@ class LogBook:
         self._streams: dict[tuple[str, str, str], _Stream] = {}
         self._changed = threading.Condition()
 
-    def _stream(self, key: tuple[str, str, str]) -> _Stream:
-        stream = self._streams.get(key)
-        if stream is None:
-            stream = self._streams[key] = _Stream()
-        return stream
+    @contextlib.contextmanager
+    def _changing(self, namespace: str, pod: str, container: str) -> Iterator[_Stream]:
+        """Under the lock, the container's stream (made when new) to change; then wake followers."""
+        with self._changed:
+            key = (namespace, pod, container)
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = _Stream()
+            yield stream
+            self._changed.notify_all()
 
     def append(self, namespace: str, pod: str, container: str, line: str) -> None:
         """Append one line (without its newline) to a container's current log.
@@ -55,35 +64,18 @@ class LogBook:
             container: container name.
             line: the text.
         """
-        with self._changed:
-            self._stream((namespace, pod, container)).lines.append((self._now(), line))
-            self._changed.notify_all()
+        with self._changing(namespace, pod, container) as stream:
+            stream.lines.append((self._now(), line))
 
     def close(self, namespace: str, pod: str, container: str) -> None:
-        """Mark the container as ended: followers stop after the last line.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-        """
-        with self._changed:
-            self._stream((namespace, pod, container)).closed = True
-            self._changed.notify_all()
+        """Mark the container as ended: followers stop after the last line."""
+        with self._changing(namespace, pod, container) as stream:
+            stream.closed = True
 
     def reset(self, namespace: str, pod: str, container: str) -> None:
-        """Restart the container: the current log becomes the previous one.
-
-        Args:
-            namespace: pod namespace.
-            pod: pod name.
-            container: container name.
-        """
-        with self._changed:
-            key = (namespace, pod, container)
-            old = self._stream(key)
-            self._streams[key] = _Stream(previous=old.lines)
-            self._changed.notify_all()
+        """Restart the container: the current log becomes the previous one."""
+        with self._changing(namespace, pod, container) as stream:
+            stream.previous, stream.lines, stream.closed = stream.lines, [], False
 
     def read(
         self, namespace: str, pod: str, container: str, *, previous: bool = False
