@@ -25,7 +25,7 @@ from airflow_provider_mpi.testing.controller.meta import (
     parse_time,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue, owner_keys
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
+from airflow_provider_mpi.testing.store import NotFound, Store, WatchEvent, copy_json
 
 __all__ = ["JobController", "create_job", "job_pods"]
 
@@ -144,18 +144,15 @@ class JobController:
         if everything:
             jobs, _ = self._store.list("jobs")
             keys |= {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in jobs}
-        for namespace, name in sorted(keys):
-            try:
-                job = self._store.get("jobs", namespace, name)
-            except NotFound:
-                continue
-            try:
-                wake = self.sync(job)
-            except StoreError:
-                wake = now + timedelta(seconds=1)
-            if wake is not None:
-                self._queue.add_after((namespace, name), wake)
-        return self._queue.next_timer()
+        return self._queue.sync_each(now, keys, self._sync_key)
+
+    def _sync_key(self, key: Key) -> datetime | None:
+        """:meth:`sync` the Job of ``key``, if it still exists."""
+        try:
+            job = self._store.get("jobs", *key)
+        except NotFound:
+            return None
+        return self.sync(job)
 
     def sync(self, job: JSONDict) -> datetime | None:
         """Sync one Job.

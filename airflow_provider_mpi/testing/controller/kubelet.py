@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow_provider_mpi.testing.controller.builders import JOB_NAME_LABEL, JOB_ROLE_LABEL
 from airflow_provider_mpi.testing.controller.events import EventNote, EventRecorder
@@ -26,7 +26,7 @@ from airflow_provider_mpi.testing.controller.scripts import (
     Role,
 )
 from airflow_provider_mpi.testing.controller.workqueue import Key, WorkQueue
-from airflow_provider_mpi.testing.store import NotFound, Store, StoreError, WatchEvent, copy_json
+from airflow_provider_mpi.testing.store import NotFound, Store, WatchEvent, copy_json
 
 __all__ = ["NODES", "Kubelet", "feasible_nodes", "node_labels"]
 
@@ -184,17 +184,14 @@ class Kubelet:
         """
         now = self._now()
         everything, keys = self._queue.take(now)
-        for key, pod in sorted(self._expand(everything, keys).items()):
+        found = self._expand(everything, keys)
+
+        def step(key: Key) -> datetime | None:
+            pod = found[key]
             self._forget(key, keep=None if pod is None else pod["metadata"]["uid"])
-            if pod is None:
-                continue
-            try:
-                wake = self._step(pod)
-            except StoreError:
-                wake = now + timedelta(seconds=1)
-            if wake is not None:
-                self._queue.add_after(key, wake)
-        return self._queue.next_timer()
+            return None if pod is None else self._step(pod)
+
+        return self._queue.sync_each(now, found, step)
 
     def _peers(self, pod: JSONDict) -> list[JSONDict]:
         job = label(pod, JOB_NAME_LABEL)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow_provider_mpi.testing.controller.builders import (
     JOB_NAME_LABEL,
@@ -131,15 +131,13 @@ class MPIJobController:
         if everything:
             jobs, _ = self._store.list("mpijobs")
             keys |= {(j["metadata"]["namespace"], j["metadata"]["name"]) for j in jobs}
-        for namespace, name in sorted(keys):
-            job = self._lookup("mpijobs", namespace, name)
-            if job is None:
-                continue
-            try:
-                self.sync(job)
-            except (StoreError, _NotOwned):
-                self._queue.add_after((namespace, name), now + timedelta(seconds=1))
-        return self._queue.next_timer()
+        return self._queue.sync_each(now, keys, self._sync_key, (StoreError, _NotOwned))
+
+    def _sync_key(self, key: Key) -> None:
+        """:meth:`sync` the MPIJob of ``key``, if it still exists."""
+        job = self._lookup("mpijobs", *key)
+        if job is not None:
+            self.sync(job)
 
     # ------------------------------------------------------------------ sync
 

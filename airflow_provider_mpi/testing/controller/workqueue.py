@@ -10,16 +10,19 @@ controller costs in proportion to what changed, not to the cluster's size.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from airflow_provider_mpi.testing.controller.meta import label
-from airflow_provider_mpi.testing.store import Store, WatchEvent
+from airflow_provider_mpi.testing.store import Store, StoreError, WatchEvent
 
-__all__ = ["Key", "WorkQueue", "owner_keys"]
+__all__ = ["RETRY_AFTER", "Key", "WorkQueue", "owner_keys"]
 
 #: ``(namespace, name)`` of the object a controller reconciles.
 Key = tuple[str, str]
+
+#: How soon a sync that the store refused (a write lost a race...) runs again.
+RETRY_AFTER = timedelta(seconds=1)
 
 
 def owner_keys(
@@ -107,6 +110,36 @@ class WorkQueue:
             everything, keys = self._all, self._keys | due
             self._all, self._keys = False, set()
             return everything, keys
+
+    def sync_each(
+        self,
+        now: datetime,
+        keys: Iterable[Key],
+        sync: Callable[[Key], datetime | None],
+        retry_on: tuple[type[Exception], ...] = (StoreError,),
+    ) -> datetime | None:
+        """Sync each key in order, as a controller's worker drains its queue.
+
+        What a sync returns is when it wants the key again; a sync that raises
+        one of ``retry_on`` runs again :data:`RETRY_AFTER` later.
+
+        Args:
+            now: The emulated time of this pass.
+            keys: The keys taken for this pass.
+            sync: Reconciles one key; returns its next due time, or ``None``.
+            retry_on: The errors that mean "try again shortly".
+
+        Returns:
+            The earliest pending timer (:meth:`next_timer`).
+        """
+        for key in sorted(keys):
+            try:
+                wake = sync(key)
+            except retry_on:
+                wake = now + RETRY_AFTER
+            if wake is not None:
+                self.add_after(key, wake)
+        return self.next_timer()
 
     def next_timer(self) -> datetime | None:
         """The earliest pending timer, or ``None``."""

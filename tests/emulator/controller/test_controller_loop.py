@@ -9,8 +9,8 @@ import pytest
 
 from airflow_provider_mpi.testing.clock import ManualClock, RealClock
 from airflow_provider_mpi.testing.controller.loop import ControllerLoop, SettleError
-from airflow_provider_mpi.testing.controller.workqueue import owner_keys
-from airflow_provider_mpi.testing.store import RESOURCES, EventType, Store, WatchEvent
+from airflow_provider_mpi.testing.controller.workqueue import RETRY_AFTER, WorkQueue, owner_keys
+from airflow_provider_mpi.testing.store import RESOURCES, Conflict, EventType, Store, WatchEvent
 
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -159,8 +159,6 @@ def test_a_repeated_event_counts_up() -> None:
 
 
 def test_work_queue_maps_changes_and_fires_timers() -> None:
-    from airflow_provider_mpi.testing.controller.workqueue import WorkQueue
-
     store = Store()
     queue = WorkQueue(
         store,
@@ -217,3 +215,30 @@ def test_owner_keys_by_label_or_reference_in_the_objects_namespace(
 def test_a_cluster_scoped_objects_key_has_an_empty_namespace() -> None:
     event = WatchEvent(EventType.ADDED, RESOURCES["namespaces"], {"metadata": {"name": "n"}}, 1)
     assert (event.key, event.namespace) == (("", "n"), None)
+
+
+def test_sync_each_syncs_in_order_keeps_wake_times_and_retries_refusals() -> None:
+    store = Store()
+    queue = WorkQueue(store, lambda event: set())
+    synced: list[tuple[str, str]] = []
+
+    def sync(key: tuple[str, str]) -> datetime | None:
+        synced.append(key)
+        if key[1] == "refused":
+            raise Conflict("stale")
+        if key[1] == "later":
+            return START + timedelta(seconds=30)
+        return None
+
+    keys = {("ns", "later"), ("ns", "done"), ("ns", "refused")}
+    assert queue.sync_each(START, keys, sync) == START + RETRY_AFTER
+    assert synced == sorted(keys)
+    assert queue.take(START + RETRY_AFTER) == (True, {("ns", "refused")})
+    assert queue.take(START + timedelta(seconds=30)) == (False, {("ns", "later")})
+
+    def broken(key: tuple[str, str]) -> datetime | None:
+        raise ValueError("not a retry")
+
+    with pytest.raises(ValueError, match="not a retry"):  # only the store's refusals retry
+        queue.sync_each(START, {("ns", "x")}, broken)
+    queue.close()
