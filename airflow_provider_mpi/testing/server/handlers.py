@@ -123,7 +123,7 @@ class ApiHandlers:
         mode = request.query.get("fieldValidation", "Warn")
         return admit(rt, obj, subresource, validator, mode)
 
-    def _store(
+    def _write(
         self,
         request: web.Request,
         target: Target,
@@ -162,7 +162,7 @@ class ApiHandlers:
         stored = self.store.update(rt.plural, obj, subresource=target.subresource, dry_run=dry_run)
         return stored, json_response(stored, 200, warning_headers(warnings))
 
-    async def _store_request_object(
+    async def _write_request_object(
         self, request: web.Request, target: Target, *, create: bool
     ) -> web.Response:
         """Store the whole object a POST (``create``) or a PUT carries.
@@ -174,14 +174,14 @@ class ApiHandlers:
         body = await read_object(request, rt)
         if not create:
             bind_to_path(target, body, target_name(target))
-        _, response = self._store(request, target, rt, body, dry_run=dry_run, create=create)
+        _, response = self._write(request, target, rt, body, dry_run=dry_run, create=create)
         return response
 
     # ----------------------------------------------------------- verbs
 
     async def create(self, request: web.Request, target: Target) -> web.Response:
         """POST a collection."""
-        return await self._store_request_object(request, target, create=True)
+        return await self._write_request_object(request, target, create=True)
 
     async def get(self, request: web.Request, target: Target) -> web.Response:
         """GET one object (or its ``/status``)."""
@@ -239,7 +239,7 @@ class ApiHandlers:
 
     async def update(self, request: web.Request, target: Target) -> web.Response:
         """PUT an object or its ``/status``."""
-        return await self._store_request_object(request, target, create=False)
+        return await self._write_request_object(request, target, create=False)
 
     async def patch(self, request: web.Request, target: Target) -> web.Response:
         """PATCH an object or its ``/status`` in any of the four patch formats.
@@ -292,7 +292,7 @@ class ApiHandlers:
             if not explicit_rv:
                 meta["resourceVersion"] = current["metadata"]["resourceVersion"]
             try:
-                _, response = self._store(request, target, rt, patched, dry_run=dry_run)
+                _, response = self._write(request, target, rt, patched, dry_run=dry_run)
             except Conflict:
                 if explicit_rv:
                     raise
@@ -326,7 +326,7 @@ class ApiHandlers:
                 live = None
             if live is None:
                 fresh = apply_configuration(None, body, strategic=strategic)
-                created, response = self._store(
+                created, response = self._write(
                     request, target, rt, fresh, dry_run=dry_run, create=True
                 )
                 if not dry_run:
@@ -337,7 +337,7 @@ class ApiHandlers:
             merged = apply_configuration(live, body, previous, strategic=strategic)
             merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
             try:
-                _, response = self._store(request, target, rt, merged, dry_run=dry_run)
+                _, response = self._write(request, target, rt, merged, dry_run=dry_run)
             except Conflict:
                 continue
             if not dry_run:
