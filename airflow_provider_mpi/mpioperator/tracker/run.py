@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, pause_or_raise
+from airflow_provider_mpi.mpioperator.client.retry import Attempts, RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
 
 __all__ = [
@@ -91,26 +91,15 @@ def retrying(
     what: str,
     clock: Callable[[], float] = time.monotonic,
 ) -> Step[T]:
-    """Run the step ``make()`` builds until it succeeds or the policy gives up.
+    """The step twin of :func:`~..client.retry.call_with_retry`: its pauses are yielded.
 
-    Args:
-        make: builds a fresh attempt (a generator runs once).
-        policy: when to retry.
-        what: a short description for the log.
-        clock: a monotonic clock.
-
-    Returns:
-        What the successful attempt returned.
-
-    Raises:
-        DRMAA2Error: the last error, when not retryable or out of retries.
+    ``make`` builds a fresh attempt each time (a generator runs once).
     """
-    state = policy.start(clock())
+    attempts = Attempts(policy, what=what, clock=clock)
     while True:
-        try:
+        with attempts:
             return (yield from make())
-        except DRMAA2Error as error:
-            yield Pause(pause_or_raise(state, error, clock(), what))
+        yield Pause(attempts.pause)
 
 
 def _resume(step: Step[T], answer: Any, error: DRMAA2Error | None) -> tuple[bool, Any]:
