@@ -22,7 +22,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import (
@@ -251,12 +250,7 @@ class Attempts:
     def __enter__(self) -> Attempts:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool:
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
         """Catch a retryable failure (True: the loop goes on after :attr:`pause`)."""
         if not isinstance(error, DRMAA2Error):
             return False

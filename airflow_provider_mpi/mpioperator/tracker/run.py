@@ -10,7 +10,10 @@ Each tracker operation is written once, in :mod:`.steps` and
   catch it (a 409 of a create, a 404 of a delete);
 - a :class:`Pause`: the runner sleeps (a retry's back-off);
 - a :class:`Gather`: the runner runs several steps and sends back their
-  results in order (the async runner at once, at most ``limit`` in flight).
+  results in order (the async runner at once, at most ``limit`` in flight);
+- a :class:`Gated`: the runner runs a step inside a gate (a thread gate for
+  the sync runner, an async one for the asyncio runner) and sends back its
+  result: an array's creates pass their submission's AIMD window this way.
 
 :func:`run_sync` drives a step over the ``kubernetes`` transport,
 :func:`run_async` over the ``kubernetes_asyncio`` one: the trackers are thin
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,9 +38,11 @@ from airflow_provider_mpi.mpioperator.client.retry import Attempts, RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
 
 __all__ = [
+    "Gated",
     "Gather",
     "Pause",
     "Step",
+    "gated",
     "gather",
     "retrying",
     "run_async",
@@ -67,7 +73,21 @@ class Gather:
     limit: int = 8
 
 
-Effect = Request | Pause | Gather
+@dataclass(frozen=True)
+class Gated:
+    """Run this step inside a gate, held while it runs, and answer with its result.
+
+    Attributes:
+        step: the step.
+        gate: a context manager (:func:`run_sync`) or an async one
+            (:func:`run_async`), such as :mod:`.submit_window`'s gates.
+    """
+
+    step: Step[Any]
+    gate: AbstractContextManager[Any] | AbstractAsyncContextManager[Any]
+
+
+Effect = Request | Pause | Gather | Gated
 #: A tracker operation: yields effects, receives their answers, returns a T.
 Step = Generator[Effect, Any, T]
 
@@ -82,6 +102,14 @@ def gather(steps: Sequence[Step[T]], limit: int = 8) -> Step[list[T]]:
     """Make several steps one: their results in order (for ``yield from``)."""
     results = yield Gather(steps, limit)
     return list(results)
+
+
+def gated(
+    step: Step[T], gate: AbstractContextManager[Any] | AbstractAsyncContextManager[Any]
+) -> Step[T]:
+    """Make a step one that runs inside ``gate`` (for ``yield from``)."""
+    result: T = yield Gated(step, gate)
+    return result
 
 
 def retrying(
@@ -116,6 +144,11 @@ def _perform(effect: Effect, transport: SyncTransport) -> Any:
         return None
     if isinstance(effect, Gather):
         return [run_sync(each, transport) for each in effect.steps]
+    if isinstance(effect, Gated):
+        if not isinstance(effect.gate, AbstractContextManager):
+            raise TypeError(f"run_sync needs a thread gate, not {effect.gate!r}")
+        with effect.gate:
+            return run_sync(effect.step, transport)
     return transport.send(effect)
 
 
@@ -131,6 +164,11 @@ async def _aperform(effect: Effect, transport: AsyncTransport) -> Any:
                 return await run_async(step, transport)
 
         return list(await asyncio.gather(*(one(step) for step in effect.steps)))
+    if isinstance(effect, Gated):
+        if not isinstance(effect.gate, AbstractAsyncContextManager):
+            raise TypeError(f"run_async needs an async gate, not {effect.gate!r}")
+        async with effect.gate:
+            return await run_async(effect.step, transport)
     return await transport.send(effect)
 
 
