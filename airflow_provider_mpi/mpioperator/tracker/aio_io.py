@@ -17,11 +17,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-from airflow_provider_mpi.drmaa2.errors import (
-    DRMAA2Error,
-    InvalidStateError,
-    WaitTimeoutError,
-)
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy

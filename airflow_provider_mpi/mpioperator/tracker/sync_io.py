@@ -16,11 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from typing import Protocol
 
-from airflow_provider_mpi.drmaa2.errors import (
-    DRMAA2Error,
-    InvalidStateError,
-    WaitTimeoutError,
-)
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
