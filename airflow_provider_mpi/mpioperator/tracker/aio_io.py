@@ -19,7 +19,6 @@ from typing import Any, Protocol
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport
 from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
@@ -31,9 +30,9 @@ from airflow_provider_mpi.mpioperator.tracker.array_steps import (
 from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait, TaskWait
 from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef
 from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
-from airflow_provider_mpi.mpioperator.tracker.queries import container_started, launcher_container
+from airflow_provider_mpi.mpioperator.tracker.queries import container_started
 from airflow_provider_mpi.mpioperator.tracker.run import run_async
-from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher
+from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher, launcher_log
 from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
 from airflow_provider_mpi.mpioperator.tracker.submit_window import MAX_WINDOW, AsyncSubmitGate
 from airflow_provider_mpi.mpioperator.tracker.waiters import JobWaiter
@@ -229,12 +228,10 @@ async def output(
         pod = await run_async(launcher(ref), api)
         if pod is None:
             return
-    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    request = launcher_log(ref, pod, follow=follow, tail_lines=tail_lines)
     if follow:
-        request = rq.follow_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         async for raw in api.lines(request):
             yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
     else:
-        request = rq.read_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         for text in str(await api.send(request)).splitlines():
             yield text

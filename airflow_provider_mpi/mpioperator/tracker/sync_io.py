@@ -18,7 +18,6 @@ from typing import Protocol
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
 from airflow_provider_mpi.mpioperator.tracker.array_steps import (
@@ -32,10 +31,9 @@ from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
 from airflow_provider_mpi.mpioperator.tracker.queries import (
     array_selector,
     container_started,
-    launcher_container,
 )
 from airflow_provider_mpi.mpioperator.tracker.run import run_sync
-from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher
+from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher, launcher_log
 from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
 from airflow_provider_mpi.mpioperator.tracker.submit_window import (
     INITIAL_WINDOW,
@@ -209,11 +207,9 @@ def output(tracker: _Tracker, ref: JobRef, follow: bool, tail_lines: int | None)
         pod = run_sync(launcher(ref), api)
         if pod is None:
             return
-    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    request = launcher_log(ref, pod, follow=follow, tail_lines=tail_lines)
     if follow:
-        request = rq.follow_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         for line in api.lines(request):
             yield line.decode("utf-8", errors="replace").rstrip("\r")
     else:
-        request = rq.read_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         yield from str(api.send(request)).splitlines()
