@@ -84,7 +84,18 @@ class DRMAA2Error(Exception):
     The subclasses' ``__init__`` take other arguments than ``Exception``'s, so
     an error pickles as its class, its attributes and its message, and is
     rebuilt from them without calling ``__init__`` again.
+
+    Args:
+        message: what went wrong; a subclass composes it from its attributes
+            unless the caller gives its own.
+
+    Attributes:
+        message: the message (also ``str(error)``).
     """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self.__dict__.copy(), str(self)))
@@ -109,7 +120,6 @@ class InvalidArgumentError(DRMAA2Error, ValueError):
             message = f"invalid value for {field}: {shorten(value)}"
             if reason:
                 message += f" ({reason})"
-        self.message = message
         super().__init__(message)
 
 
@@ -206,7 +216,6 @@ class InvalidStateError(DRMAA2Error):
         self.action = action
         if message is None:
             message = f"cannot {action} job {job_id!r} in state {state}"
-        self.message = message
         super().__init__(message)
 
 
@@ -221,7 +230,6 @@ class JobNotFoundError(DRMAA2Error, LookupError):
         self.job_id = job_id
         if message is None:
             message = f"job {job_id!r} not found"
-        self.message = message
         super().__init__(message)
 
 
@@ -249,7 +257,6 @@ class WaitTimeoutError(DRMAA2Error, TimeoutError):
             message = f"timed out after {timeout}s waiting for job {job_id!r}"
             if last_state is not None:
                 message += f" (last state {last_state})"
-        self.message = message
         super().__init__(message)
 
 
@@ -267,7 +274,6 @@ class BackendError(DRMAA2Error):
         self.reason = reason
         if message is None:
             message = reason if status is None else f"HTTP {status}: {reason}"
-        self.message = message
         super().__init__(message)
 
 

@@ -185,6 +185,24 @@ async def test_a_waiter_joining_a_running_stream(
     assert await waiting is S.DONE
 
 
+@pytest.mark.mpi_cluster(clock="manual")
+async def test_the_last_waiter_leaving_empties_the_hub_and_the_next_starts_afresh(
+    tracker: AsyncMPIOperatorTracker, mpi_cluster: MPICluster
+) -> None:
+    name = (await tracker.add_job(template(duration=50))).rpartition("/")[2]
+    hub = JobWatchHub.for_api(tracker.api, mpi_cluster.namespace)
+    for _ in range(2):  # the second time, on the hub the first time left empty
+        async with (
+            hub.subscribe(tracker.api, names=frozenset({name})) as one,
+            hub.subscribe(tracker.api, names=frozenset({name})) as two,  # two on one job
+            hub.subscribe(tracker.api, label=("app", "none")) as labelled,
+        ):
+            assert (hub.waiters, hub.ready) == (3, 3)
+            assert set((await one.get()).objects) == set((await two.get()).objects) == {name}
+            assert (await labelled.get()).objects == {}
+        assert (hub.waiters, hub.ready, hub.running, hub.resource_version) == (0, 0, False, None)
+
+
 def test_one_hub_per_event_loop(mpi_cluster: MPICluster) -> None:
     async def hub_of_this_loop() -> JobWatchHub:
         async with mpi_cluster.async_api_client() as client:

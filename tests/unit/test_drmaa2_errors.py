@@ -200,4 +200,5 @@ def test_the_base_class_pickles_with_its_message_and_attributes() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert type(copy) is DRMAA2Error
     assert copy.args == ("plain",)
+    assert copy.message == error.message == "plain"  # every error keeps its message
     assert copy.note == "kept"  # type: ignore[attr-defined]

@@ -14,10 +14,12 @@ from airflow_provider_mpi.drmaa2.errors import (
     TransientBackendError,
 )
 from airflow_provider_mpi.mpioperator.client.retry import (
+    Attempts,
     RetryPolicy,
     acall_with_retry,
     call_with_retry,
 )
+from airflow_provider_mpi.mpioperator.tracker.run import Pause, Step, retrying
 
 NO_JITTER = RetryPolicy(
     max_attempts=5,
@@ -195,6 +197,47 @@ async def test_acall_with_retry_sleeps_like_the_sync_face() -> None:
 
     assert await acall_with_retry(fn, NO_JITTER, sleep=clock.asleep, clock=clock) == "ok"
     assert clock.sleeps == pytest.approx([0.1, 0.2])
+
+
+def test_retrying_step_yields_the_pauses_the_call_sleeps() -> None:
+    clock = FakeClock()
+    failures: list[DRMAA2Error] = [
+        TransientBackendError(503, "a"),
+        TransientBackendError(None, "b"),
+    ]
+
+    def attempt() -> Step[str]:
+        if failures:
+            raise failures.pop(0)
+        return "ok"
+        yield  # a generator: the runner drives it
+
+    step = retrying(attempt, NO_JITTER, what="test", clock=clock)
+    pauses: list[float] = []
+    result = None
+    try:
+        while True:
+            effect = next(step)
+            assert isinstance(effect, Pause)
+            pauses.append(effect.seconds)
+            clock.sleep(effect.seconds)
+    except StopIteration as stop:
+        result = stop.value
+    assert result == "ok"
+    assert pauses == pytest.approx([0.1, 0.2])
+
+
+def test_attempts_pass_other_exceptions_and_raise_the_last_error_as_it_was() -> None:
+    attempts = Attempts(NO_JITTER, what="test", clock=FakeClock())
+    with pytest.raises(KeyError), attempts:
+        raise KeyError("a bug, not a failed request: never retried")
+    with attempts:
+        raise TransientBackendError(503, "passes")
+    assert attempts.pause == pytest.approx(0.1)
+    last = AuthorizationError(403, "no")
+    with pytest.raises(AuthorizationError) as info, attempts:
+        raise last
+    assert info.value is last
 
 
 def test_retry_state_reset() -> None:

@@ -26,10 +26,15 @@ from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.descriptor import Request, Verb
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
-from airflow_provider_mpi.mpioperator.tracker import steps
+from airflow_provider_mpi.mpioperator.tracker import array_steps, steps
 from airflow_provider_mpi.mpioperator.tracker.ids import JobRef
 from airflow_provider_mpi.mpioperator.tracker.run import Step, gather, run_async, run_sync, send
 from airflow_provider_mpi.mpioperator.tracker.submission import prepare_job
+from airflow_provider_mpi.mpioperator.tracker.submit_window import (
+    AimdWindow,
+    AsyncSubmitGate,
+    SubmitGate,
+)
 
 NO_WAIT = RetryPolicy(max_attempts=4, initial_delay=0.0, max_delay=0.0, jitter=0.0)
 REF = JobRef("team", "pi")
@@ -172,6 +177,27 @@ def test_delete_binds_the_uid_and_takes_a_lost_answer_as_done() -> None:
     assert result is None
     assert sent[-1] == (Verb.DELETE, f"{PATH}/pi")
     assert bodies[0]["preconditions"] == {"uid": "u9"}
+
+
+def test_an_array_task_create_passes_the_gate_and_a_throttle_narrows_it() -> None:
+    job = prepare_job(template("true"), namespace="team")
+    script = [TransientBackendError(429, "slow down"), job]  # throttled, then created
+    sync_gate, async_gate = SubmitGate(AimdWindow(8)), AsyncSubmitGate(AimdWindow(8))
+    sync = Scripted(*script)
+    run_sync(array_steps.create_task(job, sync_gate, NO_WAIT), sync)
+    asynchronous = AsyncScripted(*script)
+    asyncio.run(run_async(array_steps.create_task(job, async_gate, NO_WAIT), asynchronous))
+    assert sync.sent == asynchronous.sent == [(Verb.POST, PATH), (Verb.POST, PATH)]
+    for gate in (sync_gate, async_gate):
+        assert (gate.window.size, gate.window.in_flight) == (4, 0)  # halved once; slots freed
+
+
+def test_a_runner_refuses_the_other_runners_gate() -> None:
+    job = prepare_job(template("true"), namespace="team")
+    with pytest.raises(TypeError, match="thread gate"):
+        run_sync(array_steps.create_task(job, AsyncSubmitGate(), NO_WAIT), Scripted())
+    with pytest.raises(TypeError, match="async gate"):
+        asyncio.run(run_async(array_steps.create_task(job, SubmitGate(), NO_WAIT), AsyncScripted()))
 
 
 def test_gather_answers_in_order() -> None:

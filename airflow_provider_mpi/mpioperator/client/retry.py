@@ -4,8 +4,9 @@ An API server under load answers 429 with ``Retry-After``, a restarting one
 503, a load balancer resets connections. Such failures pass; a 403 or a 422
 does not. :class:`RetryPolicy` is the one place that decides: it is pure (no
 clock, no sleeping, the random source is passed in) so it is tested as a
-table, and :func:`call_with_retry` / :func:`acall_with_retry` apply it, the
-sync and async faces differing only in how they sleep.
+table. :class:`Attempts` applies it (the one retry loop), and
+:func:`call_with_retry` / :func:`acall_with_retry` are that loop for a call
+and a coroutine, differing only in how they sleep.
 
 Only calls that may be repeated without harm are retried: reads, watches,
 merge patches, deletes. A create is retried only because the tracker names
@@ -29,7 +30,7 @@ from airflow_provider_mpi.drmaa2.errors import (
     TransientBackendError,
 )
 
-__all__ = ["RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry", "pause_or_raise"]
+__all__ = ["Attempts", "RetryPolicy", "RetryState", "acall_with_retry", "call_with_retry"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -213,29 +214,54 @@ class RetryState:
         self.expiries = 0
 
 
-def pause_or_raise(state: RetryState, error: DRMAA2Error, now: float, what: str) -> float:
-    """After a failed attempt: the pause before the next one, or the error raised.
+class Attempts:
+    """The attempts of one operation: every retry loop is this one, written once.
 
-    Every retry loop (:func:`call_with_retry`, :func:`acall_with_retry`, the
-    tracker's multi-request steps) decides and logs here.
+    Each attempt runs in ``with attempts:``. A :class:`DRMAA2Error` raised
+    in it is caught when the policy allows another attempt (the pause before
+    it is then :attr:`pause`, and logged) and raised on, as it was, when the
+    policy gives up; any other exception passes through. So a loop over a
+    plain call, a coroutine or a step (:func:`~..tracker.run.retrying`)
+    differs only in how it waits::
+
+        attempts = Attempts(policy, what="read MPIJob a/b")
+        while True:
+            with attempts:
+                return fn()
+            sleep(attempts.pause)
 
     Args:
-        state: the attempts so far.
-        error: the translated error of the attempt that failed.
-        now: the monotonic clock reading.
+        policy: when to retry.
         what: a short description for the log.
+        clock: a monotonic clock (injected in tests).
 
-    Returns:
-        Seconds to wait before the next attempt.
-
-    Raises:
-        DRMAA2Error: ``error``, when it is not retryable or the policy gave up.
+    Attributes:
+        pause: seconds to wait before the next attempt (set when one failed).
     """
-    delay = state.next_delay(error, now)
-    if delay is None:
-        raise error
-    log.warning("%s failed (%s); retry %d in %.2fs", what, error, state.retries, delay)
-    return delay
+
+    def __init__(
+        self, policy: RetryPolicy, *, what: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._state = policy.start(clock())
+        self._clock = clock
+        self._what = what
+        self.pause = 0.0
+
+    def __enter__(self) -> Attempts:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, traceback: object) -> bool:
+        """Catch a retryable failure (True: the loop goes on after :attr:`pause`)."""
+        if not isinstance(error, DRMAA2Error):
+            return False
+        delay = self._state.next_delay(error, self._clock())
+        if delay is None:
+            return False
+        log.warning(
+            "%s failed (%s); retry %d in %.2fs", self._what, error, self._state.retries, delay
+        )
+        self.pause = delay
+        return True
 
 
 def call_with_retry(
@@ -246,7 +272,7 @@ def call_with_retry(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Call ``fn`` until it succeeds or the policy gives up.
+    """Call ``fn`` until it succeeds or the policy gives up (see :class:`Attempts`).
 
     Args:
         fn: the call; it must raise translated errors (:class:`DRMAA2Error`).
@@ -261,12 +287,11 @@ def call_with_retry(
     Raises:
         DRMAA2Error: the last error, when not retryable or out of retries.
     """
-    state = policy.start(clock())
+    attempts = Attempts(policy, what=what, clock=clock)
     while True:
-        try:
+        with attempts:
             return fn()
-        except DRMAA2Error as error:
-            sleep(pause_or_raise(state, error, clock(), what))
+        sleep(attempts.pause)
 
 
 async def acall_with_retry(
@@ -277,24 +302,9 @@ async def acall_with_retry(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """The coroutine twin of :func:`call_with_retry`.
-
-    Args:
-        fn: makes the awaitable call; it must raise translated errors.
-        policy: when to retry.
-        what: a short description for the log.
-        sleep: how to wait.
-        clock: a monotonic clock.
-
-    Returns:
-        What the awaited call returned.
-
-    Raises:
-        DRMAA2Error: the last error, when not retryable or out of retries.
-    """
-    state = policy.start(clock())
+    """The coroutine twin of :func:`call_with_retry`: ``fn()`` and ``sleep`` are awaited."""
+    attempts = Attempts(policy, what=what, clock=clock)
     while True:
-        try:
+        with attempts:
             return await fn()
-        except DRMAA2Error as error:
-            await sleep(pause_or_raise(state, error, clock(), what))
+        await sleep(attempts.pause)

@@ -17,24 +17,22 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
-from airflow_provider_mpi.drmaa2.errors import (
-    DRMAA2Error,
-    InvalidStateError,
-    TransientBackendError,
-    WaitTimeoutError,
-)
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.client import requests as rq
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, acall_with_retry
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport
 from airflow_provider_mpi.mpioperator.names import LABEL_ARRAY_ID
-from airflow_provider_mpi.mpioperator.tracker.array_steps import existing_tasks, remove_array
+from airflow_provider_mpi.mpioperator.tracker.array_steps import (
+    create_task,
+    existing_tasks,
+    remove_array,
+)
 from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait, TaskWait
-from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
+from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef
 from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
-from airflow_provider_mpi.mpioperator.tracker.queries import container_started, launcher_container
+from airflow_provider_mpi.mpioperator.tracker.queries import container_started
 from airflow_provider_mpi.mpioperator.tracker.run import run_async
-from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, create_attempt, launcher
+from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher, launcher_log
 from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
 from airflow_provider_mpi.mpioperator.tracker.submit_window import MAX_WINDOW, AsyncSubmitGate
 from airflow_provider_mpi.mpioperator.tracker.waiters import JobWaiter
@@ -80,24 +78,6 @@ async def next_change(
 # Submission
 
 
-async def _create_task(
-    api: AsyncTransport, retry: RetryPolicy, task: dict[str, Any], gate: AsyncSubmitGate
-) -> None:
-    job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
-
-    async def attempt() -> None:
-        async with gate:
-            try:
-                await run_async(create_attempt(task), api)
-            except TransientBackendError as exc:
-                if exc.status == 429 or exc.retry_after:
-                    gate.throttled(exc.retry_after)
-                raise
-        await gate.succeeded()
-
-    await acall_with_retry(attempt, retry, what=f"create MPIJob {job_id}")
-
-
 async def create_tasks(api: AsyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> None:
     """Create the plan's missing tasks by a few senders; on a lasting failure, delete the array.
 
@@ -116,7 +96,7 @@ async def create_tasks(api: AsyncTransport, retry: RetryPolicy, plan: ArrayPlan)
                 return
             name = str(task["metadata"]["name"])
             try:
-                await _create_task(api, retry, task, gate)
+                await run_async(create_task(task, gate, retry), api)
             except DRMAA2Error as exc:
                 failures.append((name, exc))
                 return
@@ -248,12 +228,10 @@ async def output(
         pod = await run_async(launcher(ref), api)
         if pod is None:
             return
-    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    request = launcher_log(ref, pod, follow=follow, tail_lines=tail_lines)
     if follow:
-        request = rq.follow_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         async for raw in api.lines(request):
             yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
     else:
-        request = rq.read_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         for text in str(await api.send(request)).splitlines():
             yield text

@@ -7,7 +7,7 @@ tasks to expect. The tasks held back by ``max_parallel`` are released by
 whoever waits on a task of the array, by a conditional update of the owner's
 release mark (:func:`release_step`); the decisions are in :mod:`.release`.
 Sending the creates of many tasks at once, and the waits, are the drivers'
-(:mod:`.sync`, :mod:`.aio`); each task's create is :func:`.steps.create_attempt`.
+(:mod:`.sync_io`, :mod:`.aio_io`); each task's create is :func:`create_task`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -51,8 +52,8 @@ from airflow_provider_mpi.mpioperator.tracker.release import (
     limited_array_of,
     release_step_plan,
 )
-from airflow_provider_mpi.mpioperator.tracker.run import Step, retrying
-from airflow_provider_mpi.mpioperator.tracker.steps import get_job, list_mpi_jobs
+from airflow_provider_mpi.mpioperator.tracker.run import Step, gated, retrying
+from airflow_provider_mpi.mpioperator.tracker.steps import create_attempt, get_job, list_mpi_jobs
 from airflow_provider_mpi.mpioperator.tracker.submission import (
     ArrayPlan,
     adopt_intent,
@@ -65,6 +66,7 @@ from airflow_provider_mpi.mpioperator.tracker.waiting import wanted_states
 
 __all__ = [
     "array_waiter",
+    "create_task",
     "existing_tasks",
     "find_arrays",
     "held_array_tasks",
@@ -131,6 +133,25 @@ def existing_tasks(plan: ArrayPlan) -> Step[set[str]]:
                 raise conflict_error(format_job_id(plan.namespace, name))
             found.add(name)
     return found
+
+
+def create_task(
+    task: Mapping[str, Any],
+    gate: AbstractContextManager[Any] | AbstractAsyncContextManager[Any],
+    policy: RetryPolicy,
+) -> Step[None]:
+    """Create one task of an array, each attempt inside the submission's gate, repeating safely.
+
+    Args:
+        task: the prepared MPIJob (its name and token chosen beforehand).
+        gate: the submission's AIMD gate (:mod:`.submit_window`): an attempt
+            waits for a slot, and its outcome widens or narrows the window.
+        policy: when to repeat a failed attempt.
+    """
+    job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
+    yield from retrying(
+        lambda: gated(create_attempt(task), gate), policy, what=f"create MPIJob {job_id}"
+    )
 
 
 def remove_array(plan: ArrayPlan, names: list[str]) -> Step[tuple[list[str], list[str]]]:

@@ -38,7 +38,6 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import JOB_NAME_LABEL, JOB_ROLE_LABEL, pod_for_info
 from airflow_provider_mpi.mpioperator.tracker.hub_gc import compact
@@ -91,17 +90,11 @@ def _launcher_ended(pods: Mapping[str, Mapping[str, Any]]) -> bool:
 
 
 class JobPodHub(SharedWatch[PodSubscription]):
-    """The shared list+watch of the MPI operator's pods of one namespace (module doc).
-
-    Args:
-        namespace: the namespace watched.
-        retry: bounds consecutive stream failures.
-    """
+    """The shared list+watch of the MPI operator's pods of one namespace (module doc)."""
 
     kind = "pods"
 
-    def __init__(self, namespace: str, retry: RetryPolicy) -> None:
-        super().__init__(namespace, retry)
+    def _reset(self) -> None:
         self._pods: dict[str, dict[str, dict[str, Any]]] = {}  # job name -> pod name -> pod
         self._moved = asyncio.Event()
         self._sleepers = 0  # waiters inside pods_at, waiting for the stream to move
@@ -204,6 +197,3 @@ class JobPodHub(SharedWatch[PodSubscription]):
 
     def _failed(self, error: DRMAA2Error) -> None:
         self._signal()
-
-    def _forget(self) -> None:
-        self._pods = {}

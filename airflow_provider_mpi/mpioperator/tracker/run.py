@@ -10,7 +10,10 @@ Each tracker operation is written once, in :mod:`.steps` and
   catch it (a 409 of a create, a 404 of a delete);
 - a :class:`Pause`: the runner sleeps (a retry's back-off);
 - a :class:`Gather`: the runner runs several steps and sends back their
-  results in order (the async runner at once, at most ``limit`` in flight).
+  results in order (the async runner at once, at most ``limit`` in flight);
+- a :class:`Gated`: the runner runs a step inside a gate (a thread gate for
+  the sync runner, an async one for the asyncio runner) and sends back its
+  result: an array's creates pass their submission's AIMD window this way.
 
 :func:`run_sync` drives a step over the ``kubernetes`` transport,
 :func:`run_async` over the ``kubernetes_asyncio`` one: the trackers are thin
@@ -25,18 +28,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, pause_or_raise
+from airflow_provider_mpi.mpioperator.client.retry import Attempts, RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport, SyncTransport
 
 __all__ = [
+    "Gated",
     "Gather",
     "Pause",
     "Step",
+    "gated",
     "gather",
     "retrying",
     "run_async",
@@ -67,7 +73,21 @@ class Gather:
     limit: int = 8
 
 
-Effect = Request | Pause | Gather
+@dataclass(frozen=True)
+class Gated:
+    """Run this step inside a gate, held while it runs, and answer with its result.
+
+    Attributes:
+        step: the step.
+        gate: a context manager (:func:`run_sync`) or an async one
+            (:func:`run_async`), such as :mod:`.submit_window`'s gates.
+    """
+
+    step: Step[Any]
+    gate: AbstractContextManager[Any] | AbstractAsyncContextManager[Any]
+
+
+Effect = Request | Pause | Gather | Gated
 #: A tracker operation: yields effects, receives their answers, returns a T.
 Step = Generator[Effect, Any, T]
 
@@ -84,6 +104,14 @@ def gather(steps: Sequence[Step[T]], limit: int = 8) -> Step[list[T]]:
     return list(results)
 
 
+def gated(
+    step: Step[T], gate: AbstractContextManager[Any] | AbstractAsyncContextManager[Any]
+) -> Step[T]:
+    """Make a step one that runs inside ``gate`` (for ``yield from``)."""
+    result: T = yield Gated(step, gate)
+    return result
+
+
 def retrying(
     make: Callable[[], Step[T]],
     policy: RetryPolicy,
@@ -91,26 +119,15 @@ def retrying(
     what: str,
     clock: Callable[[], float] = time.monotonic,
 ) -> Step[T]:
-    """Run the step ``make()`` builds until it succeeds or the policy gives up.
+    """The step twin of :func:`~..client.retry.call_with_retry`: its pauses are yielded.
 
-    Args:
-        make: builds a fresh attempt (a generator runs once).
-        policy: when to retry.
-        what: a short description for the log.
-        clock: a monotonic clock.
-
-    Returns:
-        What the successful attempt returned.
-
-    Raises:
-        DRMAA2Error: the last error, when not retryable or out of retries.
+    ``make`` builds a fresh attempt each time (a generator runs once).
     """
-    state = policy.start(clock())
+    attempts = Attempts(policy, what=what, clock=clock)
     while True:
-        try:
+        with attempts:
             return (yield from make())
-        except DRMAA2Error as error:
-            yield Pause(pause_or_raise(state, error, clock(), what))
+        yield Pause(attempts.pause)
 
 
 def _resume(step: Step[T], answer: Any, error: DRMAA2Error | None) -> tuple[bool, Any]:
@@ -127,6 +144,11 @@ def _perform(effect: Effect, transport: SyncTransport) -> Any:
         return None
     if isinstance(effect, Gather):
         return [run_sync(each, transport) for each in effect.steps]
+    if isinstance(effect, Gated):
+        if not isinstance(effect.gate, AbstractContextManager):
+            raise TypeError(f"run_sync needs a thread gate, not {effect.gate!r}")
+        with effect.gate:
+            return run_sync(effect.step, transport)
     return transport.send(effect)
 
 
@@ -142,6 +164,11 @@ async def _aperform(effect: Effect, transport: AsyncTransport) -> Any:
                 return await run_async(step, transport)
 
         return list(await asyncio.gather(*(one(step) for step in effect.steps)))
+    if isinstance(effect, Gated):
+        if not isinstance(effect.gate, AbstractAsyncContextManager):
+            raise TypeError(f"run_async needs an async gate, not {effect.gate!r}")
+        async with effect.gate:
+            return await run_async(effect.step, transport)
     return await transport.send(effect)
 
 

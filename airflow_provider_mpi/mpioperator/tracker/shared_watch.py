@@ -9,8 +9,9 @@ permanent failure to its subscribers, stops when the last subscriber leaves,
 and always runs on the API client of a subscriber still subscribed (their
 clients are closed by their owners once they are done, so the stream moves
 before that happens). A subclass says what it lists and watches (as
-requests, :mod:`..client.requests`), and what it does with a list and with a
-change.
+requests, :mod:`..client.requests`), what it does with a list and with a
+change, and what it holds (set up by ``_reset``, which the one constructor
+calls, and called again when the last subscriber has left).
 
 Garbage collection with thousands of subscribers: :mod:`.hub_gc`.
 """
@@ -112,6 +113,7 @@ class SharedWatch(Generic[S]):
         self._task: asyncio.Task[None] | None = None
         self._stream_api: AsyncMPIJobApi | None = None
         self._failure: DRMAA2Error | None = None
+        self._reset()
 
     @classmethod
     def for_api(cls: type[H], api: AsyncMPIJobApi, namespace: str) -> H:
@@ -147,7 +149,15 @@ class SharedWatch(Generic[S]):
         """The resourceVersion the stream has reached (None before the first list)."""
         return self._cursor.resource_version
 
-    # Subclasses: what is listed and watched, and what a list or a change does.
+    # Subclasses: their state, what is listed and watched, and what a list or a change does.
+
+    def _reset(self) -> None:
+        """Start empty: hold no objects, know no subscriber.
+
+        The constructor calls it (a subclass keeps its state here, not in an
+        ``__init__`` of its own), and so does the hub when its last
+        subscriber has left.
+        """
 
     def _list_request(self) -> Request:
         raise NotImplementedError
@@ -165,9 +175,6 @@ class SharedWatch(Generic[S]):
 
     def _failed(self, error: DRMAA2Error) -> None:
         """The stream failed for good (the subscribers must hear of it)."""
-
-    def _forget(self) -> None:
-        """The last subscriber left: drop what the hub holds."""
 
     # Membership
 
@@ -227,7 +234,7 @@ class SharedWatch(Generic[S]):
         if not self._subscriptions:
             self._cursor = WatchCursor()
             self._synced.clear()
-            self._forget()
+            self._reset()
 
     # The stream
 

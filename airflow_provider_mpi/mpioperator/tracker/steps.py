@@ -27,6 +27,7 @@ from airflow_provider_mpi.drmaa2.info import JobInfo
 from airflow_provider_mpi.drmaa2.state import JobControlAction, JobState
 from airflow_provider_mpi.drmaa2.template import JobTemplate
 from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.status import (
     job_id_of,
@@ -43,6 +44,7 @@ from airflow_provider_mpi.mpioperator.tracker.queries import (
     job_event_objects,
     job_event_selectors,
     job_template_from_mpi_job,
+    launcher_container,
     launcher_selector,
     mpijob_event_selector,
     needs_events,
@@ -73,6 +75,7 @@ __all__ = [
     "job_info",
     "job_template",
     "launcher",
+    "launcher_log",
     "list_job_categories",
     "list_jobs",
     "list_mpi_jobs",
@@ -254,6 +257,15 @@ def launcher(ref: JobRef) -> Step[Mapping[str, Any] | None]:
     """The job's newest launcher pod, if any."""
     pods = yield from _pods(ref, launcher_selector(ref.name))
     return newest(pods)
+
+
+def launcher_log(
+    ref: JobRef, pod: Mapping[str, Any], *, follow: bool, tail_lines: int | None
+) -> Request:
+    """The request for a launcher pod's log: as it is now (text), or followed (lines)."""
+    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    log_request = rq.follow_pod_log if follow else rq.read_pod_log
+    return log_request(ref.namespace, name, container=container, tail_lines=tail_lines)
 
 
 # Control

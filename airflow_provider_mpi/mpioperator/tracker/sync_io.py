@@ -14,29 +14,26 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Any, Protocol
+from typing import Protocol
 
-from airflow_provider_mpi.drmaa2.errors import (
-    DRMAA2Error,
-    InvalidStateError,
-    TransientBackendError,
-    WaitTimeoutError,
-)
+from airflow_provider_mpi.drmaa2.errors import DRMAA2Error, InvalidStateError, WaitTimeoutError
 from airflow_provider_mpi.drmaa2.state import JobState
-from airflow_provider_mpi.mpioperator.client import requests as rq
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy, call_with_retry
+from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import SyncTransport
-from airflow_provider_mpi.mpioperator.tracker.array_steps import existing_tasks, remove_array
+from airflow_provider_mpi.mpioperator.tracker.array_steps import (
+    create_task,
+    existing_tasks,
+    remove_array,
+)
 from airflow_provider_mpi.mpioperator.tracker.array_wait import ArrayWait, TaskWait
-from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef, format_job_id
+from airflow_provider_mpi.mpioperator.tracker.ids import ArrayRef, JobRef
 from airflow_provider_mpi.mpioperator.tracker.observe import observe_job
 from airflow_provider_mpi.mpioperator.tracker.queries import (
     array_selector,
     container_started,
-    launcher_container,
 )
 from airflow_provider_mpi.mpioperator.tracker.run import run_sync
-from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, create_attempt, launcher
+from airflow_provider_mpi.mpioperator.tracker.steps import OUTPUT_STATES, launcher, launcher_log
 from airflow_provider_mpi.mpioperator.tracker.submission import ArrayPlan, array_failure
 from airflow_provider_mpi.mpioperator.tracker.submit_window import (
     INITIAL_WINDOW,
@@ -75,24 +72,6 @@ def _submit_workers(api: SyncTransport) -> int:
     return min(ARRAY_SUBMIT_WORKERS, pool)
 
 
-def _create_task(
-    api: SyncTransport, retry: RetryPolicy, task: dict[str, Any], gate: SubmitGate
-) -> None:
-    job_id = format_job_id(task["metadata"]["namespace"], task["metadata"]["name"])
-
-    def attempt() -> None:
-        with gate:
-            try:
-                run_sync(create_attempt(task), api)
-            except TransientBackendError as exc:
-                if exc.status == 429 or exc.retry_after:
-                    gate.throttled(exc.retry_after)
-                raise
-        gate.succeeded()
-
-    call_with_retry(attempt, retry, what=f"create MPIJob {job_id}")
-
-
 def create_tasks(api: SyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> None:
     """Create the plan's missing tasks from a thread pool; on a lasting failure, delete the array.
 
@@ -107,7 +86,7 @@ def create_tasks(api: SyncTransport, retry: RetryPolicy, plan: ArrayPlan) -> Non
     failure: tuple[str, DRMAA2Error] | None = None
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures: dict[Future[None], str] = {
-            pool.submit(_create_task, api, retry, task, gate): str(task["metadata"]["name"])
+            pool.submit(run_sync, create_task(task, gate, retry), api): task["metadata"]["name"]
             for task in todo
         }
         _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -228,11 +207,9 @@ def output(tracker: _Tracker, ref: JobRef, follow: bool, tail_lines: int | None)
         pod = run_sync(launcher(ref), api)
         if pod is None:
             return
-    name, container = str(pod["metadata"]["name"]), launcher_container(pod)
+    request = launcher_log(ref, pod, follow=follow, tail_lines=tail_lines)
     if follow:
-        request = rq.follow_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         for line in api.lines(request):
             yield line.decode("utf-8", errors="replace").rstrip("\r")
     else:
-        request = rq.read_pod_log(ref.namespace, name, container=container, tail_lines=tail_lines)
         yield from str(api.send(request)).splitlines()

@@ -42,7 +42,6 @@ from typing import Any
 from airflow_provider_mpi.drmaa2.errors import DRMAA2Error
 from airflow_provider_mpi.mpioperator.client import requests as rq
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
-from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.transport import AsyncTransport as AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.status import mpijob_for_wait
 from airflow_provider_mpi.mpioperator.tracker.hub_gc import compact
@@ -164,16 +163,11 @@ class JobWatchHub(SharedWatch[Subscription]):
     """The shared list+watch of the MPIJobs of one namespace (see the module doc).
 
     Get it with :meth:`for_api`; subscribe with :meth:`subscribe`.
-
-    Args:
-        namespace: the namespace watched.
-        retry: bounds consecutive stream failures.
     """
 
     kind = "MPIJobs"
 
-    def __init__(self, namespace: str, retry: RetryPolicy) -> None:
-        super().__init__(namespace, retry)
+    def _reset(self) -> None:
         # index for fan-out: the one waiter of a job, or a list when several wait on it
         self._by_name: dict[str, Subscription | list[Subscription]] = {}
         self._labelled: list[Subscription] = []  # label subscriptions (arrays), few
@@ -228,19 +222,19 @@ class JobWatchHub(SharedWatch[Subscription]):
         if subscription.ready:
             self._ready -= 1
             subscription.ready = False
-        try:
-            await self._leave(subscription)
-        finally:
-            for name in subscription.names or ():
-                waiting = self._by_name[name]
-                if not isinstance(waiting, list):
-                    del self._by_name[name]
-                    continue
-                waiting.remove(subscription)
-                if len(waiting) == 1:
-                    self._by_name[name] = waiting[0]
-            if subscription.label is not None:
-                self._labelled.remove(subscription)
+        # Out of the index first: the last one to leave finds the hub empty
+        # (_reset), and no change is fanned out to a waiter that has left.
+        for name in subscription.names or ():
+            waiting = self._by_name[name]
+            if not isinstance(waiting, list):
+                del self._by_name[name]
+                continue
+            waiting.remove(subscription)
+            if len(waiting) == 1:
+                self._by_name[name] = waiting[0]
+        if subscription.label is not None:
+            self._labelled.remove(subscription)
+        await self._leave(subscription)
 
     async def _initial(self, subscription: Subscription) -> Snapshot:
         # The hub's own first list is not sent to waiters, so a waiter's snapshot must
@@ -303,6 +297,3 @@ class JobWatchHub(SharedWatch[Subscription]):
     def _failed(self, error: DRMAA2Error) -> None:
         for subscription in list(self._subscriptions):
             subscription.put(error)
-
-    def _forget(self) -> None:
-        self._objects = {}
