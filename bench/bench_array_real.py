@@ -53,11 +53,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def measure(
         idle = meter.rate(plane, 1.0) if plane else 0.0
         load = os.getloadavg()[0]
         before = meter.read()
-        seconds = submit(kubeconfig, args.tasks, prefix, args.pool, VARIANTS[variant])
+        seconds = submit(kubeconfig, args.tasks, prefix, args.pool, VARIANTS.get(variant))
         spent = CpuMeter.spent(before, meter.read())
         phase = Phase(server, variant, how, args.tasks, seconds, spent, idle=idle)
         phase.load = (load, os.getloadavg()[0])
@@ -145,21 +146,22 @@ def check_samples(cluster: Any, phases: list[Phase]) -> list[str]:
     from kubernetes import client
 
     api = client.CustomObjectsApi(cluster.api_client(admin=True))
-    lines = []
+    seen: dict[str, list[int]] = {}
     for phase in phases:
-        created = managed = 0
+        counts = seen.setdefault(phase.variant, [0, 0, 0])
         for name in phase.names:
             job = api.get_namespaced_custom_object(
                 "kubeflow.org", "v2beta1", NAMESPACE, "mpijobs", name
             )
             conditions = (job.get("status") or {}).get("conditions") or []
-            created += any(c.get("type") == "Created" for c in conditions)
-            managed += job["spec"].get("runPolicy", {}).get("managedBy") == MULTIKUEUE
-        lines.append(
-            f"  {phase.server}, {phase.variant}, {phase.how}: {created} of {len(phase.names)} "
-            f"sampled jobs reconciled by mpi-operator (Created), {managed} with managedBy "
-            f"{MULTIKUEUE}"
-        )
+            counts[0] += 1
+            counts[1] += any(c.get("type") == "Created" for c in conditions)
+            counts[2] += job["spec"].get("runPolicy", {}).get("managedBy") == MULTIKUEUE
+    lines = [
+        f"  {variant}: of {n} sampled jobs (first, middle, last of each phase), {created} "
+        f"reconciled by mpi-operator (condition Created), {managed} with managedBy {MULTIKUEUE}"
+        for variant, (n, created, managed) in seen.items()
+    ]
     core = client.CoreV1Api(cluster.api_client(admin=True))
     jobs = api.list_namespaced_custom_object(
         "kubeflow.org", "v2beta1", NAMESPACE, "mpijobs", limit=1
@@ -174,13 +176,23 @@ def check_samples(cluster: Any, phases: list[Phase]) -> list[str]:
     return lines
 
 
+def operator_flags(args: argparse.Namespace) -> dict[str, list[str]]:
+    """mpi-operator's client rate limit, when ``--operator-qps`` raises it from v0.8.2's 5/s."""
+    if not args.operator_qps:
+        return {}
+    qps = args.operator_qps
+    return {"mpi-operator": [f"--kube-api-qps={qps}", f"--kube-api-burst={2 * qps}"]}
+
+
 def real_phases(args: argparse.Namespace) -> tuple[list[Phase], list[str], list[Any]]:
     """The creates' cost by body, then every variant at every distance, on one control plane."""
     from airflow_provider_mpi.testing.real import RealCluster
 
     phases: list[Phase] = []
     with (
-        RealCluster(namespace=NAMESPACE, nodes=(), wait_for_machine=600) as cluster,
+        RealCluster(
+            namespace=NAMESPACE, nodes=(), wait_for_machine=600, extra_args=operator_flags(args)
+        ) as cluster,
         tempfile.TemporaryDirectory(prefix="bench-array-real-") as folder,
     ):
         pids = {name: pid for name, pid in cluster.pids.items() if name in PLANE_NAMES}
@@ -247,7 +259,9 @@ def report(phases: list[Phase], args: argparse.Namespace, began: float) -> None:
         f"kube-controller-manager, kube-scheduler, mpi-operator v0.8.2; no nodes), at added "
         f"round trips of {', '.join(f'{r:g}' for r in args.rtt_ms)} ms, in the variants "
         f"{', '.join(args.variants)}, then on the emulator's API server alone; client pool: "
-        f"{args.pool or 'library default'}; {n} cores; {time.monotonic() - began:.0f} s\n"
+        f"{args.pool or 'library default'}; mpi-operator's client limit: "
+        f"{f'{args.operator_qps}/s (--kube-api-qps)' if args.operator_qps else '5/s (its default)'}"
+        f"; {n} cores; {time.monotonic() - began:.0f} s\n"
     )
     rows = []
     for (server, variant), group in groups.items():
@@ -414,6 +428,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cost-creates", type=int, default=500, help="creates per body in the cost table (0: none)"
     )
+    parser.add_argument(
+        "--operator-qps",
+        type=int,
+        default=0,
+        help="mpi-operator's --kube-api-qps (burst twice that); default: v0.8.2's own, 5",
+    )
+    parser.add_argument("--json", default="", help="also write the raw figures to this file")
     parser.add_argument("--no-emulator", action="store_true", help="the real server only")
     parser.add_argument("--quick", action="store_true", help="200 tasks")
     parser.add_argument("--profile", action="store_true", help="profile one async array")
@@ -434,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
             assert pid is not None
             meter = CpuMeter({"emulator": pid})
             phases += measure("emulator", "emulator", emulator.kubeconfig_path, args, meter)
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"phases": [asdict(p) for p in phases], "costs": costs, "checks": checks})
+        )
     report(phases, args, began)
     report_costs(costs, args.cost_creates)
     print("\nread back (a sample of each phase's jobs, after the run):")
