@@ -111,6 +111,13 @@ class LatencyProxy:
         self.port = int(line)
         return self
 
+    @property
+    def pid(self) -> int:
+        """The proxy process's id (its CPU is neither the client's nor the server's)."""
+        if self._process is None:
+            raise RuntimeError("the latency proxy is not started")
+        return self._process.pid
+
     def __exit__(self, *exc: object) -> None:
         if self._process is not None:
             self._process.kill()

@@ -9,6 +9,7 @@ changes nothing on the wire.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ import kubernetes.client
 import pytest
 
 from airflow_provider_mpi.mpioperator.client import requests as rq
+from airflow_provider_mpi.mpioperator.client.aio import AsyncMPIJobApi
 from airflow_provider_mpi.mpioperator.client.descriptor import Request
 from airflow_provider_mpi.mpioperator.client.retry import RetryPolicy
 from airflow_provider_mpi.mpioperator.client.sync import MPIJobApi
@@ -222,3 +224,63 @@ def test_retry_and_not_found_rules(
 ) -> None:
     # a create is sent once; a 404 names the job or the array it was about
     assert (request_.idempotent, request_.not_found, request_.what) == (idempotent, not_found, what)
+
+
+class NotJson(Answer):
+    """An answer whose body is not JSON: decoding it would raise."""
+
+    data = b"<html>not json</html>"
+
+
+class NotJsonClient(Capturing):
+    def request(self, method: str, url: str, query_params: Any = None, **kwargs: Any) -> Answer:
+        super().request(method, url, query_params, **kwargs)
+        return NotJson()
+
+
+def test_a_create_s_answer_is_read_and_dropped_not_decoded() -> None:
+    # the tracker names each job itself and reads nothing from the created object, so
+    # an array's thousand creates do not pay a JSON decode of the ~3 KB answer each
+    api = MPIJobApi(NotJsonClient(), RetryPolicy(max_attempts=1))
+    assert api.send(rq.create_mpi_job("ns", BODY)) is None
+    # a read still decodes its answer (and so fails on one that is not JSON)
+    with pytest.raises(json.JSONDecodeError):
+        api.send(rq.get_mpi_job("ns", "pi", job_id="ns/pi"))
+    # the transport's own create_mpi_job, for callers that want the object, decodes
+    with pytest.raises(json.JSONDecodeError):
+        api.create_mpi_job("ns", BODY)
+
+
+class AsyncAnswer:
+    """A streamed ``kubernetes_asyncio`` answer whose body is not JSON."""
+
+    status = 201
+
+    def __init__(self) -> None:
+        self.released = False
+
+    async def read(self) -> bytes:
+        return b"<html>not json</html>"
+
+    def release(self) -> None:
+        self.released = True
+
+
+class AsyncCapturing:
+    """Just enough of a ``kubernetes_asyncio`` ApiClient: ``call_api`` answers at once."""
+
+    def __init__(self) -> None:
+        self.answers: list[AsyncAnswer] = []
+
+    async def call_api(self, path: str, method: str, **kwargs: Any) -> AsyncAnswer:
+        self.answers.append(AsyncAnswer())
+        return self.answers[-1]
+
+
+async def test_the_async_transport_drops_a_create_s_answer_too() -> None:
+    client = AsyncCapturing()
+    api = AsyncMPIJobApi(client, RetryPolicy(max_attempts=1))  # type: ignore[arg-type]
+    assert await api.send(rq.create_mpi_job("ns", BODY)) is None
+    assert client.answers[-1].released  # read to the end: the connection is reused
+    with pytest.raises(json.JSONDecodeError):
+        await api.send(rq.get_mpi_job("ns", "pi", job_id="ns/pi"))

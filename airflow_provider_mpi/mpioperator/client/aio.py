@@ -79,6 +79,8 @@ class AsyncMPIJobApi:
         if request.read is Read.LINES:
             raise ValueError("a streamed request is opened with lines()")
         data = await self._body(request)
+        if request.read is Read.DISCARD:
+            return None
         if request.read is Read.TEXT:
             return data.decode("utf-8", errors="replace")
         return decode_json(data)

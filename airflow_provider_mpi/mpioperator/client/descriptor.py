@@ -60,6 +60,9 @@ class Read(enum.Enum):
     TEXT = "text"
     #: The body streams lines (a watch, a followed log), returned as an iterator.
     LINES = "lines"
+    #: The body is read and dropped, returned as None (a create whose answer no one reads:
+    #: the API server sends back the whole object, which costs the client a JSON decode).
+    DISCARD = "discard"
 
 
 @dataclass(frozen=True)

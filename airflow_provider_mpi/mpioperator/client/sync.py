@@ -82,7 +82,8 @@ class MPIJobApi:
             request: the request; its ``read`` says what comes back.
 
         Returns:
-            The JSON object (``Read.JSON``) or the text (``Read.TEXT``).
+            The JSON object (``Read.JSON``), the text (``Read.TEXT``), or None
+            (``Read.DISCARD``: the body is read, so the connection is reused, and dropped).
 
         Raises:
             DRMAA2Error: the translated error.
@@ -91,6 +92,8 @@ class MPIJobApi:
         if request.read is Read.LINES:
             raise ValueError("a streamed request is opened with lines()")
         data = self._body(request)
+        if request.read is Read.DISCARD:
+            return None
         if request.read is Read.TEXT:
             return data.decode("utf-8", errors="replace")
         return decode_json(data)
