@@ -23,7 +23,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
@@ -32,6 +33,11 @@ import requests
 from airflow_provider_mpi.testing import MPICluster
 from tests.e2e.auth_manager import HIDDEN_DAG, OUTSIDER
 from tests.e2e.deployment import ROOT, Airflow, deployment, wait_for
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.remote.webelement import WebElement
+    from selenium.webdriver.support.ui import WebDriverWait
 
 pytestmark = [pytest.mark.browser, pytest.mark.mpi, pytest.mark.timeout(600)]
 
@@ -109,6 +115,46 @@ def _run_state(airflow: Airflow, token: str, run_id: str) -> str | None:
     return state if state in ("success", "failed") else None
 
 
+def _live_wait(driver: WebDriver, seconds: float) -> WebDriverWait[WebDriver]:
+    """A wait that looks again when the page replaces what it found.
+
+    Airflow's React UI and our job page re-render while the job runs: an
+    element found in one poll can be gone (stale) by the time it is read or
+    clicked, or covered for a moment. Such a poll counts as "not yet".
+    """
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(
+        driver,
+        seconds,
+        ignored_exceptions=(StaleElementReferenceException, ElementClickInterceptedException),
+    )
+
+
+def _read(
+    wait: WebDriverWait[WebDriver], locator: tuple[str, str], read: Callable[[WebElement], object]
+) -> object:
+    """``read`` of the element at ``locator``, found afresh until it gives a true value."""
+    return wait.until(lambda driver: read(driver.find_element(*locator)))
+
+
+def _click(wait: WebDriverWait[WebDriver], locator: tuple[str, str]) -> None:
+    """Click the element at ``locator`` once shown and enabled, found afresh each poll."""
+
+    def clicked(driver: WebDriver) -> bool:
+        element = driver.find_element(*locator)
+        if not (element.is_displayed() and element.is_enabled()):
+            return False
+        element.click()
+        return True
+
+    wait.until(clicked)
+
+
 def test_from_the_grid_to_the_mpi_job_page(
     airflow: Airflow, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -117,7 +163,6 @@ def test_from_the_grid_to_the_mpi_job_page(
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import WebDriverWait
 
     admin = airflow.token("admin")
     run_id = _trigger_pi(airflow, admin)
@@ -140,60 +185,45 @@ def test_from_the_grid_to_the_mpi_job_page(
     with capsys.disabled():
         print(f"\nscreenshots: {shots}")
     try:
-        wait = WebDriverWait(driver, 60)
+        wait = _live_wait(driver, 60)
         driver.get(f"{airflow.url}/api/v2/monitor/health")  # the origin, to set its cookie
         driver.add_cookie({"name": "_token", "value": admin, "path": "/"})
         driver.get(f"{airflow.url}/dags/{HIDDEN_DAG}/runs/{quote(run_id, safe='')}")
-        task = wait.until(
-            expected_conditions.element_to_be_clickable(
-                # the run's task instance (not the task across runs)
-                (
-                    By.XPATH,
-                    "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi')]",
-                )
-            )
-        )
+        # the run's task instance (not the task across runs)
+        task = (By.XPATH, "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi')]")
+        _read(wait, task, lambda element: element.is_displayed())
         driver.save_screenshot(str(shots / "1-grid.png"))
-        task.click()
-        details = wait.until(  # the task instance's Details tab lists its extra links
-            expected_conditions.element_to_be_clickable(
-                (
-                    By.XPATH,
-                    "//a[contains(@href, '/runs/')"
-                    " and contains(@href, '/tasks/compute_pi/details')]",
-                )
-            )
+        _click(wait, task)
+        # the task instance's Details tab lists its extra links
+        _click(
+            wait,
+            (
+                By.XPATH,
+                "//a[contains(@href, '/runs/') and contains(@href, '/tasks/compute_pi/details')]",
+            ),
         )
-        details.click()
-        link = wait.until(
-            expected_conditions.presence_of_element_located(
-                (By.XPATH, "//a[contains(@href, '/mpi-jobs/job?')]")
-            )
-        )
+        link = (By.XPATH, "//a[contains(@href, '/mpi-jobs/job?')]")
+        href = str(_read(wait, link, lambda element: element.get_attribute("href")))
         driver.save_screenshot(str(shots / "2-task.png"))
-        href = str(link.get_attribute("href"))
         assert href.startswith(f"{airflow.url}/mpi-jobs/job?"), href
         driver.get(href)  # the link opens a new tab; follow it in this one
-        first = wait.until(
-            expected_conditions.presence_of_element_located(
-                (By.CSS_SELECTOR, "#job-state [data-state]")
-            )
-        ).get_attribute("data-state")
+        state = (By.CSS_SELECTOR, "#job-state [data-state]")
+        first = _read(wait, state, lambda element: element.get_attribute("data-state"))
         driver.save_screenshot(str(shots / "3-mpi-job-running.png"))
         # Opened while the task is deferred and the job runs; the page follows
         # it to its end without a reload.
         assert first in ("Queued", "Running"), first
-        WebDriverWait(driver, 300).until(
-            expected_conditions.presence_of_element_located(
-                (By.CSS_SELECTOR, '#job-state [data-state="Done"]')
-            )
+        _read(
+            _live_wait(driver, 300),
+            (By.CSS_SELECTOR, '#job-state [data-state="Done"]'),
+            lambda element: True,
         )
-        log = driver.find_element(By.ID, "launcher-log").text
+        # the log may render after the state: wait for the program's answer in it
+        _read(wait, (By.ID, "launcher-log"), lambda element: "pi is approximately" in element.text)
         driver.save_screenshot(str(shots / "3-mpi-job.png"))
         assert wait_for("the DAG run", lambda: _run_state(airflow, admin, run_id), 120) == (
             "success"
         ), airflow.logs()
-        assert "pi is approximately" in log
         assert "Conditions" in driver.page_source
 
         # The same page as the task instance's "MPI Job" tab (external view).
@@ -201,28 +231,21 @@ def test_from_the_grid_to_the_mpi_job_page(
             f"/dags/{HIDDEN_DAG}/runs/{quote(run_id, safe='')}/tasks/compute_pi/plugin/mpi-job"
         )
         driver.get(task_url)
-        frame = wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
-        tab_src = str(frame.get_attribute("src"))
-        driver.switch_to.frame(frame)
-        wait.until(
-            expected_conditions.presence_of_element_located(
-                (By.CSS_SELECTOR, '#job-state [data-state="Done"]')
-            )
-        )
+        frame = (By.TAG_NAME, "iframe")
+        tab_src = str(_read(wait, frame, lambda element: element.get_attribute("src")))
+        wait.until(expected_conditions.frame_to_be_available_and_switch_to_it(frame))
+        _read(wait, (By.CSS_SELECTOR, '#job-state [data-state="Done"]'), lambda element: True)
         driver.switch_to.default_content()
         driver.save_screenshot(str(shots / "4-mpi-job-tab.png"))
         assert "/mpi-jobs/job?" in tab_src
 
         # The run's "MPI Jobs" tab lists the job the run made.
         driver.get(task_url.split("/tasks/", 1)[0] + "/plugin/mpi-jobs-run")
-        frame = wait.until(expected_conditions.presence_of_element_located((By.TAG_NAME, "iframe")))
-        driver.switch_to.frame(frame)
-        row = wait.until(
-            expected_conditions.presence_of_element_located(
-                (By.XPATH, "//td/a[contains(@href, 'job?')]")
-            )
+        wait.until(expected_conditions.frame_to_be_available_and_switch_to_it(frame))
+        row = _read(
+            wait, (By.XPATH, "//td/a[contains(@href, 'job?')]"), lambda element: element.text
         )
-        assert row.text == allowed_job_id(href)
+        assert row == allowed_job_id(href)
         assert driver.find_elements(By.CSS_SELECTOR, '[data-state="Done"]')
         driver.switch_to.default_content()
         driver.save_screenshot(str(shots / "5-mpi-jobs-run-tab.png"))
