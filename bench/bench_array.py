@@ -31,13 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from _cpu_meter import process_cpu
 from _harness import ClusterProcess, Counts, scripted_template, table, verdict
 
 NAMESPACE = "default"
@@ -139,12 +138,6 @@ async def run_async(
         max_running,
         done,
     )
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
