@@ -42,19 +42,29 @@ def with_manager(path: str, method: str, body: Any, managed_by: str | None) -> A
     return {**body, "spec": spec}
 
 
-def _sync_client(kubeconfig: str, pool: int | None, managed_by: str | None) -> Any:
-    from kubernetes import client, config
+def _managing(api_client: type[Any], managed_by: str | None) -> type[Any]:
+    """A subclass of a library's ``ApiClient`` whose MPIJob creates carry ``managed_by``.
 
-    class Client(client.ApiClient):  # type: ignore[misc]
+    It serves both libraries: the async ``call_api`` returns the coroutine the
+    caller awaits, unchanged.
+    """
+
+    class Client(api_client):  # type: ignore[misc,valid-type]
         def call_api(self, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
             kwargs["body"] = with_manager(resource_path, method, kwargs.get("body"), managed_by)
             return super().call_api(resource_path, method, *args, **kwargs)
+
+    return Client
+
+
+def _sync_client(kubeconfig: str, pool: int | None, managed_by: str | None) -> Any:
+    from kubernetes import client, config
 
     configuration = client.Configuration()
     config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     if pool:
         configuration.connection_pool_maxsize = pool
-    return Client(configuration)
+    return _managing(client.ApiClient, managed_by)(configuration)
 
 
 def _template(name: str, *, held: bool) -> Any:
@@ -110,16 +120,11 @@ def async_array(
 
         from airflow_provider_mpi.mpioperator import AsyncMPIOperatorTracker
 
-        class Client(client.ApiClient):  # type: ignore[misc]
-            def call_api(self, resource_path: str, method: str, *args: Any, **kwargs: Any) -> Any:
-                kwargs["body"] = with_manager(resource_path, method, kwargs.get("body"), managed_by)
-                return super().call_api(resource_path, method, *args, **kwargs)
-
         configuration = client.Configuration()
         await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
         if pool:
             configuration.connection_pool_maxsize = pool
-        api_client = Client(configuration)
+        api_client = _managing(client.ApiClient, managed_by)(configuration)
         try:
             tracker = AsyncMPIOperatorTracker(api_client, namespace=NAMESPACE)
             jt = _template(f"{prefix}-async", held=False)
