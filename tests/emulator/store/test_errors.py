@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_mpi.testing.store import (
+from airflow_provider_mpi.testing.store.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
     Gone,
     Invalid,
+    MethodNotAllowed,
     NotFound,
     StoreError,
+    UnsupportedMediaType,
 )
-from airflow_provider_mpi.testing.store.errors import MethodNotAllowed, UnsupportedMediaType
 
 
 @pytest.mark.parametrize(
