@@ -108,6 +108,11 @@ class PortClaim:
         hint: Advice for the message.
     """
 
+    #: The longest a claim taken with a wait also waits for the port itself to be
+    #: freed (by the exiting operator of a cluster that was just killed); a port
+    #: that another program keeps is refused after it.
+    PORT_GRACE = 10.0
+
     def __init__(self, port: int, what: str, hint: str) -> None:
         self.port = port
         self.what = what
@@ -119,7 +124,8 @@ class PortClaim:
         """Claim the port, or raise naming who holds it.
 
         Args:
-            wait: Seconds to wait for another RealCluster to give the claim up.
+            wait: Seconds to wait for another RealCluster to give the claim up, and
+                then (at most :attr:`PORT_GRACE` of them) for its operator to free the port.
             progress: Told once when waiting starts.
 
         Raises:
@@ -146,11 +152,18 @@ class PortClaim:
                     progress(f"waiting up to {wait:.0f} s for the RealCluster of {holder} to stop")
                     told = True
                 time.sleep(0.2)
-        try:
-            check_port_free(self.port, self.what, self.hint)
-        except PortInUseError:
-            os.close(handle)
-            raise
+        # A cluster that was killed gives the claim up as it dies; its operator,
+        # killed by the kernel in turn, frees the port a moment later.
+        port_deadline = time.monotonic() + min(wait, self.PORT_GRACE)
+        while True:
+            try:
+                check_port_free(self.port, self.what, self.hint)
+                break
+            except PortInUseError:
+                if time.monotonic() >= port_deadline:
+                    os.close(handle)
+                    raise
+                time.sleep(0.1)
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"pid {os.getpid()}\n".encode(), 0)
         self._handle = handle

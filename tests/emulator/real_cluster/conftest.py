@@ -29,12 +29,20 @@ def fake_cache(folder: Path, scripts: dict[str, str]) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+    """Whether any thread of a process still runs.
+
+    A killed Go program's main thread can be a zombie while its other threads
+    are still exiting, and until the last one has, its files (its listening
+    sockets) stay open: the process is gone only when every thread is.
+    """
+    for stat_file in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            state = stat_file.read_text().rpartition(") ")[2][:1]
+        except OSError:  # the thread has just been reaped
+            continue
+        if state not in ("Z", "X", ""):
+            return True
+    return False
 
 
 def wait_gone(pids: list[int], timeout: float = 30.0) -> list[int]:

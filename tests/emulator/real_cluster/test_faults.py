@@ -11,7 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -249,6 +252,52 @@ def test_a_second_cluster_names_the_one_holding_the_operator_port(tmp_path):
             RealCluster(cache=fake_cache(tmp_path, {}), build=False, wait_for_machine=0).start()
     finally:
         first.release()
+
+
+@pytest.fixture
+def held_port() -> Iterator[tuple[int, socket.socket]]:
+    """A port of its own (its claim file removed after), listened on as an operator would."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        yield port, holder
+    finally:
+        holder.close()
+        (Path(tempfile.gettempdir()) / f"mpi-real-cluster-port-{port}.lock").unlink(missing_ok=True)
+
+
+def test_a_claim_with_a_wait_waits_for_a_dying_operator_to_free_the_port(held_port):
+    from airflow_provider_mpi.testing.real.group import PortClaim
+
+    # A killed cluster gives its claim up as it dies, its operator the port a moment later.
+    port, holder = held_port
+    threading.Timer(0.5, holder.close).start()
+    claim = PortClaim(port, "mpi-operator's health check", "one per machine")
+    began = time.monotonic()
+    claim.acquire(wait=30)
+    try:
+        assert time.monotonic() - began >= 0.4
+    finally:
+        claim.release()
+
+
+def test_a_port_another_program_keeps_is_refused_after_the_grace(held_port, monkeypatch):
+    from airflow_provider_mpi.testing.real.group import PortClaim
+
+    port, _ = held_port
+    monkeypatch.setattr(PortClaim, "PORT_GRACE", 0.5)
+    claim = PortClaim(port, "mpi-operator's health check", "one per machine")
+    began = time.monotonic()
+    with pytest.raises(PortInUseError, match=f"port {port} on 127.0.0.1 is already in use"):
+        claim.acquire(wait=900)  # the grace bounds the wait for the port, not the claim's wait
+    assert 0.4 <= time.monotonic() - began < 10
+    began = time.monotonic()
+    with pytest.raises(PortInUseError):
+        claim.acquire(wait=0)  # no wait: refused at once
+    assert time.monotonic() - began < 0.4
 
 
 @pytest.mark.parametrize(
